@@ -1,0 +1,207 @@
+/*
+ * blas.c - the BLAS, loaded at run time with dlopen so that one build of libnnk serves
+ * OpenBLAS and MKL, and builds on machines that have neither.
+ *
+ * Concurrency: loading and switching happen under a mutex; gemm reads the function pointers
+ * with atomic loads and takes no lock. A library once loaded is never closed, because another
+ * thread may still be inside it when nnk_blas_select switches to a different one.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The CBLAS and MKL constants we need, declared here rather than taken from cblas.h and
+ * mkl_service.h, which need not be installed where libnnk is built. */
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
+enum { MKL_THREADING_GNU = 3 };
+
+typedef void (*sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                         const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                         int ldc);
+typedef void (*dgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, double alpha,
+                         const double *a, int lda, const double *b, int ldb, double beta,
+                         double *c, int ldc);
+typedef void (*set_threads_fn)(int threads);
+typedef int (*set_threading_layer_fn)(int layer);
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(sgemm_fn) sgemm;
+static _Atomic(dgemm_fn) dgemm;
+static set_threads_fn set_threads;  /* guarded by lock; NULL if the BLAS has no such call */
+static int threads_set;             /* guarded by lock; last count passed, 0 if none yet */
+static char name[4096];             /* guarded by lock; "" until a BLAS is loaded */
+
+static const char *const openblas_paths[] = {
+    "libopenblas.so.0",
+    "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
+    "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+    "libopenblas.so",
+    NULL,
+};
+static const char *const mkl_paths[] = {
+    "libmkl_rt.so",
+    "libmkl_rt.so.2",
+    "/usr/lib/x86_64-linux-gnu/libmkl_rt.so",
+    NULL,
+};
+
+/* Appends "path (reason)" to a list of failed attempts, dropping the "path: " prefix that
+ * dlerror usually repeats. */
+static size_t append_attempt(char *buf, size_t size, size_t used, const char *path,
+                             const char *err)
+{
+    size_t len = strlen(path);
+    if (err == NULL)
+        err = "unknown error";
+    else if (strncmp(err, path, len) == 0 && err[len] == ':')
+        err += len + 2;
+    if (used < size)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s (%s)", used ? "; " : "", path,
+                                 err);
+    return used;
+}
+
+/* Loads the BLAS named by choice; on success publishes it, on failure keeps the current one.
+ * Caller holds lock. */
+static nnk_status load(const char *choice)
+{
+    const char *single[] = {choice, NULL};
+    const char *const *paths = single;
+    const char *label = choice;
+    const char *install;
+    if (strcasecmp(choice, "openblas") == 0) {
+        paths = openblas_paths;
+        label = "openblas";
+        install = "install OpenBLAS (apt-get install libopenblas0)";
+    } else if (strcasecmp(choice, "mkl") == 0) {
+        paths = mkl_paths;
+        label = "mkl";
+        install = "install MKL (libmkl-rt from Debian non-free)";
+    } else if (strchr(choice, '/') != NULL || strstr(choice, ".so") != NULL) {
+        install = "give a shared library exporting cblas_sgemm and cblas_dgemm";
+    } else {
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
+                              "unknown BLAS \"%s\" (nnk_blas_select and NNK_BLAS take "
+                              "\"openblas\", \"mkl\" or the path of a shared library)",
+                              choice);
+    }
+    if (strlen(label) >= sizeof name)
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
+                              "BLAS path is %zu characters long, the limit is %zu",
+                              strlen(label), sizeof name - 1);
+
+    char tried[768] = "";
+    size_t used = 0;
+    for (const char *const *path = paths; *path != NULL; path++) {
+        void *lib = dlopen(*path, RTLD_NOW | RTLD_LOCAL);
+        if (lib == NULL) {
+            used = append_attempt(tried, sizeof tried, used, *path, dlerror());
+            continue;
+        }
+        /* MKL defaults to Intel's OpenMP runtime; two OpenMP runtimes in one process
+         * oversubscribe the cores, so it must use GNU OpenMP like we do, before any other
+         * MKL call. */
+        set_threading_layer_fn layer =
+            (set_threading_layer_fn)dlsym(lib, "MKL_Set_Threading_Layer");
+        if (layer != NULL)
+            layer(MKL_THREADING_GNU);
+        sgemm_fn s = (sgemm_fn)dlsym(lib, "cblas_sgemm");
+        dgemm_fn d = s != NULL ? (dgemm_fn)dlsym(lib, "cblas_dgemm") : NULL;
+        if (d == NULL) {
+            used = append_attempt(tried, sizeof tried, used, *path, dlerror());
+            dlclose(lib); /* no gemm was published from it, so no thread can be inside */
+            continue;
+        }
+        set_threads_fn st = (set_threads_fn)dlsym(lib, "openblas_set_num_threads");
+        if (st == NULL)
+            st = (set_threads_fn)dlsym(lib, "MKL_Set_Num_Threads");
+        set_threads = st;
+        threads_set = 0;
+        strcpy(name, label);
+        atomic_store(&sgemm, s);
+        atomic_store(&dgemm, d);
+        return NNK_OK;
+    }
+    return nnki_set_error(NNK_ERROR_BLAS_UNAVAILABLE, "BLAS %s unavailable: tried %s; %s",
+                          label, tried, install);
+}
+
+/* NULL means the NNK_BLAS environment variable, else OpenBLAS. */
+static const char *default_choice(void)
+{
+    const char *env = getenv("NNK_BLAS");
+    return env != NULL && *env != '\0' ? env : "openblas";
+}
+
+nnk_status nnk_blas_select(const char *name_or_path)
+{
+    pthread_mutex_lock(&lock);
+    nnk_status status = load(name_or_path != NULL ? name_or_path : default_choice());
+    pthread_mutex_unlock(&lock);
+    return status;
+}
+
+const char *nnk_blas_name(void) { return name; }
+
+/* Loads the default BLAS unless one is loaded. Caller holds lock. */
+static nnk_status load_default_once(void)
+{
+    return atomic_load(&dgemm) != NULL ? NNK_OK : load(default_choice());
+}
+
+nnk_status nnki_blas_prepare(int threads)
+{
+    pthread_mutex_lock(&lock);
+    nnk_status status = load_default_once();
+    if (status == NNK_OK && threads != threads_set) {
+        if (set_threads != NULL)
+            set_threads(threads);
+        threads_set = threads;
+    }
+    pthread_mutex_unlock(&lock);
+    return status;
+}
+
+static bool fits_blas_int(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb,
+                          int64_t ldc)
+{
+    return m <= NNKI_BLAS_INT_MAX && n <= NNKI_BLAS_INT_MAX && k <= NNKI_BLAS_INT_MAX &&
+           lda <= NNKI_BLAS_INT_MAX && ldb <= NNKI_BLAS_INT_MAX && ldc <= NNKI_BLAS_INT_MAX;
+}
+
+/* One definition for both precisions; the BLAS is loaded on first use. */
+#define NNKI_DEFINE_GEMM(suffix, type, fn_type, fn_ptr)                                          \
+    nnk_status nnki_gemm_##suffix(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,   \
+                                  type alpha, const type *a, int64_t lda, const type *b,         \
+                                  int64_t ldb, type beta, type *c, int64_t ldc)                  \
+    {                                                                                            \
+        if (!fits_blas_int(m, n, k, lda, ldb, ldc))                                              \
+            return nnki_set_error(NNK_ERROR_OVERFLOW,                                            \
+                                  "gemm: m=%" PRId64 " n=%" PRId64 " k=%" PRId64 " lda=%" PRId64 \
+                                  " ldb=%" PRId64 " ldc=%" PRId64                                \
+                                  " exceed the BLAS int limit %d",                               \
+                                  m, n, k, lda, ldb, ldc, NNKI_BLAS_INT_MAX);                    \
+        fn_type gemm = atomic_load_explicit(&fn_ptr, memory_order_acquire);                      \
+        if (gemm == NULL) {                                                                      \
+            pthread_mutex_lock(&lock);                                                           \
+            nnk_status status = load_default_once();                                             \
+            pthread_mutex_unlock(&lock);                                                         \
+            if (status != NNK_OK)                                                                \
+                return status;                                                                   \
+            gemm = atomic_load(&fn_ptr);                                                         \
+        }                                                                                        \
+        gemm(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS,                            \
+             trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, (int)m, (int)n, (int)k, alpha, a, (int)lda, \
+             b, (int)ldb, beta, c, (int)ldc);                                                    \
+        return NNK_OK;                                                                           \
+    }
+
+NNKI_DEFINE_GEMM(f32, float, sgemm_fn, sgemm)
+NNKI_DEFINE_GEMM(f64, double, dgemm_fn, dgemm)

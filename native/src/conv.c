@@ -1,0 +1,112 @@
+/*
+ * conv.c - 2-D convolution as im2col + gemm, one image at a time (instantiated from
+ * conv_impl.h for float and double), and the size queries.
+ *
+ * Threads: either images run in parallel, each thread with its own slice of the workspace and
+ * a single-threaded BLAS, or images run one after another with every thread given to the
+ * BLAS (so a batch of one still uses all cores). Never both, so OpenMP and the BLAS do not
+ * oversubscribe the cores.
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <omp.h>
+#include <string.h>
+
+/* nnki_conv_geometry, plus the limit of the BLAS's 32-bit int on the gemm dimensions. */
+static nnk_status conv_geometry(const char *fn, const nnk_conv2d_desc *desc, nnki_conv_geom *g)
+{
+    NNKI_TRY(nnki_conv_geometry(fn, desc, g));
+    const struct {
+        const char *name;
+        int64_t value;
+    } dims[] = {{"f", g->f}, {"c*kh*kw", g->ckk}, {"out_h*out_w", g->out_hw}};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
+        if (dims[i].value > NNKI_BLAS_INT_MAX)
+            return nnki_set_error(NNK_ERROR_OVERFLOW,
+                                  "%s: %s = %" PRId64 " exceeds the BLAS int limit %d", fn,
+                                  dims[i].name, dims[i].value, NNKI_BLAS_INT_MAX);
+    return NNK_OK;
+}
+
+/* Workspace layout for t threads: t slices of one image's cols (cols elements each), then,
+ * when the pass sums dw, t - 1 partial sums of part elements (thread 0 sums into dw itself). */
+static int64_t threads_fitting(int64_t workspace_len, int64_t cols, int64_t part)
+{
+    int64_t per_extra_thread;
+    if (workspace_len < cols)
+        return 0;
+    if (__builtin_add_overflow(cols, part, &per_extra_thread))
+        return 1;
+    return 1 + (workspace_len - cols) / per_extra_thread;
+}
+
+/* Checks the workspace, chooses the threads of the image loop and the BLAS's thread count. */
+static nnk_status conv_threads(const char *fn, const nnki_conv_geom *g, const void *workspace,
+                               int64_t workspace_len, int64_t part, int *threads)
+{
+    if (workspace == NULL)
+        return nnki_set_error(NNK_ERROR_NULL_POINTER, "%s: workspace is NULL", fn);
+    int64_t fit = threads_fitting(workspace_len, g->col_image, part);
+    if (fit < 1)
+        return nnki_set_error(NNK_ERROR_BUFFER_SIZE,
+                              "%s: workspace has %" PRId64 " elements, one thread needs %" PRId64
+                              " (c*kh*kw*out_h*out_w = %" PRId64 "*%" PRId64 "*%" PRId64
+                              "*%" PRId64 "*%" PRId64 ")",
+                              fn, workspace_len, g->col_image, g->c, g->kh, g->kw, g->out_h,
+                              g->out_w);
+    *threads = nnki_loop_threads(g->n, fit);
+    return nnki_blas_prepare(*threads > 1 ? 1 : nnk_get_num_threads());
+}
+
+nnk_status nnk_conv2d_output_size(const nnk_conv2d_desc *desc, int64_t *out_h, int64_t *out_w)
+{
+    static const char fn[] = "conv2d_output_size";
+    nnki_conv_geom g;
+    NNKI_TRY(nnki_conv_geometry(fn, desc, &g));
+    if (out_h == NULL || out_w == NULL)
+        return nnki_set_error(NNK_ERROR_NULL_POINTER, "%s: %s is NULL", fn,
+                              out_h == NULL ? "out_h" : "out_w");
+    *out_h = g.out_h;
+    *out_w = g.out_w;
+    return NNK_OK;
+}
+
+nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass pass,
+                                     int64_t *elements)
+{
+    static const char fn[] = "conv2d_workspace_size";
+    nnki_conv_geom g;
+    NNKI_TRY(conv_geometry(fn, desc, &g));
+    if (pass != NNK_CONV_FORWARD && pass != NNK_CONV_BACKWARD)
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
+                              "%s: pass = %d (must be NNK_CONV_FORWARD or NNK_CONV_BACKWARD)", fn,
+                              (int)pass);
+    if (elements == NULL)
+        return nnki_set_error(NNK_ERROR_NULL_POINTER, "%s: elements is NULL", fn);
+    int64_t threads = nnki_min(nnk_get_num_threads(), g.n);
+    int64_t part = pass == NNK_CONV_BACKWARD ? g.w_len : 0;
+    int64_t cols_total, parts_total, total;
+    if (!nnki_mul(threads, g.col_image, &cols_total) ||
+        !nnki_mul(threads - 1, part, &parts_total) ||
+        __builtin_add_overflow(cols_total, parts_total, &total))
+        return nnki_set_error(NNK_ERROR_OVERFLOW,
+                              "%s: workspace for %" PRId64 " threads (%" PRId64
+                              " cols elements each, %" PRId64
+                              " dw partial elements for each but the first) overflows int64",
+                              fn, threads, g.col_image, part);
+    *elements = total;
+    return NNK_OK;
+}
+
+#define NNK_T float
+#define NNK_SUFFIX f32
+#include "conv_impl.h"
+#undef NNK_T
+#undef NNK_SUFFIX
+
+#define NNK_T double
+#define NNK_SUFFIX f64
+#include "conv_impl.h"
+#undef NNK_T
+#undef NNK_SUFFIX

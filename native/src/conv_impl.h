@@ -1,0 +1,121 @@
+/*
+ * conv_impl.h - conv2d forward and backward for one element type. conv.c includes it once per
+ * type with NNK_T (float or double) and NNK_SUFFIX (f32 or f64) defined.
+ *
+ * Per image i, with cols_i = im2col(x_i) (c*kh*kw x out_h*out_w) and w seen as a matrix
+ * (f x c*kh*kw):
+ *   forward   y_i  = w * cols_i + b
+ *   backward  dw  += dy_i * cols_i^T,   dx_i = col2im(w^T * dy_i),   db = sum of dy
+ *
+ * Inside the image loops gemm cannot fail: conv_threads has loaded the BLAS and conv_geometry
+ * has checked every dimension against its int. The loops still fold the status, rather than
+ * drop it, with an OpenMP max reduction.
+ */
+
+nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *x, int64_t x_len,
+                                      const NNK_T *w, int64_t w_len, const NNK_T *b,
+                                      int64_t b_len, NNK_T *y, int64_t y_len, NNK_T *workspace,
+                                      int64_t workspace_len)
+{
+    static const char fn[] = "conv2d_forward";
+    nnki_conv_geom g;
+    NNKI_TRY(conv_geometry(fn, desc, &g));
+    NNKI_TRY(nnki_check_tensor(fn, "x", x, x_len, true, NNKI_DIMS(g.n, g.c, g.h, g.w)));
+    NNKI_TRY(nnki_check_tensor(fn, "w", w, w_len, true, NNKI_DIMS(g.f, g.c, g.kh, g.kw)));
+    NNKI_TRY(nnki_check_tensor(fn, "b", b, b_len, false, NNKI_DIMS(g.f)));
+    NNKI_TRY(nnki_check_tensor(fn, "y", y, y_len, true, NNKI_DIMS(g.n, g.f, g.out_h, g.out_w)));
+    int threads;
+    NNKI_TRY(conv_threads(fn, &g, workspace, workspace_len, 0, &threads));
+
+    int status = NNK_OK;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
+    reduction(max : status)
+    for (int64_t i = 0; i < g.n; i++) {
+        NNK_T *cols = workspace + omp_get_thread_num() * g.col_image;
+        NNK_T *y_i = y + i * g.f * g.out_hw;
+        NNK_FN(nnki_im2col)(&g, x + i * g.image, cols);
+        /* The bias goes in first and the gemm accumulates onto it: one pass over y_i. */
+        if (b != NULL)
+            for (int64_t fi = 0; fi < g.f; fi++)
+                for (int64_t p = 0; p < g.out_hw; p++)
+                    y_i[fi * g.out_hw + p] = b[fi];
+        int s = NNK_FN(nnki_gemm)(false, false, g.f, g.out_hw, g.ckk, 1, w, g.ckk, cols,
+                                  g.out_hw, b != NULL ? 1 : 0, y_i, g.out_hw);
+        status = s > status ? s : status;
+    }
+    return (nnk_status)status;
+}
+
+/* db[fi] = sum of dy over images and positions, summed in double so that float gradients of
+ * large batches keep their precision. */
+static void NNK_FN(bias_gradient)(const nnki_conv_geom *g, const NNK_T *dy, NNK_T *db)
+{
+    int threads = nnki_loop_threads(g->f, g->f);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t fi = 0; fi < g->f; fi++) {
+        double sum = 0;
+        for (int64_t i = 0; i < g->n; i++) {
+            const NNK_T *plane = dy + (i * g->f + fi) * g->out_hw;
+            for (int64_t p = 0; p < g->out_hw; p++)
+                sum += plane[p];
+        }
+        db[fi] = (NNK_T)sum;
+    }
+}
+
+nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T *x,
+                                       int64_t x_len, const NNK_T *w, int64_t w_len,
+                                       const NNK_T *dy, int64_t dy_len, NNK_T *dx, int64_t dx_len,
+                                       NNK_T *dw, int64_t dw_len, NNK_T *db, int64_t db_len,
+                                       NNK_T *workspace, int64_t workspace_len)
+{
+    static const char fn[] = "conv2d_backward";
+    nnki_conv_geom g;
+    NNKI_TRY(conv_geometry(fn, desc, &g));
+    NNKI_TRY(nnki_check_tensor(fn, "dy", dy, dy_len, true, NNKI_DIMS(g.n, g.f, g.out_h, g.out_w)));
+    NNKI_TRY(nnki_check_tensor(fn, "dx", dx, dx_len, false, NNKI_DIMS(g.n, g.c, g.h, g.w)));
+    NNKI_TRY(nnki_check_tensor(fn, "dw", dw, dw_len, false, NNKI_DIMS(g.f, g.c, g.kh, g.kw)));
+    NNKI_TRY(nnki_check_tensor(fn, "db", db, db_len, false, NNKI_DIMS(g.f)));
+    NNKI_TRY(nnki_check_tensor(fn, "x", x, x_len, dw != NULL, NNKI_DIMS(g.n, g.c, g.h, g.w)));
+    NNKI_TRY(nnki_check_tensor(fn, "w", w, w_len, dx != NULL, NNKI_DIMS(g.f, g.c, g.kh, g.kw)));
+
+    if (db != NULL)
+        NNK_FN(bias_gradient)(&g, dy, db);
+    if (dx == NULL && dw == NULL)
+        return NNK_OK;
+    int threads;
+    NNKI_TRY(conv_threads(fn, &g, workspace, workspace_len, dw != NULL ? g.w_len : 0, &threads));
+
+    /* Thread t > 0 sums its images' dw into its own partial, added to dw at the end. */
+    NNK_T *partials = workspace + threads * g.col_image;
+    if (dw != NULL) {
+        memset(dw, 0, (size_t)g.w_len * sizeof *dw);
+        memset(partials, 0, (size_t)((threads - 1) * g.w_len) * sizeof *partials);
+    }
+    int status = NNK_OK;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
+    reduction(max : status)
+    for (int64_t i = 0; i < g.n; i++) {
+        int t = omp_get_thread_num();
+        NNK_T *cols = workspace + t * g.col_image;
+        const NNK_T *dy_i = dy + i * g.f * g.out_hw;
+        if (dw != NULL) {
+            NNK_T *dw_sum = t == 0 ? dw : partials + (t - 1) * g.w_len;
+            NNK_FN(nnki_im2col)(&g, x + i * g.image, cols);
+            int s = NNK_FN(nnki_gemm)(false, true, g.f, g.ckk, g.out_hw, 1, dy_i, g.out_hw,
+                                      cols, g.out_hw, 1, dw_sum, g.ckk);
+            status = s > status ? s : status;
+        }
+        if (dx != NULL) {
+            int s = NNK_FN(nnki_gemm)(true, false, g.ckk, g.out_hw, g.f, 1, w, g.ckk, dy_i,
+                                      g.out_hw, 0, cols, g.out_hw);
+            status = s > status ? s : status;
+            NNK_FN(nnki_col2im)(&g, cols, dx + i * g.image);
+        }
+    }
+    if (dw != NULL)
+        for (int t = 1; t < threads; t++)
+            for (int64_t j = 0; j < g.w_len; j++)
+                dw[j] += partials[(t - 1) * g.w_len + j];
+    return (nnk_status)status;
+}

@@ -1,0 +1,107 @@
+/*
+ * im2col.c - validation of a conv2d descriptor, and im2col / col2im, the transforms that turn
+ * a convolution into one matrix product per image (instantiated from im2col_impl.h for float
+ * and double).
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <omp.h>
+#include <string.h>
+
+/* *out = product of dims, or NNK_ERROR_OVERFLOW naming the product. */
+static nnk_status checked_product(const char *fn, const char *names, const int64_t *dims,
+                                  int ndims, int64_t *out)
+{
+    int64_t product = 1;
+    for (int i = 0; i < ndims; i++) {
+        if (!nnki_mul(product, dims[i], &product)) {
+            char shape[160];
+            nnki_format_dims(shape, sizeof shape, dims, ndims);
+            return nnki_set_error(NNK_ERROR_OVERFLOW, "%s: %s = %s overflows int64", fn, names,
+                                  shape);
+        }
+    }
+    *out = product;
+    return NNK_OK;
+}
+
+nnk_status nnki_conv_geometry(const char *fn, const nnk_conv2d_desc *d, nnki_conv_geom *g)
+{
+    if (d == NULL)
+        return nnki_set_error(NNK_ERROR_NULL_POINTER, "%s: desc is NULL", fn);
+    const struct {
+        const char *name;
+        int64_t value, min;
+    } fields[] = {
+        {"n", d->n, 1},   {"c", d->c, 1},   {"h", d->h, 1},
+        {"w", d->w, 1},   {"f", d->f, 1},   {"kh", d->kh, 1},
+        {"kw", d->kw, 1}, {"stride_h", d->stride_h, 1}, {"stride_w", d->stride_w, 1},
+        {"pad_h", d->pad_h, 0}, {"pad_w", d->pad_w, 0},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (fields[i].value < fields[i].min)
+            return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
+                                  "%s: %s = %" PRId64 " (must be >= %" PRId64 ")", fn,
+                                  fields[i].name, fields[i].value, fields[i].min);
+
+    int64_t padded_h, padded_w;
+    if (!nnki_mul(2, d->pad_h, &padded_h) || __builtin_add_overflow(padded_h, d->h, &padded_h) ||
+        !nnki_mul(2, d->pad_w, &padded_w) || __builtin_add_overflow(padded_w, d->w, &padded_w))
+        return nnki_set_error(NNK_ERROR_OVERFLOW,
+                              "%s: padded input (h=%" PRId64 ", w=%" PRId64 ", pad_h=%" PRId64
+                              ", pad_w=%" PRId64 ") overflows int64",
+                              fn, d->h, d->w, d->pad_h, d->pad_w);
+    if (d->kh > padded_h || d->kw > padded_w)
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
+                              "%s: kernel %" PRId64 "x%" PRId64
+                              " is larger than padded input %" PRId64 "x%" PRId64 " (h=%" PRId64
+                              ", w=%" PRId64 ", pad_h=%" PRId64 ", pad_w=%" PRId64 ")",
+                              fn, d->kh, d->kw, padded_h, padded_w, d->h, d->w, d->pad_h,
+                              d->pad_w);
+
+    *g = (nnki_conv_geom){
+        .n = d->n, .c = d->c, .h = d->h, .w = d->w, .f = d->f, .kh = d->kh, .kw = d->kw,
+        .stride_h = d->stride_h, .stride_w = d->stride_w, .pad_h = d->pad_h, .pad_w = d->pad_w,
+        .out_h = (padded_h - d->kh) / d->stride_h + 1,
+        .out_w = (padded_w - d->kw) / d->stride_w + 1,
+    };
+    NNKI_TRY(checked_product(fn, "n*c*h*w", NNKI_DIMS(g->n, g->c, g->h, g->w), &g->x_len));
+    NNKI_TRY(checked_product(fn, "f*c*kh*kw", NNKI_DIMS(g->f, g->c, g->kh, g->kw), &g->w_len));
+    NNKI_TRY(checked_product(fn, "n*f*out_h*out_w", NNKI_DIMS(g->n, g->f, g->out_h, g->out_w),
+                             &g->y_len));
+    NNKI_TRY(checked_product(fn, "n*c*kh*kw*out_h*out_w",
+                             NNKI_DIMS(g->n, g->c, g->kh, g->kw, g->out_h, g->out_w),
+                             &g->cols_len));
+    /* Factors of the products above (every size is >= 1), so they cannot overflow. */
+    g->image = g->c * g->h * g->w;
+    g->ckk = g->c * g->kh * g->kw;
+    g->out_hw = g->out_h * g->out_w;
+    g->col_image = g->ckk * g->out_hw;
+    return NNK_OK;
+}
+
+/* Output columns [*lo, *hi) whose input column ox*stride_w - pad_w + kj lies inside the
+ * image; the columns outside read padding. Computed once per kernel column so that the inner
+ * loops below have no bounds test at all. */
+static inline void valid_columns(const nnki_conv_geom *g, int64_t kj, int64_t *lo, int64_t *hi)
+{
+    int64_t first = kj - g->pad_w; /* input column of ox = 0 */
+    int64_t s = g->stride_w;
+    int64_t l = first >= 0 ? 0 : (-first + s - 1) / s;
+    int64_t h = first >= g->w ? 0 : (g->w - first + s - 1) / s;
+    *lo = nnki_min(l, g->out_w);
+    *hi = h > *lo ? nnki_min(h, g->out_w) : *lo;
+}
+
+#define NNK_T float
+#define NNK_SUFFIX f32
+#include "im2col_impl.h"
+#undef NNK_T
+#undef NNK_SUFFIX
+
+#define NNK_T double
+#define NNK_SUFFIX f64
+#include "im2col_impl.h"
+#undef NNK_T
+#undef NNK_SUFFIX

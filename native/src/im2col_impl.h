@@ -1,0 +1,106 @@
+/*
+ * im2col_impl.h - im2col and col2im for one element type. im2col.c includes it once per type
+ * with NNK_T (float or double) and NNK_SUFFIX (f32 or f64) defined.
+ *
+ * Layout: one image's cols is (c*kh*kw, out_h*out_w) row-major, row (ci*kh + ki)*kw + kj
+ * holding input channel ci shifted by kernel tap (ki, kj), so that y = w * cols is the
+ * convolution.
+ *
+ * Loop order (Caffe's): ci, ki, kj, oy, ox, so cols is walked strictly in order, one output
+ * row of out_w elements at a time; the image rows it reads stay in cache across the kj taps.
+ * A row of padding is one unsigned comparison (a negative index wraps to a huge unsigned
+ * value); the padding columns of a tap come from valid_columns, so the inner loops have no
+ * test: for stride_w 1 they compile to memcpy/memset (im2col) and a vectorised add (col2im),
+ * otherwise to a branch-free strided copy.
+ */
+
+void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, NNK_T *restrict cols)
+{
+    const int64_t sw = g->stride_w;
+    for (int64_t ci = 0; ci < g->c; ci++) {
+        const NNK_T *plane = x + ci * g->h * g->w;
+        for (int64_t ki = 0; ki < g->kh; ki++) {
+            for (int64_t kj = 0; kj < g->kw; kj++) {
+                int64_t lo, hi, first = kj - g->pad_w;
+                valid_columns(g, kj, &lo, &hi);
+                for (int64_t oy = 0; oy < g->out_h; oy++, cols += g->out_w) {
+                    int64_t iy = oy * g->stride_h - g->pad_h + ki;
+                    if ((uint64_t)iy >= (uint64_t)g->h) {
+                        memset(cols, 0, (size_t)g->out_w * sizeof *cols);
+                        continue;
+                    }
+                    const NNK_T *row = plane + iy * g->w;
+                    for (int64_t ox = 0; ox < lo; ox++)
+                        cols[ox] = 0;
+                    if (sw == 1)
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            cols[ox] = row[ox + first];
+                    else
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            cols[ox] = row[ox * sw + first];
+                    for (int64_t ox = hi; ox < g->out_w; ox++)
+                        cols[ox] = 0;
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col: every element of cols is added back to the pixel it was copied
+ * from, so a pixel covered by several windows receives the sum of their gradients. */
+void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols, NNK_T *restrict x)
+{
+    const int64_t sw = g->stride_w;
+    memset(x, 0, (size_t)g->image * sizeof *x);
+    for (int64_t ci = 0; ci < g->c; ci++) {
+        NNK_T *plane = x + ci * g->h * g->w;
+        for (int64_t ki = 0; ki < g->kh; ki++) {
+            for (int64_t kj = 0; kj < g->kw; kj++) {
+                int64_t lo, hi, first = kj - g->pad_w;
+                valid_columns(g, kj, &lo, &hi);
+                for (int64_t oy = 0; oy < g->out_h; oy++, cols += g->out_w) {
+                    int64_t iy = oy * g->stride_h - g->pad_h + ki;
+                    if ((uint64_t)iy >= (uint64_t)g->h)
+                        continue;
+                    NNK_T *row = plane + iy * g->w;
+                    if (sw == 1)
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            row[ox + first] += cols[ox];
+                    else
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            row[ox * sw + first] += cols[ox];
+                }
+            }
+        }
+    }
+}
+
+nnk_status NNK_FN(nnk_im2col)(const nnk_conv2d_desc *desc, const NNK_T *x, int64_t x_len,
+                              NNK_T *cols, int64_t cols_len)
+{
+    nnki_conv_geom g;
+    NNKI_TRY(nnki_conv_geometry("im2col", desc, &g));
+    NNKI_TRY(nnki_check_tensor("im2col", "x", x, x_len, true, NNKI_DIMS(g.n, g.c, g.h, g.w)));
+    NNKI_TRY(nnki_check_tensor("im2col", "cols", cols, cols_len, true,
+                               NNKI_DIMS(g.n, g.ckk, g.out_hw)));
+    int threads = nnki_loop_threads(g.n, g.n);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t i = 0; i < g.n; i++)
+        NNK_FN(nnki_im2col)(&g, x + i * g.image, cols + i * g.col_image);
+    return NNK_OK;
+}
+
+nnk_status NNK_FN(nnk_col2im)(const nnk_conv2d_desc *desc, const NNK_T *cols, int64_t cols_len,
+                              NNK_T *x, int64_t x_len)
+{
+    nnki_conv_geom g;
+    NNKI_TRY(nnki_conv_geometry("col2im", desc, &g));
+    NNKI_TRY(nnki_check_tensor("col2im", "cols", cols, cols_len, true,
+                               NNKI_DIMS(g.n, g.ckk, g.out_hw)));
+    NNKI_TRY(nnki_check_tensor("col2im", "x", x, x_len, true, NNKI_DIMS(g.n, g.c, g.h, g.w)));
+    int threads = nnki_loop_threads(g.n, g.n);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t i = 0; i < g.n; i++)
+        NNK_FN(nnki_col2im)(&g, cols + i * g.col_image, x + i * g.image);
+    return NNK_OK;
+}

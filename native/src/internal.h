@@ -1,0 +1,114 @@
+/*
+ * internal.h - declarations shared by the sources of libnnk; nothing here is exported.
+ *
+ * The library is compiled with -fvisibility=hidden, so only functions marked NNK_API (all
+ * named nnk_*) leave the shared object; internal functions are static or named nnki_*.
+ */
+#ifndef NNK_INTERNAL_H
+#define NNK_INTERNAL_H
+
+#include "nnk.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Name pasting for the template sources: NNK_FN(nnk_im2col) is nnk_im2col_f32 when the
+ * including file defines NNK_SUFFIX as f32. */
+#define NNK_CAT_(a, b) a##_##b
+#define NNK_CAT(a, b) NNK_CAT_(a, b)
+#define NNK_FN(name) NNK_CAT(name, NNK_SUFFIX)
+
+/* ---- Errors (runtime.c) ------------------------------------------------------------------- */
+
+/* Formats the thread-local message returned by nnk_last_error and returns status, so that a
+ * failure path reads `return nnki_set_error(NNK_ERROR_..., "fn: ...", ...);`. */
+nnk_status nnki_set_error(nnk_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Returns from the enclosing function when a check fails. */
+#define NNKI_TRY(expr)                                                                       \
+    do {                                                                                     \
+        nnk_status nnki_try_status_ = (expr);                                                \
+        if (nnki_try_status_ != NNK_OK)                                                      \
+            return nnki_try_status_;                                                         \
+    } while (0)
+
+/* ---- Checked arithmetic ------------------------------------------------------------------- */
+
+/* a * b into *out; false when the product does not fit in int64. */
+static inline bool nnki_mul(int64_t a, int64_t b, int64_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+static inline int64_t nnki_min(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ---- Argument checks ---------------------------------------------------------------------- */
+
+/* Geometry of a validated nnk_conv2d_desc with every derived size precomputed, so kernels
+ * index with plain int64 arithmetic that is known not to overflow. */
+typedef struct nnki_conv_geom {
+    int64_t n, c, h, w, f, kh, kw, stride_h, stride_w, pad_h, pad_w;
+    int64_t out_h, out_w;
+    int64_t image;     /* c*h*w: one input image */
+    int64_t ckk;       /* c*kh*kw: rows of an image's cols, columns of w */
+    int64_t out_hw;    /* out_h*out_w: columns of an image's cols */
+    int64_t col_image; /* ckk*out_hw: one image's cols */
+    int64_t x_len;     /* n*c*h*w */
+    int64_t w_len;     /* f*ckk */
+    int64_t y_len;     /* n*f*out_h*out_w */
+    int64_t cols_len;  /* n*ckk*out_hw */
+} nnki_conv_geom;
+
+/* Validates desc (sizes >= 1, strides >= 1, pads >= 0, kernel within the padded input, every
+ * size product within int64) and fills g; fn prefixes the error message. */
+nnk_status nnki_conv_geometry(const char *fn, const nnk_conv2d_desc *desc, nnki_conv_geom *g);
+
+/* Checks a tensor argument against its shape dims[0..ndims). A required tensor must be
+ * non-NULL; an optional one may be NULL with length 0, meaning absent. Any other length than
+ * the product of dims is NNK_ERROR_BUFFER_SIZE, with the shape in the message. */
+nnk_status nnki_check_tensor(const char *fn, const char *name, const void *p, int64_t len,
+                             bool required, const int64_t *dims, int ndims);
+
+/* Writes dims as "2*3*4*4" for messages. */
+void nnki_format_dims(char *buf, size_t size, const int64_t *dims, int ndims);
+
+/* NNKI_DIMS(a, b, c) expands to the dims and ndims arguments of nnki_check_tensor. */
+#define NNKI_DIMS(...)                                                                       \
+    (const int64_t[]){__VA_ARGS__}, (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
+
+/* ---- Threads (runtime.c) ------------------------------------------------------------------ */
+
+/* Threads an image loop of n images may use when each thread needs its own workspace slice
+ * and fit slices fit: min(nnk_get_num_threads(), n, fit). */
+int nnki_loop_threads(int64_t n, int64_t fit);
+
+/* ---- BLAS (blas.c) ------------------------------------------------------------------------ */
+
+/* Loads the BLAS if none is loaded yet and sets its thread count (only calling into the BLAS
+ * when the count changes). Call it on the caller's thread before an OpenMP region whose body
+ * calls nnki_gemm_*: a message set on a worker thread would never reach the caller. */
+nnk_status nnki_blas_prepare(int threads);
+
+/* Largest dimension or leading dimension the BLAS accepts (its int is 32-bit). */
+#define NNKI_BLAS_INT_MAX 2147483647
+
+/* Row-major C (m x n) = alpha * op(A) * op(B) + beta * C, op(A) m x k, op(B) k x n, as
+ * cblas_?gemm. Loads the BLAS lazily (NNK_ERROR_BLAS_UNAVAILABLE) and rejects dimensions
+ * beyond NNKI_BLAS_INT_MAX (NNK_ERROR_OVERFLOW). */
+nnk_status nnki_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                         const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                         float *c, int64_t ldc);
+nnk_status nnki_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                         double alpha, const double *a, int64_t lda, const double *b, int64_t ldb,
+                         double beta, double *c, int64_t ldc);
+
+/* ---- im2col (im2col.c) -------------------------------------------------------------------- */
+
+/* One image: cols (ckk, out_hw) from x (c, h, w), and x = col2im(cols) (overwritten). */
+void nnki_im2col_f32(const nnki_conv_geom *g, const float *x, float *cols);
+void nnki_im2col_f64(const nnki_conv_geom *g, const double *x, double *cols);
+void nnki_col2im_f32(const nnki_conv_geom *g, const float *cols, float *x);
+void nnki_col2im_f64(const nnki_conv_geom *g, const double *cols, double *x);
+
+#endif /* NNK_INTERNAL_H */

@@ -1,0 +1,113 @@
+/*
+ * runtime.c - version, status strings, thread-local error messages, thread count, and the
+ * argument checks every kernel shares.
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#define NNK_STR_(x) #x
+#define NNK_STR(x) NNK_STR_(x)
+
+const char *nnk_version(void)
+{
+    return NNK_STR(NNK_VERSION_MAJOR) "." NNK_STR(NNK_VERSION_MINOR) "." NNK_STR(
+        NNK_VERSION_PATCH);
+}
+
+const char *nnk_status_string(nnk_status status)
+{
+    switch (status) {
+    case NNK_OK: return "ok";
+    case NNK_ERROR_NULL_POINTER: return "a required pointer was NULL";
+    case NNK_ERROR_INVALID_ARGUMENT: return "a size, stride, pad or option is out of range";
+    case NNK_ERROR_BUFFER_SIZE: return "a buffer length does not match its shape";
+    case NNK_ERROR_OVERFLOW: return "a size product does not fit in int64";
+    case NNK_ERROR_BLAS_UNAVAILABLE: return "no usable BLAS library could be loaded";
+    }
+    return "unknown status";
+}
+
+/* Large enough for the BLAS loader's message, which lists every path it tried. */
+static _Thread_local char last_error[1024];
+
+const char *nnk_last_error(void) { return last_error; }
+
+nnk_status nnki_set_error(nnk_status status, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, args);
+    va_end(args);
+    return status;
+}
+
+/* 0 until first asked for, so that OMP_NUM_THREADS is read when the library is first used
+ * rather than when it is loaded. */
+static atomic_int num_threads;
+
+nnk_status nnk_set_num_threads(int32_t n)
+{
+    if (n < 1)
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
+                              "set_num_threads: num_threads = %" PRId32 " (must be >= 1)", n);
+    atomic_store(&num_threads, n);
+    return NNK_OK;
+}
+
+int32_t nnk_get_num_threads(void)
+{
+    int n = atomic_load(&num_threads);
+    if (n == 0) {
+        /* Only replaces the 0: a concurrent nnk_set_num_threads wins. */
+        int unset = 0;
+        n = omp_get_max_threads();
+        if (!atomic_compare_exchange_strong(&num_threads, &unset, n))
+            n = unset;
+    }
+    return n;
+}
+
+int nnki_loop_threads(int64_t n, int64_t fit)
+{
+    return (int)nnki_min(nnki_min(nnk_get_num_threads(), n), fit);
+}
+
+void nnki_format_dims(char *buf, size_t size, const int64_t *dims, int ndims)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < ndims && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%" PRId64, i ? "*" : "", dims[i]);
+}
+
+nnk_status nnki_check_tensor(const char *fn, const char *name, const void *p, int64_t len,
+                             bool required, const int64_t *dims, int ndims)
+{
+    if (p == NULL && (required || len != 0))
+        return required ? nnki_set_error(NNK_ERROR_NULL_POINTER, "%s: %s is NULL", fn, name)
+                        : nnki_set_error(NNK_ERROR_NULL_POINTER,
+                                         "%s: %s is NULL but %s_len is %" PRId64
+                                         " (pass NULL with length 0 to skip it)",
+                                         fn, name, name, len);
+    /* Callers pass shapes whose product is already known to fit in int64. */
+    int64_t expected = 1;
+    for (int i = 0; i < ndims; i++)
+        expected *= dims[i];
+    if (p == NULL || len == expected)
+        return NNK_OK;
+
+    if (ndims == 1)
+        return nnki_set_error(NNK_ERROR_BUFFER_SIZE,
+                              "%s: %s has %" PRId64 " elements, expected %" PRId64, fn, name,
+                              len, expected);
+    char shape[160];
+    nnki_format_dims(shape, sizeof shape, dims, ndims);
+    return nnki_set_error(NNK_ERROR_BUFFER_SIZE,
+                          "%s: %s has %" PRId64 " elements, expected %s = %" PRId64, fn, name,
+                          len, shape, expected);
+}

@@ -1,0 +1,92 @@
+/* Run-time BLAS selection. Each test runs in a fresh process (see test.h), so "before any
+ * load" means what it says. */
+#include "test.h"
+
+/* A 1x1 convolution of one pixel: y = w*x + b = 2*3 + 1. */
+static nnk_status tiny_forward(double *y)
+{
+    const nnk_conv2d_desc d = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+    double x = 3, w = 2, b = 1, ws[1];
+    return nnk_conv2d_forward_f64(&d, &x, 1, &w, 1, &b, 1, y, 1, ws, 1);
+}
+
+TEST(Blas_DefaultIsOpenblasLoadedOnFirstUse)
+{
+    unsetenv("NNK_BLAS");
+    CHECK(strcmp(nnk_blas_name(), "") == 0, "before any load: \"%s\"", nnk_blas_name());
+    double y = 0;
+    CHECK_OK(tiny_forward(&y));
+    CHECK(y == 7, "y = %g", y);
+    CHECK(strcmp(nnk_blas_name(), "openblas") == 0, "after a kernel: \"%s\"", nnk_blas_name());
+}
+
+TEST(Blas_MissingLibraryFailsThenDefaultRecovers)
+{
+    unsetenv("NNK_BLAS");
+    CHECK_ERROR(nnk_blas_select("/nonexistent/libfoo.so"), NNK_ERROR_BLAS_UNAVAILABLE,
+                "/nonexistent/libfoo.so");
+    CHECK(strcmp(nnk_blas_name(), "") == 0, "after a failed select: \"%s\"", nnk_blas_name());
+    CHECK_OK(nnk_blas_select(NULL));
+    CHECK(strcmp(nnk_blas_name(), "openblas") == 0, "after select(NULL): \"%s\"",
+          nnk_blas_name());
+    /* A failed switch keeps the library that was loaded. */
+    CHECK_ERROR(nnk_blas_select("/nonexistent/libfoo.so"), NNK_ERROR_BLAS_UNAVAILABLE,
+                "cannot open shared object file");
+    CHECK(strcmp(nnk_blas_name(), "openblas") == 0, "after a failed switch: \"%s\"",
+          nnk_blas_name());
+    double y = 0;
+    CHECK_OK(tiny_forward(&y));
+    CHECK(y == 7, "y = %g", y);
+}
+
+TEST(Blas_KernelReportsUnavailableLibrary)
+{
+    setenv("NNK_BLAS", "/nonexistent/libbar.so", 1);
+    double y = 0;
+    CHECK_ERROR(tiny_forward(&y), NNK_ERROR_BLAS_UNAVAILABLE, "/nonexistent/libbar.so");
+    CHECK(strcmp(nnk_blas_name(), "") == 0, "name \"%s\"", nnk_blas_name());
+    setenv("NNK_BLAS", "openblas", 1);
+    CHECK_OK(tiny_forward(&y));
+    CHECK(y == 7, "y = %g", y);
+}
+
+TEST(Blas_EnvironmentChoosesLibrary)
+{
+    setenv("NNK_BLAS", "OpenBLAS", 1);
+    CHECK_OK(nnk_blas_select(NULL));
+    CHECK(strcmp(nnk_blas_name(), "openblas") == 0, "name \"%s\"", nnk_blas_name());
+    setenv("NNK_BLAS", "/nonexistent/libbaz.so", 1);
+    CHECK_ERROR(nnk_blas_select(NULL), NNK_ERROR_BLAS_UNAVAILABLE, "/nonexistent/libbaz.so");
+}
+
+TEST(Blas_LibraryWithoutCblasIsRejected)
+{
+    /* libm is always there and exports no cblas_sgemm. */
+    CHECK_ERROR(nnk_blas_select("libm.so.6"), NNK_ERROR_BLAS_UNAVAILABLE,
+                "undefined symbol: cblas_sgemm");
+}
+
+TEST(Blas_UnknownNameIsInvalid)
+{
+    CHECK_ERROR(nnk_blas_select("blis"), NNK_ERROR_INVALID_ARGUMENT, "unknown BLAS \"blis\"");
+}
+
+/* MKL is optional: either it loads, or the message lists the paths and what to install. */
+TEST(Blas_MklLoadsOrSaysWhatToInstall)
+{
+    nnk_status status = nnk_blas_select("mkl");
+    if (status == NNK_OK) {
+        CHECK(strcmp(nnk_blas_name(), "mkl") == 0, "name \"%s\"", nnk_blas_name());
+        double y = 0;
+        CHECK_OK(tiny_forward(&y));
+        CHECK(y == 7, "y = %g", y);
+    } else {
+        CHECK(status == NNK_ERROR_BLAS_UNAVAILABLE, "status %d", (int)status);
+        const char *expected[] = {"libmkl_rt.so", "libmkl_rt.so.2",
+                                  "/usr/lib/x86_64-linux-gnu/libmkl_rt.so",
+                                  "libmkl-rt from Debian non-free"};
+        for (int i = 0; i < 4; i++)
+            CHECK(strstr(nnk_last_error(), expected[i]) != NULL, "\"%s\" lacks \"%s\"",
+                  nnk_last_error(), expected[i]);
+    }
+}

@@ -1,0 +1,384 @@
+/* conv2d forward and backward against direct loops over the definition, in both precisions,
+ * on the shared geometries, and with one and two threads. */
+#include "test.h"
+
+typedef struct conv_case {
+    nnk_conv2d_desc d;
+    int64_t out_h, out_w, x_len, w_len, y_len;
+    double *x, *w, *b, *dy;
+} conv_case;
+
+static conv_case make_case(const nnk_conv2d_desc *d, uint64_t seed)
+{
+    conv_case c = {.d = *d};
+    CHECK_OK(nnk_conv2d_output_size(d, &c.out_h, &c.out_w));
+    c.x_len = d->n * d->c * d->h * d->w;
+    c.w_len = d->f * d->c * d->kh * d->kw;
+    c.y_len = d->n * d->f * c.out_h * c.out_w;
+    c.x = test_random(c.x_len, seed);
+    c.w = test_random(c.w_len, seed + 1);
+    c.b = test_random(d->f, seed + 2);
+    c.dy = test_random(c.y_len, seed + 3);
+    return c;
+}
+
+static void free_case(conv_case *c)
+{
+    free(c->x);
+    free(c->w);
+    free(c->b);
+    free(c->dy);
+}
+
+static double *zeros(int64_t count) { return calloc((size_t)count, sizeof(double)); }
+
+/* Index of the input pixel under output (oy, ox) and kernel tap (ki, kj), or -1 in padding. */
+static int64_t input_index(const conv_case *c, int64_t i, int64_t ci, int64_t oy, int64_t ox,
+                           int64_t ki, int64_t kj)
+{
+    const nnk_conv2d_desc *d = &c->d;
+    int64_t iy = oy * d->stride_h - d->pad_h + ki, ix = ox * d->stride_w - d->pad_w + kj;
+    if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w)
+        return -1;
+    return ((i * d->c + ci) * d->h + iy) * d->w + ix;
+}
+
+/* The seven loops of the definition; the backward pass visits the same terms and sends each
+ * product to the gradient of its two factors. */
+static void reference_forward(const conv_case *c, const double *b, double *y)
+{
+    const nnk_conv2d_desc *d = &c->d;
+    for (int64_t i = 0; i < d->n; i++)
+        for (int64_t fi = 0; fi < d->f; fi++)
+            for (int64_t oy = 0; oy < c->out_h; oy++)
+                for (int64_t ox = 0; ox < c->out_w; ox++) {
+                    double sum = b != NULL ? b[fi] : 0;
+                    for (int64_t ci = 0; ci < d->c; ci++)
+                        for (int64_t ki = 0; ki < d->kh; ki++)
+                            for (int64_t kj = 0; kj < d->kw; kj++) {
+                                int64_t at = input_index(c, i, ci, oy, ox, ki, kj);
+                                if (at >= 0)
+                                    sum += c->x[at] *
+                                           c->w[((fi * d->c + ci) * d->kh + ki) * d->kw + kj];
+                            }
+                    *y++ = sum;
+                }
+}
+
+static void reference_backward(const conv_case *c, double *dx, double *dw, double *db)
+{
+    const nnk_conv2d_desc *d = &c->d;
+    const double *dy = c->dy;
+    for (int64_t i = 0; i < d->n; i++)
+        for (int64_t fi = 0; fi < d->f; fi++)
+            for (int64_t oy = 0; oy < c->out_h; oy++)
+                for (int64_t ox = 0; ox < c->out_w; ox++, dy++) {
+                    db[fi] += *dy;
+                    for (int64_t ci = 0; ci < d->c; ci++)
+                        for (int64_t ki = 0; ki < d->kh; ki++)
+                            for (int64_t kj = 0; kj < d->kw; kj++) {
+                                int64_t at = input_index(c, i, ci, oy, ox, ki, kj);
+                                int64_t wi = ((fi * d->c + ci) * d->kh + ki) * d->kw + kj;
+                                if (at >= 0) {
+                                    dx[at] += c->w[wi] * *dy;
+                                    dw[wi] += c->x[at] * *dy;
+                                }
+                            }
+                }
+}
+
+static int64_t query_workspace(const nnk_conv2d_desc *d, nnk_conv_pass pass)
+{
+    int64_t elements = -1;
+    CHECK_OK(nnk_conv2d_workspace_size(d, pass, &elements));
+    return elements;
+}
+
+/* Converts an optional double buffer to float (NULL stays NULL). */
+static float *to_float_or_null(const double *values, int64_t count)
+{
+    return values != NULL ? test_to_float(values, count) : NULL;
+}
+
+static float *float_output_or_null(const double *wanted, int64_t count)
+{
+    return wanted != NULL ? malloc((size_t)count * sizeof(float)) : NULL;
+}
+
+static void back_to_double(float *values, int64_t count, double *out)
+{
+    if (out != NULL)
+        test_from_float(values, count, out);
+    free(values);
+}
+
+/* conv2d_forward in either precision on double data; workspace_len < 0 means the size the
+ * query gives. */
+static void run_forward(const conv_case *c, bool f32, bool bias, int64_t workspace_len,
+                        double *y)
+{
+    if (workspace_len < 0)
+        workspace_len = query_workspace(&c->d, NNK_CONV_FORWARD);
+    int64_t b_len = bias ? c->d.f : 0;
+    if (f32) {
+        float *x = test_to_float(c->x, c->x_len), *w = test_to_float(c->w, c->w_len);
+        float *b = to_float_or_null(bias ? c->b : NULL, b_len);
+        float *yf = malloc((size_t)c->y_len * sizeof *yf);
+        float *ws = malloc((size_t)workspace_len * sizeof *ws);
+        CHECK_OK(nnk_conv2d_forward_f32(&c->d, x, c->x_len, w, c->w_len, b, b_len, yf, c->y_len,
+                                        ws, workspace_len));
+        back_to_double(yf, c->y_len, y);
+        free(x);
+        free(w);
+        free(b);
+        free(ws);
+    } else {
+        double *ws = malloc((size_t)workspace_len * sizeof *ws);
+        CHECK_OK(nnk_conv2d_forward_f64(&c->d, c->x, c->x_len, c->w, c->w_len,
+                                        bias ? c->b : NULL, b_len, y, c->y_len, ws,
+                                        workspace_len));
+        free(ws);
+    }
+}
+
+/* conv2d_backward in either precision; a NULL gradient is skipped, and then the input it
+ * alone needs (x for dw, w for dx) is passed as NULL too. */
+static void run_backward(const conv_case *c, bool f32, int64_t workspace_len, double *dx,
+                         double *dw, double *db)
+{
+    if (workspace_len < 0)
+        workspace_len = query_workspace(&c->d, NNK_CONV_BACKWARD);
+    const double *x = dw != NULL ? c->x : NULL, *w = dx != NULL ? c->w : NULL;
+    int64_t x_len = x ? c->x_len : 0, w_len = w ? c->w_len : 0, f = c->d.f;
+    int64_t dx_len = dx ? c->x_len : 0, dw_len = dw ? c->w_len : 0, db_len = db ? f : 0;
+    if (f32) {
+        float *xf = to_float_or_null(x, x_len), *wf = to_float_or_null(w, w_len);
+        float *dyf = test_to_float(c->dy, c->y_len);
+        float *dxf = float_output_or_null(dx, dx_len), *dwf = float_output_or_null(dw, dw_len);
+        float *dbf = float_output_or_null(db, db_len);
+        float *ws = malloc((size_t)workspace_len * sizeof *ws);
+        CHECK_OK(nnk_conv2d_backward_f32(&c->d, xf, x_len, wf, w_len, dyf, c->y_len, dxf, dx_len,
+                                         dwf, dw_len, dbf, db_len, ws, workspace_len));
+        back_to_double(dxf, dx_len, dx);
+        back_to_double(dwf, dw_len, dw);
+        back_to_double(dbf, db_len, db);
+        free(xf);
+        free(wf);
+        free(dyf);
+        free(ws);
+    } else {
+        double *ws = malloc((size_t)workspace_len * sizeof *ws);
+        CHECK_OK(nnk_conv2d_backward_f64(&c->d, x, x_len, w, w_len, c->dy, c->y_len, dx, dx_len,
+                                         dw, dw_len, db, db_len, ws, workspace_len));
+        free(ws);
+    }
+}
+
+static void check_close(const char *what, const conv_case *c, const double *actual,
+                        const double *expected, int64_t count, double tolerance)
+{
+    double error = test_rel_error(actual, expected, count);
+    CHECK(error <= tolerance, "%s: rel error %.3g > %.3g", what, error, tolerance);
+    if (error > tolerance)
+        test_print_desc(&c->d);
+}
+
+/* So that the float kernels and the double reference see the same inputs. */
+static void round_inputs_to_float(conv_case *c)
+{
+    struct {
+        double *values;
+        int64_t len;
+    } inputs[] = {{c->x, c->x_len}, {c->w, c->w_len}, {c->b, c->d.f}, {c->dy, c->y_len}};
+    for (int k = 0; k < 4; k++)
+        for (int64_t i = 0; i < inputs[k].len; i++)
+            inputs[k].values[i] = (float)inputs[k].values[i];
+}
+
+static void check_forward(bool f32, bool bias, double tolerance)
+{
+    for (int gi = 0; gi < TEST_GEOMETRY_COUNT; gi++) {
+        conv_case c = make_case(&test_geometries[gi], 1000 + 10 * gi);
+        if (f32)
+            round_inputs_to_float(&c);
+        double *expected = zeros(c.y_len), *actual = zeros(c.y_len);
+        reference_forward(&c, bias ? c.b : NULL, expected);
+        run_forward(&c, f32, bias, -1, actual);
+        check_close("y", &c, actual, expected, c.y_len, tolerance);
+        free(expected);
+        free(actual);
+        free_case(&c);
+    }
+}
+
+TEST(Conv2dForward_MatchesDirectLoops_Float64) { check_forward(false, true, 1e-12); }
+
+TEST(Conv2dForward_MatchesDirectLoops_Float32) { check_forward(true, true, 1e-5); }
+
+TEST(Conv2dForward_WithoutBias_MatchesDirectLoops_Float64) { check_forward(false, false, 1e-12); }
+
+static void check_backward(bool f32, double tolerance)
+{
+    for (int gi = 0; gi < TEST_GEOMETRY_COUNT; gi++) {
+        conv_case c = make_case(&test_geometries[gi], 2000 + 10 * gi);
+        if (f32)
+            round_inputs_to_float(&c);
+        double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
+        double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
+        reference_backward(&c, ref_dx, ref_dw, ref_db);
+        run_backward(&c, f32, -1, dx, dw, db);
+        check_close("dx", &c, dx, ref_dx, c.x_len, tolerance);
+        check_close("dw", &c, dw, ref_dw, c.w_len, tolerance);
+        check_close("db", &c, db, ref_db, c.d.f, tolerance);
+        for (double *p[] = {dx, dw, db, ref_dx, ref_dw, ref_db}, **q = p; q < p + 6; q++)
+            free(*q);
+        free_case(&c);
+    }
+}
+
+TEST(Conv2dBackward_MatchesDirectLoops_Float64) { check_backward(false, 1e-12); }
+
+TEST(Conv2dBackward_MatchesDirectLoops_Float32) { check_backward(true, 1e-5); }
+
+/* Images in parallel (two threads) and in sequence with a threaded BLAS (one image or one
+ * thread) sum in different orders; the results must agree to rounding. */
+TEST(Conv2d_OneAndTwoThreadsAgree_Float64)
+{
+    for (int gi = 0; gi < TEST_GEOMETRY_COUNT; gi++) {
+        conv_case c = make_case(&test_geometries[gi], 3000 + 10 * gi);
+        double *y[2], *dx[2], *dw[2], *db[2];
+        for (int t = 0; t < 2; t++) {
+            CHECK_OK(nnk_set_num_threads(t + 1));
+            y[t] = zeros(c.y_len);
+            dx[t] = zeros(c.x_len);
+            dw[t] = zeros(c.w_len);
+            db[t] = zeros(c.d.f);
+            run_forward(&c, false, true, -1, y[t]);
+            run_backward(&c, false, -1, dx[t], dw[t], db[t]);
+        }
+        check_close("y", &c, y[1], y[0], c.y_len, 1e-12);
+        check_close("dx", &c, dx[1], dx[0], c.x_len, 1e-12);
+        check_close("dw", &c, dw[1], dw[0], c.w_len, 1e-12);
+        check_close("db", &c, db[1], db[0], c.d.f, 1e-12);
+        for (int t = 0; t < 2; t++) {
+            free(y[t]);
+            free(dx[t]);
+            free(dw[t]);
+            free(db[t]);
+        }
+        free_case(&c);
+    }
+}
+
+/* A workspace sized while one thread was set still works after the count goes up: the call
+ * uses as many threads as the workspace has slices for. */
+TEST(Conv2d_WorkspaceForOneThreadWorksWithTwoThreads)
+{
+    for (int gi = 0; gi < TEST_GEOMETRY_COUNT; gi++) {
+        conv_case c = make_case(&test_geometries[gi], 4000 + 10 * gi);
+        CHECK_OK(nnk_set_num_threads(1));
+        int64_t forward_len = query_workspace(&c.d, NNK_CONV_FORWARD);
+        int64_t backward_len = query_workspace(&c.d, NNK_CONV_BACKWARD);
+        CHECK_OK(nnk_set_num_threads(2));
+        double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
+        double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
+        double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
+        reference_forward(&c, c.b, ref_y);
+        reference_backward(&c, ref_dx, ref_dw, ref_db);
+        run_forward(&c, false, true, forward_len, y);
+        run_backward(&c, false, backward_len, dx, dw, db);
+        check_close("y", &c, y, ref_y, c.y_len, 1e-12);
+        check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
+        check_close("dw", &c, dw, ref_dw, c.w_len, 1e-12);
+        check_close("db", &c, db, ref_db, c.d.f, 1e-12);
+        for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db}, **q = p; q < p + 8; q++)
+            free(*q);
+        free_case(&c);
+    }
+}
+
+/* Each gradient alone, with the inputs it does not need (and for db alone, the workspace)
+ * passed as NULL; and none at all. */
+TEST(Conv2dBackward_SkipsGradientsPassedAsNull_Float64)
+{
+    conv_case c = make_case(&test_geometries[2], 5000);
+    double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
+    reference_backward(&c, ref_dx, ref_dw, ref_db);
+    double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
+    run_backward(&c, false, -1, dx, NULL, NULL);
+    run_backward(&c, false, -1, NULL, dw, NULL);
+    check_close("dx alone", &c, dx, ref_dx, c.x_len, 1e-12);
+    check_close("dw alone", &c, dw, ref_dw, c.w_len, 1e-12);
+    CHECK_OK(nnk_conv2d_backward_f64(&c.d, NULL, 0, NULL, 0, c.dy, c.y_len, NULL, 0, NULL, 0, db,
+                                     c.d.f, NULL, 0));
+    check_close("db alone", &c, db, ref_db, c.d.f, 1e-12);
+    CHECK_OK(nnk_conv2d_backward_f64(&c.d, NULL, 0, NULL, 0, c.dy, c.y_len, NULL, 0, NULL, 0,
+                                     NULL, 0, NULL, 0));
+    for (double *p[] = {dx, dw, db, ref_dx, ref_dw, ref_db}, **q = p; q < p + 6; q++)
+        free(*q);
+    free_case(&c);
+}
+
+/* The gradients of L = sum(y * dy) by central differences: checks the backward pass, and
+ * with it the reference loops, against the forward pass alone. */
+TEST(Conv2dBackward_MatchesNumericGradient_Float64)
+{
+    const nnk_conv2d_desc d = {2, 2, 5, 4, 3, 3, 2, 2, 1, 1, 0};
+    conv_case c = make_case(&d, 6000);
+    double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(d.f);
+    double *y = zeros(c.y_len);
+    run_backward(&c, false, -1, dx, dw, db);
+    struct {
+        const char *name;
+        double *param, *grad;
+        int64_t len;
+    } params[] = {{"x", c.x, dx, c.x_len}, {"w", c.w, dw, c.w_len}, {"b", c.b, db, d.f}};
+    for (int p = 0; p < 3; p++) {
+        double *numeric = zeros(params[p].len);
+        for (int64_t i = 0; i < params[p].len; i++) {
+            double saved = params[p].param[i], loss[2];
+            for (int side = 0; side < 2; side++) {
+                params[p].param[i] = saved + (side ? -1e-6 : 1e-6);
+                run_forward(&c, false, true, -1, y);
+                loss[side] = 0;
+                for (int64_t j = 0; j < c.y_len; j++)
+                    loss[side] += y[j] * c.dy[j];
+            }
+            params[p].param[i] = saved;
+            numeric[i] = (loss[0] - loss[1]) / 2e-6;
+        }
+        check_close(params[p].name, &c, params[p].grad, numeric, params[p].len, 1e-7);
+        free(numeric);
+    }
+    free(dx);
+    free(dw);
+    free(db);
+    free(y);
+    free_case(&c);
+}
+
+TEST(Conv2dOutputSize_FloorsPartialWindows)
+{
+    const nnk_conv2d_desc d = {1, 1, 7, 8, 1, 3, 3, 2, 3, 0, 1};
+    int64_t out_h = 0, out_w = 0;
+    CHECK_OK(nnk_conv2d_output_size(&d, &out_h, &out_w));
+    CHECK(out_h == 3 && out_w == 3, "out %lldx%lld, expected 3x3", (long long)out_h,
+          (long long)out_w);
+}
+
+/* One image's cols per thread, min(threads, n) threads, plus a dw partial for each thread but
+ * the first in the backward pass. */
+TEST(Conv2dWorkspaceSize_DependsOnThreadsImagesAndPass)
+{
+    const nnk_conv2d_desc d = {3, 2, 6, 5, 4, 3, 3, 1, 1, 1, 1};
+    const int64_t cols = 2 * 3 * 3 * 6 * 5, part = 4 * 2 * 3 * 3;
+    CHECK_OK(nnk_set_num_threads(2));
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == 2 * cols, "forward, 2 threads");
+    CHECK(query_workspace(&d, NNK_CONV_BACKWARD) == 2 * cols + part, "backward, 2 threads");
+    CHECK_OK(nnk_set_num_threads(8));
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == 3 * cols, "forward, 8 threads, 3 images");
+    CHECK(query_workspace(&d, NNK_CONV_BACKWARD) == 3 * cols + 2 * part, "backward, 8 threads");
+    CHECK_OK(nnk_set_num_threads(1));
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == cols, "forward, 1 thread");
+    CHECK(query_workspace(&d, NNK_CONV_BACKWARD) == cols, "backward, 1 thread");
+}
