@@ -1,0 +1,209 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Nnk;
+
+public sealed partial class ManagedKernels<T>
+{
+    /// <inheritdoc/>
+    public int Conv2dWorkspaceLength(in ConvGeometry geometry, ConvPass pass)
+    {
+        geometry.Validate();
+        if (!_fast)
+            return 0;
+        return checked(ConvWorkers(geometry) * ConvWorkspacePerWorker(geometry, pass));
+    }
+
+    /// <inheritdoc/>
+    public void Conv2dForward(in ConvGeometry geometry, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b,
+        Span<T> y, Span<T> workspace)
+    {
+        KernelArguments.Conv2d(geometry, x, w, y);
+        KernelArguments.OptionalLength(b, geometry.F, "b", $"b ({geometry.F},)");
+        if (_fast)
+            Conv2dForwardFast(geometry, x, w, b, y, workspace);
+        else
+            Conv2dForwardNaive(geometry, x, w, b, y);
+    }
+
+    /// <inheritdoc/>
+    public void Conv2dBackward(in ConvGeometry geometry, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy,
+        Span<T> dx, Span<T> dw, Span<T> db, Span<T> workspace)
+    {
+        ConvGeometry g = geometry;
+        KernelArguments.Conv2d(g, x, w, dy);
+        bool wantDx = KernelArguments.OptionalLength<T>(dx, g.InputLength, "dx", $"dx ({g.N}, {g.C}, {g.H}, {g.W})");
+        bool wantDw = KernelArguments.OptionalLength<T>(dw, g.WeightLength, "dw", $"dw ({g.F}, {g.C}, {g.KH}, {g.KW})");
+        if (KernelArguments.OptionalLength<T>(db, g.F, "db", $"db ({g.F},)"))
+            BiasGradient(g, dy, db);
+        if (!wantDx && !wantDw)
+            return;
+        if (_fast)
+            Conv2dBackwardFast(g, x, w, dy, dx, dw, workspace);
+        else
+            Conv2dBackwardNaive(g, x, w, dy, dx, dw);
+    }
+
+    private static int ConvWorkers(in ConvGeometry g) => Math.Min(NnkRuntime.NumThreads, g.N);
+
+    private static int ConvWorkspacePerWorker(in ConvGeometry g, ConvPass pass) =>
+        pass == ConvPass.Forward ? g.ColumnRows * g.ColumnCols : checked(g.ColumnRows * g.ColumnCols + g.F * g.ColumnRows);
+
+    private static int WorkersFor(in ConvGeometry g, ReadOnlySpan<T> workspace, int perWorker)
+    {
+        KernelArguments.RequireWorkspace(workspace, perWorker);
+        return Math.Min(ConvWorkers(g), workspace.Length / perWorker);
+    }
+
+    private static void BiasGradient(in ConvGeometry g, ReadOnlySpan<T> dy, Span<T> db)
+    {
+        int plane = g.OutH * g.OutW;
+        db.Clear();
+        for (int n = 0; n < g.N; n++)
+            for (int f = 0; f < g.F; f++)
+                db[f] += TensorPrimitives.Sum(dy.Slice((n * g.F + f) * plane, plane));
+    }
+
+    // The seed's conv_forward_naive: every output is a dot product over (C, KH, KW), padding read as zero.
+    private static void Conv2dForwardNaive(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
+        ReadOnlySpan<T> b, Span<T> y)
+    {
+        int outH = g.OutH, outW = g.OutW;
+        for (int n = 0; n < g.N; n++)
+        for (int f = 0; f < g.F; f++)
+        for (int oh = 0; oh < outH; oh++)
+        for (int ow = 0; ow < outW; ow++)
+        {
+            T sum = b.IsEmpty ? T.Zero : b[f];
+            for (int c = 0; c < g.C; c++)
+            for (int ki = 0; ki < g.KH; ki++)
+            {
+                int ih = oh * g.StrideH - g.PadH + ki;
+                if (ih < 0 || ih >= g.H)
+                    continue;
+                for (int kj = 0; kj < g.KW; kj++)
+                {
+                    int iw = ow * g.StrideW - g.PadW + kj;
+                    if (iw < 0 || iw >= g.W)
+                        continue;
+                    sum += x[((n * g.C + c) * g.H + ih) * g.W + iw] * w[((f * g.C + c) * g.KH + ki) * g.KW + kj];
+                }
+            }
+            y[((n * g.F + f) * outH + oh) * outW + ow] = sum;
+        }
+    }
+
+    // The seed's conv_backward_naive: each output gradient is spread back over its window.
+    private static void Conv2dBackwardNaive(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
+        ReadOnlySpan<T> dy, Span<T> dx, Span<T> dw)
+    {
+        int outH = g.OutH, outW = g.OutW;
+        dx.Clear();
+        dw.Clear();
+        for (int n = 0; n < g.N; n++)
+        for (int f = 0; f < g.F; f++)
+        for (int oh = 0; oh < outH; oh++)
+        for (int ow = 0; ow < outW; ow++)
+        {
+            T d = dy[((n * g.F + f) * outH + oh) * outW + ow];
+            for (int c = 0; c < g.C; c++)
+            for (int ki = 0; ki < g.KH; ki++)
+            {
+                int ih = oh * g.StrideH - g.PadH + ki;
+                if (ih < 0 || ih >= g.H)
+                    continue;
+                for (int kj = 0; kj < g.KW; kj++)
+                {
+                    int iw = ow * g.StrideW - g.PadW + kj;
+                    if (iw < 0 || iw >= g.W)
+                        continue;
+                    int xi = ((n * g.C + c) * g.H + ih) * g.W + iw;
+                    int wi = ((f * g.C + c) * g.KH + ki) * g.KW + kj;
+                    if (!dx.IsEmpty)
+                        dx[xi] += d * w[wi];
+                    if (!dw.IsEmpty)
+                        dw[wi] += d * x[xi];
+                }
+            }
+        }
+    }
+
+    // Per image: cols = im2col(x_n), y_n (F, OutH*OutW) = W (F, C*KH*KW) * cols + b.
+    private static unsafe void Conv2dForwardFast(ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
+        ReadOnlySpan<T> b, Span<T> y, Span<T> workspace)
+    {
+        int perWorker = ConvWorkspacePerWorker(g, ConvPass.Forward);
+        int workers = WorkersFor(g, workspace, perWorker);
+        int rows = g.ColumnRows, plane = g.ColumnCols;
+        bool hasBias = !b.IsEmpty;
+        fixed (T* px = x, pw = w, pb = b, py = y, pws = workspace)
+        {
+            // Spans cannot cross into the parallel body; the buffers stay pinned for its duration.
+            nint ax = (nint)px, aw = (nint)pw, ab = (nint)pb, ay = (nint)py, aws = (nint)pws;
+            WorkerPool.ForChunks(g.N, workers, (worker, start, end) =>
+            {
+                var weights = new ReadOnlySpan<T>((T*)aw, g.WeightLength);
+                var cols = new Span<T>((T*)aws + (long)worker * perWorker, rows * plane);
+                for (int n = start; n < end; n++)
+                {
+                    var image = new ReadOnlySpan<T>((T*)ax + (long)n * g.C * g.H * g.W, g.C * g.H * g.W);
+                    var output = new Span<T>((T*)ay + (long)n * g.F * plane, g.F * plane);
+                    ManagedIm2Col<T>.Im2Col(g, image, cols);
+                    ManagedGemm<T>.Multiply(false, false, g.F, plane, rows, T.One, weights, rows, cols, plane,
+                        T.Zero, output, plane);
+                    if (hasBias)
+                        for (int f = 0; f < g.F; f++)
+                        {
+                            Span<T> channel = output.Slice(f * plane, plane);
+                            TensorPrimitives.Add(channel, ((T*)ab)[f], channel);
+                        }
+                }
+            });
+        }
+    }
+
+    // Per image: dW += dy_n * im2col(x_n)^T in a per-worker partial sum; dx_n = col2im(W^T * dy_n).
+    private static unsafe void Conv2dBackwardFast(ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
+        ReadOnlySpan<T> dy, Span<T> dx, Span<T> dw, Span<T> workspace)
+    {
+        int perWorker = ConvWorkspacePerWorker(g, ConvPass.Backward);
+        int workers = WorkersFor(g, workspace, perWorker);
+        int rows = g.ColumnRows, plane = g.ColumnCols, imageLength = g.C * g.H * g.W;
+        bool wantDx = !dx.IsEmpty, wantDw = !dw.IsEmpty;
+        fixed (T* px = x, pw = w, pdy = dy, pdx = dx, pdw = dw, pws = workspace)
+        {
+            nint ax = (nint)px, aw = (nint)pw, ady = (nint)pdy, adx = (nint)pdx, aws = (nint)pws;
+            WorkerPool.ForChunks(g.N, workers, (worker, start, end) =>
+            {
+                T* scratch = (T*)aws + (long)worker * perWorker;
+                var cols = new Span<T>(scratch, rows * plane);
+                var partial = new Span<T>(scratch + (long)rows * plane, g.F * rows);
+                var weights = new ReadOnlySpan<T>((T*)aw, g.WeightLength);
+                partial.Clear();
+                for (int n = start; n < end; n++)
+                {
+                    var gradOut = new ReadOnlySpan<T>((T*)ady + (long)n * g.F * plane, g.F * plane);
+                    if (wantDw)
+                    {
+                        ManagedIm2Col<T>.Im2Col(g, new ReadOnlySpan<T>((T*)ax + (long)n * imageLength, imageLength), cols);
+                        ManagedGemm<T>.Multiply(false, true, g.F, rows, plane, T.One, gradOut, plane, cols, plane,
+                            T.One, partial, rows);
+                    }
+                    if (wantDx)
+                    {
+                        ManagedGemm<T>.Multiply(true, false, rows, plane, g.F, T.One, weights, rows, gradOut, plane,
+                            T.Zero, cols, plane);
+                        ManagedIm2Col<T>.Col2Im(g, cols, new Span<T>((T*)adx + (long)n * imageLength, imageLength));
+                    }
+                }
+            });
+            if (wantDw)
+            {
+                // Sum the per-worker partials in worker order, so results do not depend on scheduling.
+                new ReadOnlySpan<T>(pws + rows * plane, g.F * rows).CopyTo(dw);
+                for (int worker = 1; worker < workers; worker++)
+                    TensorPrimitives.Add(dw, new ReadOnlySpan<T>(pws + (long)worker * perWorker + rows * plane, g.F * rows), dw);
+            }
+        }
+    }
+}
