@@ -1,0 +1,94 @@
+using System.Text.Json;
+using Nnk;
+
+namespace Nnk.Bench.Speedup;
+
+/// <summary>
+/// The seeds' naive-vs-fast cells for C#: for each standard shape and pass, the median times of
+/// the naive managed, fast managed and native kernels, their speedups, and the rel_error of the
+/// fast outputs against the naive ones.
+/// </summary>
+public static class SpeedupHarness
+{
+    private static readonly TimeSpan FastBudget = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan NaiveBudget = TimeSpan.FromSeconds(2);
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        SpeedupOptions options;
+        try
+        {
+            if (args.Contains("--help") || args.Contains("-h"))
+            {
+                Console.WriteLine(SpeedupOptions.Usage, string.Join(", ", StandardShapes.Names));
+                return 0;
+            }
+            options = SpeedupOptions.Parse(args, StandardShapes.Names);
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(SpeedupOptions.Usage, string.Join(", ", StandardShapes.Names));
+            return 2;
+        }
+
+        if (options.Blas is not null)
+            NnkRuntime.SelectBlas(options.Blas);
+        string blas = NnkRuntime.Blas;
+        Console.WriteLine($"nnk {NnkRuntime.NativeVersion}, BLAS {blas}, float32, {Environment.ProcessorCount} cores; medians in ms");
+        Console.WriteLine();
+        Console.WriteLine("| shape | pass | threads | naive ms | managed ms | native ms | managed/naive | native/naive | native/managed | native GFLOP/s | rel_error native | rel_error managed |");
+        Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+
+        var rows = new List<SpeedupRow>();
+        foreach (int threads in options.Threads)
+        {
+            NnkRuntime.NumThreads = threads;
+            foreach (string name in options.Shapes)
+            {
+                ConvShape shape = StandardShapes.ConvByName(name);
+                foreach (string pass in new[] { "forward", "backward" })
+                {
+                    Console.Error.Write($"  measuring {name} {pass} at {threads} thread(s)...\r");
+                    SpeedupRow row = MeasureConv(shape, pass, threads, blas);
+                    rows.Add(row);
+                    Console.Error.Write(new string(' ', 60) + "\r");
+                    Console.WriteLine(
+                        $"| {row.Shape} | {row.Pass} | {row.Threads} | {row.NaiveMs:F1} | {row.ManagedMs:F2} | {row.NativeMs:F2} | " +
+                        $"{row.ManagedSpeedup:F1}x | {row.NativeSpeedup:F1}x | {row.NativeVsManaged:F1}x | {row.NativeGflops:F1} | " +
+                        $"{row.RelError:E1} | {row.ManagedRelError:E1} |");
+                }
+            }
+        }
+
+        if (options.JsonPath is not null)
+        {
+            File.WriteAllText(options.JsonPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"\nwrote {rows.Count} rows to {Path.GetFullPath(options.JsonPath)}");
+        }
+        return 0;
+    }
+
+    private static SpeedupRow MeasureConv(ConvShape shape, string pass, int threads, string blas)
+    {
+        var naive = new ConvCase(shape, Kernels.For<float>(Backend.ManagedNaive));
+        var managed = new ConvCase(shape, Kernels.For<float>(Backend.Managed));
+        var native = new ConvCase(shape, Kernels.For<float>(Backend.Native));
+        bool forward = pass == "forward";
+        Action Call(ConvCase c) => forward ? c.Forward : c.Backward;
+
+        double naiveMs = MedianTimer.MedianMilliseconds(Call(naive), warmup: 0, minSamples: 1, maxSamples: 5, NaiveBudget);
+        double managedMs = MedianTimer.MedianMilliseconds(Call(managed), warmup: 2, minSamples: 5, maxSamples: 100, FastBudget);
+        double nativeMs = MedianTimer.MedianMilliseconds(Call(native), warmup: 2, minSamples: 5, maxSamples: 200, FastBudget);
+
+        double RelError(ConvCase c) => forward
+            ? GradientCheck.RelError<float>(c.Y, naive.Y)
+            : Math.Max(GradientCheck.RelError<float>(c.Dx, naive.Dx),
+                Math.Max(GradientCheck.RelError<float>(c.Dw, naive.Dw), GradientCheck.RelError<float>(c.Db, naive.Db)));
+
+        // Backward is two GEMM-sized products (dx and dw), forward one.
+        double flops = shape.ForwardFlops * (forward ? 1 : 2);
+        return new SpeedupRow(shape.Name, pass, threads, blas, naiveMs, managedMs, nativeMs,
+            RelError(native), RelError(managed), flops / (nativeMs * 1e6));
+    }
+}

@@ -1,0 +1,26 @@
+using System.Text.Json.Serialization;
+
+namespace Nnk.Bench.Speedup;
+
+/// <summary>One row of the speedup table: one shape, one pass, one thread count; times are medians in milliseconds.</summary>
+public sealed record SpeedupRow(
+    [property: JsonPropertyName("shape")] string Shape,
+    [property: JsonPropertyName("pass")] string Pass,
+    [property: JsonPropertyName("threads")] int Threads,
+    [property: JsonPropertyName("blas")] string Blas,
+    [property: JsonPropertyName("naive_ms")] double NaiveMs,
+    [property: JsonPropertyName("managed_ms")] double ManagedMs,
+    [property: JsonPropertyName("native_ms")] double NativeMs,
+    [property: JsonPropertyName("rel_error")] double RelError,
+    [property: JsonPropertyName("managed_rel_error")] double ManagedRelError,
+    [property: JsonPropertyName("native_gflops")] double NativeGflops)
+{
+    [JsonPropertyName("managed_speedup")]
+    public double ManagedSpeedup => NaiveMs / ManagedMs;
+
+    [JsonPropertyName("native_speedup")]
+    public double NativeSpeedup => NaiveMs / NativeMs;
+
+    [JsonPropertyName("native_vs_managed")]
+    public double NativeVsManaged => ManagedMs / NativeMs;
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building and testing nnk needs on Debian 12, only what is missing, so the two
+# README commands work on a fresh machine. Sourced by run.sh and test.sh; safe to run again.
+set -euo pipefail
+
+need_apt=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+# cmake and a C compiler build libnnk; OpenBLAS (OpenMP flavour, so its threads and ours share
+# one runtime) is the default BLAS; python3-clang runs the bindings generator and its drift test.
+for pkg in cmake gcc make libc6-dev libgomp1 libopenblas0-openmp python3 python3-clang; do
+  have_pkg "$pkg" || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "nnk setup: installing ${need_apt[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "nnk setup: these Debian packages are missing; run as root or install them: ${need_apt[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "nnk setup: the .NET 10 SDK is required (dotnet not found on PATH)." >&2
+  exit 1
+fi
+major=$(dotnet --version | cut -d. -f1)
+if [ "$major" -lt 10 ]; then
+  echo "nnk setup: the .NET 10 SDK is required, found $(dotnet --version)." >&2
+  exit 1
+fi
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
