@@ -8,7 +8,7 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
         "  Times naive managed, fast managed and native kernels on the standard shapes (forward and backward)\n" +
         "  and prints the speedups and the rel_error between their outputs.\n" +
         "  --shape NAME   a standard shape (repeatable; default: all): " + "{0}\n" +
-        "  --threads N    threads for every backend, or a comma list to sweep (default: all cores)\n" +
+        "  --threads N    threads for every backend, or a comma list to sweep (default: 1 and all cores)\n" +
         "  --blas NAME    BLAS for the native kernels (default: NNK_BLAS, else openblas)\n" +
         "  --json FILE    also write the rows as a JSON array";
 
@@ -46,7 +46,7 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
         if (shapes.Count == 0)
             shapes.AddRange(knownShapes);
         if (threads.Count == 0)
-            threads.Add(Environment.ProcessorCount);
+            threads.AddRange(new[] { 1, Environment.ProcessorCount }.Distinct());
         return new SpeedupOptions(shapes, threads, blas, json);
     }
 }

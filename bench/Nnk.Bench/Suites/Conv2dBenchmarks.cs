@@ -7,7 +7,7 @@ namespace Nnk.Bench.Suites;
 [MemoryDiagnoser]
 public class Conv2dBenchmarks
 {
-    private ConvCase _case = null!;
+    private ConvCase<float> _case = null!;
 
     [Params("conv_seed", "conv_3l", "conv_mnist1", "conv_mnist2", "conv_wide")]
     public string Shape { get; set; } = "";
@@ -16,7 +16,7 @@ public class Conv2dBenchmarks
     public Backend Backend { get; set; }
 
     [GlobalSetup]
-    public void Setup() => _case = new ConvCase(StandardShapes.ConvByName(Shape), Kernels.For<float>(Backend));
+    public void Setup() => _case = new ConvCase<float>(StandardShapes.ConvByName(Shape), Kernels.For<float>(Backend));
 
     [Benchmark]
     public void Forward() => _case.Forward();
