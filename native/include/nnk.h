@@ -142,6 +142,142 @@ NNK_API nnk_status nnk_conv2d_backward_f64(const nnk_conv2d_desc *desc, const do
                                            double *db, int64_t db_len, double *workspace,
                                            int64_t workspace_len);
 
+/* ---- Pooling ------------------------------------------------------------------------------ */
+
+/* Geometry of 2-D pooling over x (n, c, h, w) with a pool_h x pool_w window. Output is
+ * (n, c, out_h, out_w) with out_h = 1 + (h + 2*pad_h - pool_h) / stride_h (floored).
+ * 0 <= pad < pool along each axis, so every window holds at least one real input. */
+typedef struct nnk_pool2d_desc {
+    int64_t n;
+    int64_t c;
+    int64_t h;
+    int64_t w;
+    int64_t pool_h;
+    int64_t pool_w;
+    int64_t stride_h;
+    int64_t stride_w;
+    int64_t pad_h;
+    int64_t pad_w;
+} nnk_pool2d_desc;
+
+/* Validates desc and writes the output height and width. */
+NNK_API nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h,
+                                          int64_t *out_w);
+
+/* y (n, c, out_h, out_w) = max over each window; padding never wins. argmax (same length as y)
+ * receives, for each output, the index ih*w + iw within its input plane of the first maximum
+ * in window order (row by row); a NaN counts as larger than any number. */
+NNK_API nnk_status nnk_maxpool2d_forward_f32(const nnk_pool2d_desc *desc, const float *x,
+                                             int64_t x_len, float *y, int64_t y_len,
+                                             int32_t *argmax, int64_t argmax_len);
+NNK_API nnk_status nnk_maxpool2d_forward_f64(const nnk_pool2d_desc *desc, const double *x,
+                                             int64_t x_len, double *y, int64_t y_len,
+                                             int32_t *argmax, int64_t argmax_len);
+
+/* dx (n, c, h, w) = dy scattered to the positions argmax recorded; overlapping windows
+ * accumulate. dx is overwritten. An argmax entry outside its plane is an error. */
+NNK_API nnk_status nnk_maxpool2d_backward_f32(const nnk_pool2d_desc *desc, const float *dy,
+                                              int64_t dy_len, const int32_t *argmax,
+                                              int64_t argmax_len, float *dx, int64_t dx_len);
+NNK_API nnk_status nnk_maxpool2d_backward_f64(const nnk_pool2d_desc *desc, const double *dy,
+                                              int64_t dy_len, const int32_t *argmax,
+                                              int64_t argmax_len, double *dx, int64_t dx_len);
+
+/* y (n, c, out_h, out_w) = mean over each window, padding counted as zeros in the window
+ * (divisor pool_h*pool_w, as PyTorch's default count_include_pad). */
+NNK_API nnk_status nnk_avgpool2d_forward_f32(const nnk_pool2d_desc *desc, const float *x,
+                                             int64_t x_len, float *y, int64_t y_len);
+NNK_API nnk_status nnk_avgpool2d_forward_f64(const nnk_pool2d_desc *desc, const double *x,
+                                             int64_t x_len, double *y, int64_t y_len);
+
+/* dx (n, c, h, w): each dy spread evenly over its window's real inputs (dy / (pool_h*pool_w)
+ * each); overlapping windows accumulate. dx is overwritten. */
+NNK_API nnk_status nnk_avgpool2d_backward_f32(const nnk_pool2d_desc *desc, const float *dy,
+                                              int64_t dy_len, float *dx, int64_t dx_len);
+NNK_API nnk_status nnk_avgpool2d_backward_f64(const nnk_pool2d_desc *desc, const double *dy,
+                                              int64_t dy_len, double *dx, int64_t dx_len);
+
+/* ---- Normalisation ------------------------------------------------------------------------ */
+
+/* Training or test behaviour of batch normalisation. */
+typedef enum nnk_norm_mode {
+    NNK_NORM_TRAIN = 0, /* statistics of the batch; running statistics updated */
+    NNK_NORM_TEST = 1   /* running statistics used; nothing updated */
+} nnk_norm_mode;
+
+/* Geometry of a channel-wise normalisation of x seen as (n, c, spatial): batch norm over
+ * (N, D) is (n=N, c=D, spatial=1); spatial batch norm and group norm over (N, C, H, W) are
+ * (n=N, c=C, spatial=H*W). groups divides c (group norm; layer norm over (N, D) is group norm
+ * with (n=N, c=D, spatial=1, groups=1)); batch norm ignores it. eps > 0 is added to the
+ * variance; momentum in [0, 1] weighs the old running statistics:
+ * running = momentum*running + (1-momentum)*batch. Variances are biased (divided by the count). */
+typedef struct nnk_norm_desc {
+    int64_t n;
+    int64_t c;
+    int64_t spatial;
+    int64_t groups;
+    double eps;
+    double momentum;
+} nnk_norm_desc;
+
+/* Batch norm forward: statistics per channel over n*spatial values.
+ * Train: y = gamma*(x - mean)*invstd + beta with the batch's mean and biased variance
+ * (computed in one numerically safe pass), save_mean and save_invstd (c each) receive them for
+ * the backward pass, and running_mean / running_var (c each) are updated.
+ * Test: the running statistics normalise x; save_mean / save_invstd may be NULL (length 0) and
+ * are otherwise filled with the statistics used; the running statistics are only read. */
+NNK_API nnk_status nnk_batchnorm_forward_f32(
+    const nnk_norm_desc *desc, nnk_norm_mode mode, const float *x, int64_t x_len,
+    const float *gamma, int64_t gamma_len, const float *beta, int64_t beta_len,
+    float *running_mean, int64_t running_mean_len, float *running_var, int64_t running_var_len,
+    float *y, int64_t y_len, float *save_mean, int64_t save_mean_len, float *save_invstd,
+    int64_t save_invstd_len);
+NNK_API nnk_status nnk_batchnorm_forward_f64(
+    const nnk_norm_desc *desc, nnk_norm_mode mode, const double *x, int64_t x_len,
+    const double *gamma, int64_t gamma_len, const double *beta, int64_t beta_len,
+    double *running_mean, int64_t running_mean_len, double *running_var,
+    int64_t running_var_len, double *y, int64_t y_len, double *save_mean,
+    int64_t save_mean_len, double *save_invstd, int64_t save_invstd_len);
+
+/* Batch norm backward of a training-mode forward, in closed form: dgamma, dbeta (c each) and
+ * dx from x, gamma, the saved statistics and dy, without a temporary the size of x. Each of
+ * dx, dgamma, dbeta is optional (NULL with length 0) and overwritten. */
+NNK_API nnk_status nnk_batchnorm_backward_f32(
+    const nnk_norm_desc *desc, const float *x, int64_t x_len, const float *gamma,
+    int64_t gamma_len, const float *save_mean, int64_t save_mean_len, const float *save_invstd,
+    int64_t save_invstd_len, const float *dy, int64_t dy_len, float *dx, int64_t dx_len,
+    float *dgamma, int64_t dgamma_len, float *dbeta, int64_t dbeta_len);
+NNK_API nnk_status nnk_batchnorm_backward_f64(
+    const nnk_norm_desc *desc, const double *x, int64_t x_len, const double *gamma,
+    int64_t gamma_len, const double *save_mean, int64_t save_mean_len,
+    const double *save_invstd, int64_t save_invstd_len, const double *dy, int64_t dy_len,
+    double *dx, int64_t dx_len, double *dgamma, int64_t dgamma_len, double *dbeta,
+    int64_t dbeta_len);
+
+/* Group norm forward: statistics per sample and group over (c/groups)*spatial values; gamma and
+ * beta per channel (c each); save_mean and save_invstd (n*groups each) receive the statistics. */
+NNK_API nnk_status nnk_groupnorm_forward_f32(
+    const nnk_norm_desc *desc, const float *x, int64_t x_len, const float *gamma,
+    int64_t gamma_len, const float *beta, int64_t beta_len, float *y, int64_t y_len,
+    float *save_mean, int64_t save_mean_len, float *save_invstd, int64_t save_invstd_len);
+NNK_API nnk_status nnk_groupnorm_forward_f64(
+    const nnk_norm_desc *desc, const double *x, int64_t x_len, const double *gamma,
+    int64_t gamma_len, const double *beta, int64_t beta_len, double *y, int64_t y_len,
+    double *save_mean, int64_t save_mean_len, double *save_invstd, int64_t save_invstd_len);
+
+/* Group norm backward in closed form; dx, dgamma, dbeta optional (NULL with length 0), overwritten. */
+NNK_API nnk_status nnk_groupnorm_backward_f32(
+    const nnk_norm_desc *desc, const float *x, int64_t x_len, const float *gamma,
+    int64_t gamma_len, const float *save_mean, int64_t save_mean_len, const float *save_invstd,
+    int64_t save_invstd_len, const float *dy, int64_t dy_len, float *dx, int64_t dx_len,
+    float *dgamma, int64_t dgamma_len, float *dbeta, int64_t dbeta_len);
+NNK_API nnk_status nnk_groupnorm_backward_f64(
+    const nnk_norm_desc *desc, const double *x, int64_t x_len, const double *gamma,
+    int64_t gamma_len, const double *save_mean, int64_t save_mean_len,
+    const double *save_invstd, int64_t save_invstd_len, const double *dy, int64_t dy_len,
+    double *dx, int64_t dx_len, double *dgamma, int64_t dgamma_len, double *dbeta,
+    int64_t dbeta_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,178 @@
+/*
+ * norm.c - validation of a normalisation descriptor and the arithmetic shared by batch norm
+ * and group norm; the kernels themselves are instantiated from norm_impl.h for float and
+ * double.
+ *
+ * Both normalise x seen as (n, c, spatial) over sets of values: batch norm over each channel
+ * (n*spatial values, strided), group norm over each (sample, group) ((c/groups)*spatial values,
+ * contiguous). Statistics take one pass, shifted by the set's first value and summed in double
+ * (sum of d and of d*d, d = x - shift), which stays exact to rounding however far the mean is
+ * from zero; a second pass writes y with per-channel coefficients. Backward is the closed
+ * form: one pass for the two sums per set, a second for dx, recomputing xhat on the fly, with
+ * no temporary the size of x.
+ *
+ * Threads: every sum is taken by one thread in one fixed order, so results do not depend on
+ * the thread count. Batch norm shares out channels; group norm shares out (sample, group)
+ * pairs for y and dx, and channels for dgamma and dbeta, which sum over samples.
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+/* The per-channel and per-group functions are built twice, for AVX2 and for baseline x86-64,
+ * and the loader picks one (an ifunc): the library still runs on any x86-64 but uses 256-bit
+ * vectors where it can. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define NNKI_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NNKI_CLONES
+#endif
+
+/* The loops over a run are inlined into every clone, so that each is vectorised for its
+ * clone's target; left to itself GCC sometimes calls one baseline copy instead. */
+#define NORM_LOOP static inline __attribute__((always_inline))
+
+enum {
+    /* With spatial = 1 (x is (n, c)) a channel's values are c apart, so the loops that sum
+     * over samples (batch norm; group norm's dgamma and dbeta) walk the rows of a block of
+     * NORM_BLOCK channels instead: the inner loops run over contiguous channels (vectorised)
+     * and the block's accumulators stay on the stack. */
+    NORM_BLOCK = 64,
+    /* Elements a thread must have before another one is started. */
+    NORM_GRAIN = 1 << 15,
+    /* Partial sums of a run: two vectors of four doubles per sum, element k going to lane
+     * k % NORM_LANES and the lanes added in a fixed order at the end. Independent chains keep
+     * the adders busy, and the order depends neither on the thread nor on the alignment of
+     * the data, which a compiler-vectorised reduction does not promise. */
+    NORM_LANES = 8,
+};
+
+/* A validated nnk_norm_desc; every product fits in int64. */
+typedef struct norm_geom {
+    int64_t n, c, spatial;
+    int64_t groups;         /* 1 for batch norm */
+    int64_t group_channels; /* c/groups */
+    int64_t len;            /* n*c*spatial */
+} norm_geom;
+
+/* Validates the sizes of desc (n, c, spatial >= 1; with grouped, groups >= 1 dividing c; n*c*
+ * spatial within int64) and fills g; fn prefixes the error message. */
+static nnk_status norm_geometry(const char *fn, const nnk_norm_desc *d, bool grouped,
+                                norm_geom *g)
+{
+    if (d == NULL)
+        return nnki_set_error(NNK_ERROR_NULL_POINTER, "%s: desc is NULL", fn);
+    const struct {
+        const char *name;
+        int64_t value;
+    } fields[] = {{"n", d->n}, {"c", d->c}, {"spatial", d->spatial}, {"groups", d->groups}};
+    for (size_t i = 0; i < (grouped ? 4u : 3u); i++)
+        if (fields[i].value < 1)
+            return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT, "%s: %s = %" PRId64 " (must be >= 1)",
+                                  fn, fields[i].name, fields[i].value);
+    if (grouped && d->c % d->groups != 0)
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
+                              "%s: c = %" PRId64 " is not divisible by groups = %" PRId64, fn, d->c,
+                              d->groups);
+    int64_t len;
+    if (!nnki_mul(d->n, d->c, &len) || !nnki_mul(len, d->spatial, &len))
+        return nnki_set_error(NNK_ERROR_OVERFLOW,
+                              "%s: n*c*spatial = %" PRId64 "*%" PRId64 "*%" PRId64
+                              " overflows int64",
+                              fn, d->n, d->c, d->spatial);
+    int64_t groups = grouped ? d->groups : 1;
+    *g = (norm_geom){.n = d->n, .c = d->c, .spatial = d->spatial, .groups = groups,
+                     .group_channels = d->c / groups, .len = len};
+    return NNK_OK;
+}
+
+static nnk_status check_eps(const char *fn, double eps)
+{
+    if (!(eps > 0) || !isfinite(eps))
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT, "%s: eps = %g (must be > 0 and finite)",
+                              fn, eps);
+    return NNK_OK;
+}
+
+static nnk_status check_momentum(const char *fn, double momentum)
+{
+    if (!(momentum >= 0 && momentum <= 1))
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT, "%s: momentum = %g (must be in [0, 1])",
+                              fn, momentum);
+    return NNK_OK;
+}
+
+static nnk_status check_mode(const char *fn, nnk_norm_mode mode)
+{
+    if (mode != NNK_NORM_TRAIN && mode != NNK_NORM_TEST)
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
+                              "%s: mode = %d (must be NNK_NORM_TRAIN or NNK_NORM_TEST)", fn,
+                              (int)mode);
+    return NNK_OK;
+}
+
+/* Threads for a loop of units sharing len elements. */
+static int norm_threads(int64_t units, int64_t len)
+{
+    return nnki_loop_threads(units, len / NORM_GRAIN > 1 ? len / NORM_GRAIN : 1);
+}
+
+/* Channel blocks of the spatial = 1 batch norm loops. */
+static int64_t norm_blocks(int64_t c) { return (c + NORM_BLOCK - 1) / NORM_BLOCK; }
+
+/* GNU vectors of four doubles: one register in the AVX2 clone; the baseline clone emulates
+ * them through memory, about a third slower than 128-bit vectors would be, which only CPUs
+ * without AVX2 pay. They are only passed by pointer, which leaves the calling convention
+ * alone. */
+typedef double norm_v4d __attribute__((vector_size(32)));
+
+NORM_LOOP void load4_f32(const float *p, norm_v4d *out)
+{
+    *out = (norm_v4d){p[0], p[1], p[2], p[3]};
+}
+
+NORM_LOOP void load4_f64(const double *p, norm_v4d *out) { memcpy(out, p, sizeof *out); }
+
+/* The lanes of v[0] and v[1], added in a fixed order. */
+NORM_LOOP double norm_lanes_sum(const norm_v4d v[2])
+{
+    norm_v4d s = v[0] + v[1];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* Mean and biased variance of count values from the sums of d and d*d, d = value - shift. */
+static inline void moments_to_stats(double shift, double sum, double squares, double count,
+                                    double *mean, double *var)
+{
+    double centred = sum / count; /* mean - shift */
+    double v = squares / count - centred * centred;
+    *mean = shift + centred;
+    *var = v > 0 ? v : 0;
+}
+
+/* Over one normalisation set of count values, with s1 = sum of gamma*dy and s2 = sum of
+ * gamma*dy*(x - mean), the closed-form gradient
+ *   dx = invstd/count * (count*dxhat - sum(dxhat) - xhat*sum(dxhat*xhat)),  dxhat = gamma*dy,
+ * is dx = invstd * (gamma*dy + b*(x - mean) + c); this gives b and c. invstd stays outside so
+ * that a set of one value, where gamma*dy and c are the same rounded product, gives exactly 0
+ * rather than the difference of two roundings of gamma*dy/sqrt(eps). */
+static inline void dx_coefficients(double invstd, double s1, double s2, double count, double *b,
+                                   double *c)
+{
+    *b = -invstd * invstd * s2 / count;
+    *c = -s1 / count;
+}
+
+#define NNK_T float
+#define NNK_SUFFIX f32
+#include "norm_impl.h"
+#undef NNK_T
+#undef NNK_SUFFIX
+
+#define NNK_T double
+#define NNK_SUFFIX f64
+#include "norm_impl.h"
+#undef NNK_T
+#undef NNK_SUFFIX

@@ -1,0 +1,542 @@
+/*
+ * norm_impl.h - batch norm and group norm forward and backward for one element type. norm.c
+ * includes it once per type with NNK_T (float or double) and NNK_SUFFIX (f32 or f64) defined.
+ *
+ * Sums are taken in double whatever NNK_T is; the element-wise passes run in NNK_T with
+ * per-channel coefficients worked out in double:
+ *   forward   y  = (x - centre)*scale + shift      centre = mean rounded to NNK_T,
+ *                                                  scale = gamma*invstd,
+ *                                                  shift = beta - (mean - centre)*scale
+ *   backward  dx = invstd*(gamma*dy + b*(x - mean) + c)     (dx_coefficients in norm.c)
+ * Centring before scaling costs a subtraction per element but keeps float results accurate
+ * however large the mean: x - centre is exact for x near the mean, whereas x*scale and
+ * mean*scale would each round at the size of the mean and then cancel.
+ */
+
+/* ---- Loops over a contiguous run ---------------------------------------------------------- */
+
+/* acc[0] += sum of d, acc[1] += sum of d*d, d = p - shift. */
+NORM_LOOP void NNK_FN(moments)(const NNK_T *p, int64_t len, double shift, double acc[2])
+{
+    norm_v4d sum[2] = {{0}}, squares[2] = {{0}}, d;
+    int64_t k = 0;
+    for (; k + NORM_LANES <= len; k += NORM_LANES)
+        for (int h = 0; h < 2; h++) {
+            NNK_FN(load4)(p + k + 4 * h, &d);
+            d -= shift;
+            sum[h] += d;
+            squares[h] += d * d;
+        }
+    double tail[2] = {0, 0};
+    for (; k < len; k++) {
+        double e = (double)p[k] - shift;
+        tail[0] += e;
+        tail[1] += e * e;
+    }
+    acc[0] += norm_lanes_sum(sum) + tail[0];
+    acc[1] += norm_lanes_sum(squares) + tail[1];
+}
+
+/* acc[0] += sum of w*dy, acc[1] += sum of w*dy*(x - mean), with w = weight[k] or, for a NULL
+ * weight, 1. */
+NORM_LOOP void NNK_FN(grad_moments)(const NNK_T *x, const NNK_T *dy, const NNK_T *weight,
+                                    int64_t len, double mean, double acc[2])
+{
+    norm_v4d sum[2] = {{0}}, products[2] = {{0}}, xv, g, w;
+    int64_t k = 0;
+    for (; k + NORM_LANES <= len; k += NORM_LANES)
+        for (int h = 0; h < 2; h++) {
+            NNK_FN(load4)(dy + k + 4 * h, &g);
+            NNK_FN(load4)(x + k + 4 * h, &xv);
+            if (weight != NULL) {
+                NNK_FN(load4)(weight + k + 4 * h, &w);
+                g *= w;
+            }
+            sum[h] += g;
+            products[h] += g * (xv - mean);
+        }
+    double tail[2] = {0, 0};
+    for (; k < len; k++) {
+        double e = weight != NULL ? (double)weight[k] * dy[k] : dy[k];
+        tail[0] += e;
+        tail[1] += e * ((double)x[k] - mean);
+    }
+    acc[0] += norm_lanes_sum(sum) + tail[0];
+    acc[1] += norm_lanes_sum(products) + tail[1];
+}
+
+NORM_LOOP void NNK_FN(affine)(const NNK_T *x, NNK_T *y, int64_t len, NNK_T centre,
+                              NNK_T scale, NNK_T shift)
+{
+    for (int64_t k = 0; k < len; k++)
+        y[k] = (x[k] - centre) * scale + shift;
+}
+
+NORM_LOOP void NNK_FN(grad_affine)(const NNK_T *x, const NNK_T *dy, NNK_T *dx, int64_t len,
+                                   NNK_T mean, NNK_T invstd, NNK_T gamma, NNK_T b, NNK_T c)
+{
+    for (int64_t k = 0; k < len; k++)
+        dx[k] = invstd * (gamma * dy[k] + b * (x[k] - mean) + c);
+}
+
+/* ---- Batch norm forward ------------------------------------------------------------------- */
+
+typedef struct NNK_FN(bn_forward_args) {
+    const norm_geom *g;
+    bool train;
+    double eps, momentum;
+    const NNK_T *x, *gamma, *beta;
+    NNK_T *running_mean, *running_var, *y, *save_mean, *save_invstd;
+} NNK_FN(bn_forward_args);
+
+/* Statistics of channel ch: from its moments (train; the running statistics are updated) or
+ * the running statistics (test). Saves them and returns the coefficients of y. */
+static inline void NNK_FN(bn_coefficients)(const NNK_FN(bn_forward_args) *a, int64_t ch,
+                                           double shift0, double sum, double squares,
+                                           NNK_T *centre, NNK_T *scale, NNK_T *shift)
+{
+    double mean, var;
+    if (a->train) {
+        moments_to_stats(shift0, sum, squares, (double)(a->g->n * a->g->spatial), &mean, &var);
+        a->running_mean[ch] =
+            (NNK_T)(a->momentum * a->running_mean[ch] + (1 - a->momentum) * mean);
+        a->running_var[ch] = (NNK_T)(a->momentum * a->running_var[ch] + (1 - a->momentum) * var);
+    } else {
+        mean = a->running_mean[ch];
+        var = a->running_var[ch];
+    }
+    double invstd = 1 / sqrt(var + a->eps), s = a->gamma[ch] * invstd;
+    *centre = (NNK_T)mean;
+    *scale = (NNK_T)s;
+    *shift = (NNK_T)(a->beta[ch] - (mean - *centre) * s);
+    if (a->save_mean != NULL)
+        a->save_mean[ch] = *centre;
+    if (a->save_invstd != NULL)
+        a->save_invstd[ch] = (NNK_T)invstd;
+}
+
+/* One channel (spatial > 1): its n planes of spatial values, read twice; a channel of a
+ * typical network (n*spatial*sizeof(NNK_T) ~ 200 KB) is still in L2 for the second pass. */
+static NNKI_CLONES void NNK_FN(bn_forward_channel)(const NNK_FN(bn_forward_args) *a, int64_t ch)
+{
+    const norm_geom *g = a->g;
+    const int64_t stride = g->c * g->spatial;
+    const NNK_T *x = a->x + ch * g->spatial;
+    NNK_T *y = a->y + ch * g->spatial;
+    double shift0 = x[0], acc[2] = {0, 0};
+    if (a->train)
+        for (int64_t i = 0; i < g->n; i++)
+            NNK_FN(moments)(x + i * stride, g->spatial, shift0, acc);
+    NNK_T centre, scale, shift;
+    NNK_FN(bn_coefficients)(a, ch, shift0, acc[0], acc[1], &centre, &scale, &shift);
+    for (int64_t i = 0; i < g->n; i++)
+        NNK_FN(affine)(x + i * stride, y + i * stride, g->spatial, centre, scale, shift);
+}
+
+/* Channels [c0, c0 + NORM_BLOCK) of x (n, c), row by row. */
+static NNKI_CLONES void NNK_FN(bn_forward_block)(const NNK_FN(bn_forward_args) *a, int64_t c0)
+{
+    const norm_geom *g = a->g;
+    const int64_t width = nnki_min(NORM_BLOCK, g->c - c0);
+    const NNK_T *x = a->x + c0;
+    NNK_T *y = a->y + c0;
+    double shift0[NORM_BLOCK], sum[NORM_BLOCK] = {0}, squares[NORM_BLOCK] = {0};
+    NNK_T centre[NORM_BLOCK], scale[NORM_BLOCK], shift[NORM_BLOCK];
+    for (int64_t j = 0; j < width; j++)
+        shift0[j] = x[j];
+    if (a->train)
+        for (int64_t i = 0; i < g->n; i++) {
+            const NNK_T *row = x + i * g->c;
+            for (int64_t j = 0; j < width; j++) {
+                double d = (double)row[j] - shift0[j];
+                sum[j] += d;
+                squares[j] += d * d;
+            }
+        }
+    for (int64_t j = 0; j < width; j++)
+        NNK_FN(bn_coefficients)(a, c0 + j, shift0[j], sum[j], squares[j], &centre[j], &scale[j],
+                                &shift[j]);
+    for (int64_t i = 0; i < g->n; i++) {
+        const NNK_T *row = x + i * g->c;
+        NNK_T *out = y + i * g->c;
+        for (int64_t j = 0; j < width; j++)
+            out[j] = (row[j] - centre[j]) * scale[j] + shift[j];
+    }
+}
+
+nnk_status NNK_FN(nnk_batchnorm_forward)(const nnk_norm_desc *desc, nnk_norm_mode mode,
+                                         const NNK_T *x, int64_t x_len, const NNK_T *gamma,
+                                         int64_t gamma_len, const NNK_T *beta, int64_t beta_len,
+                                         NNK_T *running_mean, int64_t running_mean_len,
+                                         NNK_T *running_var, int64_t running_var_len, NNK_T *y,
+                                         int64_t y_len, NNK_T *save_mean, int64_t save_mean_len,
+                                         NNK_T *save_invstd, int64_t save_invstd_len)
+{
+    static const char fn[] = "batchnorm_forward";
+    norm_geom g;
+    NNKI_TRY(norm_geometry(fn, desc, false, &g));
+    NNKI_TRY(check_mode(fn, mode));
+    NNKI_TRY(check_eps(fn, desc->eps));
+    NNKI_TRY(check_momentum(fn, desc->momentum));
+    const bool train = mode == NNK_NORM_TRAIN;
+    NNKI_TRY(nnki_check_tensor(fn, "x", x, x_len, true, NNKI_DIMS(g.n, g.c, g.spatial)));
+    NNKI_TRY(nnki_check_tensor(fn, "gamma", gamma, gamma_len, true, NNKI_DIMS(g.c)));
+    NNKI_TRY(nnki_check_tensor(fn, "beta", beta, beta_len, true, NNKI_DIMS(g.c)));
+    NNKI_TRY(nnki_check_tensor(fn, "running_mean", running_mean, running_mean_len, true,
+                               NNKI_DIMS(g.c)));
+    NNKI_TRY(nnki_check_tensor(fn, "running_var", running_var, running_var_len, true,
+                               NNKI_DIMS(g.c)));
+    NNKI_TRY(nnki_check_tensor(fn, "y", y, y_len, true, NNKI_DIMS(g.n, g.c, g.spatial)));
+    NNKI_TRY(nnki_check_tensor(fn, "save_mean", save_mean, save_mean_len, train, NNKI_DIMS(g.c)));
+    NNKI_TRY(nnki_check_tensor(fn, "save_invstd", save_invstd, save_invstd_len, train,
+                               NNKI_DIMS(g.c)));
+
+    const NNK_FN(bn_forward_args) a = {
+        .g = &g, .train = train, .eps = desc->eps, .momentum = desc->momentum,
+        .x = x, .gamma = gamma, .beta = beta, .running_mean = running_mean,
+        .running_var = running_var, .y = y, .save_mean = save_mean, .save_invstd = save_invstd,
+    };
+    const bool rows = g.spatial == 1;
+    const int64_t units = rows ? norm_blocks(g.c) : g.c;
+    const int threads = norm_threads(units, g.len);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t u = 0; u < units; u++) {
+        if (rows)
+            NNK_FN(bn_forward_block)(&a, u * NORM_BLOCK);
+        else
+            NNK_FN(bn_forward_channel)(&a, u);
+    }
+    return NNK_OK;
+}
+
+/* ---- Batch norm backward ------------------------------------------------------------------ */
+
+typedef struct NNK_FN(norm_backward_args) {
+    const norm_geom *g;
+    const NNK_T *x, *gamma, *mean, *invstd, *dy;
+    NNK_T *dx, *dgamma, *dbeta;
+} NNK_FN(norm_backward_args);
+
+/* One channel (spatial > 1): sum dy and dy*(x - mean) over its planes, then dx. */
+static NNKI_CLONES void NNK_FN(bn_backward_channel)(const NNK_FN(norm_backward_args) *a,
+                                                    int64_t ch)
+{
+    const norm_geom *g = a->g;
+    const int64_t stride = g->c * g->spatial;
+    const NNK_T *x = a->x + ch * g->spatial, *dy = a->dy + ch * g->spatial;
+    const NNK_T mean = a->mean[ch], gamma = a->gamma[ch], invstd = a->invstd[ch];
+    double acc[2] = {0, 0};
+    for (int64_t i = 0; i < g->n; i++)
+        NNK_FN(grad_moments)(x + i * stride, dy + i * stride, NULL, g->spatial, mean, acc);
+    if (a->dbeta != NULL)
+        a->dbeta[ch] = (NNK_T)acc[0];
+    if (a->dgamma != NULL)
+        a->dgamma[ch] = (NNK_T)(acc[1] * invstd);
+    if (a->dx == NULL)
+        return;
+    double b, c;
+    dx_coefficients(invstd, gamma * acc[0], gamma * acc[1], (double)(g->n * g->spatial), &b, &c);
+    NNK_T *dx = a->dx + ch * g->spatial;
+    for (int64_t i = 0; i < g->n; i++)
+        NNK_FN(grad_affine)(x + i * stride, dy + i * stride, dx + i * stride, g->spatial, mean,
+                            invstd, gamma, (NNK_T)b, (NNK_T)c);
+}
+
+/* Channels [c0, c0 + NORM_BLOCK) of x (n, c), row by row. */
+static NNKI_CLONES void NNK_FN(bn_backward_block)(const NNK_FN(norm_backward_args) *a,
+                                                  int64_t c0)
+{
+    const norm_geom *g = a->g;
+    const int64_t width = nnki_min(NORM_BLOCK, g->c - c0);
+    const NNK_T *x = a->x + c0, *dy = a->dy + c0;
+    double sum[NORM_BLOCK] = {0}, products[NORM_BLOCK] = {0};
+    NNK_T mean[NORM_BLOCK], cb[NORM_BLOCK], cc[NORM_BLOCK];
+    const NNK_T *gamma = a->gamma + c0, *invstd = a->invstd + c0;
+    for (int64_t j = 0; j < width; j++)
+        mean[j] = a->mean[c0 + j];
+    for (int64_t i = 0; i < g->n; i++) {
+        const NNK_T *xr = x + i * g->c, *dyr = dy + i * g->c;
+        for (int64_t j = 0; j < width; j++) {
+            sum[j] += dyr[j];
+            products[j] += (double)dyr[j] * ((double)xr[j] - (double)mean[j]);
+        }
+    }
+    for (int64_t j = 0; j < width; j++) {
+        double b, c;
+        if (a->dbeta != NULL)
+            a->dbeta[c0 + j] = (NNK_T)sum[j];
+        if (a->dgamma != NULL)
+            a->dgamma[c0 + j] = (NNK_T)(products[j] * invstd[j]);
+        dx_coefficients(invstd[j], gamma[j] * sum[j], gamma[j] * products[j], (double)g->n, &b,
+                        &c);
+        cb[j] = (NNK_T)b;
+        cc[j] = (NNK_T)c;
+    }
+    if (a->dx == NULL)
+        return;
+    for (int64_t i = 0; i < g->n; i++) {
+        const NNK_T *xr = x + i * g->c, *dyr = dy + i * g->c;
+        NNK_T *dxr = a->dx + c0 + i * g->c;
+        for (int64_t j = 0; j < width; j++)
+            dxr[j] = invstd[j] * (gamma[j] * dyr[j] + cb[j] * (xr[j] - mean[j]) + cc[j]);
+    }
+}
+
+/* The argument checks batch norm and group norm backward share; save_mean and save_invstd
+ * hold c statistics for batch norm, n*groups for group norm (grouped). */
+static nnk_status NNK_FN(check_backward)(const char *fn, const norm_geom *g, bool grouped,
+                                         const NNK_FN(norm_backward_args) *a, int64_t x_len,
+                                         int64_t gamma_len, int64_t mean_len, int64_t invstd_len,
+                                         int64_t dy_len, int64_t dx_len, int64_t dgamma_len,
+                                         int64_t dbeta_len)
+{
+    NNKI_TRY(nnki_check_tensor(fn, "x", a->x, x_len, true, NNKI_DIMS(g->n, g->c, g->spatial)));
+    NNKI_TRY(nnki_check_tensor(fn, "gamma", a->gamma, gamma_len, true, NNKI_DIMS(g->c)));
+    if (grouped) {
+        NNKI_TRY(nnki_check_tensor(fn, "save_mean", a->mean, mean_len, true,
+                                   NNKI_DIMS(g->n, g->groups)));
+        NNKI_TRY(nnki_check_tensor(fn, "save_invstd", a->invstd, invstd_len, true,
+                                   NNKI_DIMS(g->n, g->groups)));
+    } else {
+        NNKI_TRY(nnki_check_tensor(fn, "save_mean", a->mean, mean_len, true, NNKI_DIMS(g->c)));
+        NNKI_TRY(
+            nnki_check_tensor(fn, "save_invstd", a->invstd, invstd_len, true, NNKI_DIMS(g->c)));
+    }
+    NNKI_TRY(nnki_check_tensor(fn, "dy", a->dy, dy_len, true, NNKI_DIMS(g->n, g->c, g->spatial)));
+    NNKI_TRY(nnki_check_tensor(fn, "dx", a->dx, dx_len, false, NNKI_DIMS(g->n, g->c, g->spatial)));
+    NNKI_TRY(nnki_check_tensor(fn, "dgamma", a->dgamma, dgamma_len, false, NNKI_DIMS(g->c)));
+    NNKI_TRY(nnki_check_tensor(fn, "dbeta", a->dbeta, dbeta_len, false, NNKI_DIMS(g->c)));
+    return NNK_OK;
+}
+
+nnk_status NNK_FN(nnk_batchnorm_backward)(const nnk_norm_desc *desc, const NNK_T *x,
+                                          int64_t x_len, const NNK_T *gamma, int64_t gamma_len,
+                                          const NNK_T *save_mean, int64_t save_mean_len,
+                                          const NNK_T *save_invstd, int64_t save_invstd_len,
+                                          const NNK_T *dy, int64_t dy_len, NNK_T *dx,
+                                          int64_t dx_len, NNK_T *dgamma, int64_t dgamma_len,
+                                          NNK_T *dbeta, int64_t dbeta_len)
+{
+    static const char fn[] = "batchnorm_backward";
+    norm_geom g;
+    NNKI_TRY(norm_geometry(fn, desc, false, &g));
+    const NNK_FN(norm_backward_args) a = {
+        .g = &g, .x = x, .gamma = gamma, .mean = save_mean, .invstd = save_invstd, .dy = dy,
+        .dx = dx, .dgamma = dgamma, .dbeta = dbeta,
+    };
+    NNKI_TRY(NNK_FN(check_backward)(fn, &g, false, &a, x_len, gamma_len, save_mean_len,
+                                    save_invstd_len, dy_len, dx_len, dgamma_len, dbeta_len));
+    if (dx == NULL && dgamma == NULL && dbeta == NULL)
+        return NNK_OK;
+
+    const bool rows = g.spatial == 1;
+    const int64_t units = rows ? norm_blocks(g.c) : g.c;
+    const int threads = norm_threads(units, g.len);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t u = 0; u < units; u++) {
+        if (rows)
+            NNK_FN(bn_backward_block)(&a, u * NORM_BLOCK);
+        else
+            NNK_FN(bn_backward_channel)(&a, u);
+    }
+    return NNK_OK;
+}
+
+/* ---- Group norm forward ------------------------------------------------------------------- */
+
+typedef struct NNK_FN(gn_forward_args) {
+    const norm_geom *g;
+    double eps;
+    const NNK_T *x, *gamma, *beta;
+    NNK_T *y, *save_mean, *save_invstd;
+} NNK_FN(gn_forward_args);
+
+/* Pair u = sample*groups + group: its channels are contiguous, (c/groups)*spatial values from
+ * x + u*(c/groups)*spatial. */
+static NNKI_CLONES void NNK_FN(gn_forward_pair)(const NNK_FN(gn_forward_args) *a, int64_t u)
+{
+    const norm_geom *g = a->g;
+    const int64_t cg = g->group_channels, count = cg * g->spatial;
+    const NNK_T *x = a->x + u * count, *gamma = a->gamma + (u % g->groups) * cg;
+    const NNK_T *beta = a->beta + (u % g->groups) * cg;
+    NNK_T *y = a->y + u * count;
+    double acc[2] = {0, 0}, mean, var;
+    NNK_FN(moments)(x, count, x[0], acc);
+    moments_to_stats(x[0], acc[0], acc[1], (double)count, &mean, &var);
+    const double invstd = 1 / sqrt(var + a->eps);
+    const NNK_T centre = (NNK_T)mean;
+    const double rest = mean - centre;
+    a->save_mean[u] = centre;
+    a->save_invstd[u] = (NNK_T)invstd;
+    /* Layer norm over (n, d) is the spatial = 1 case: the loop runs over the channels. */
+    if (g->spatial == 1)
+        for (int64_t j = 0; j < cg; j++) {
+            double s = gamma[j] * invstd;
+            y[j] = (x[j] - centre) * (NNK_T)s + (NNK_T)(beta[j] - rest * s);
+        }
+    else
+        for (int64_t j = 0; j < cg; j++) {
+            double s = gamma[j] * invstd;
+            NNK_FN(affine)(x + j * g->spatial, y + j * g->spatial, g->spatial, centre, (NNK_T)s,
+                           (NNK_T)(beta[j] - rest * s));
+        }
+}
+
+nnk_status NNK_FN(nnk_groupnorm_forward)(const nnk_norm_desc *desc, const NNK_T *x,
+                                         int64_t x_len, const NNK_T *gamma, int64_t gamma_len,
+                                         const NNK_T *beta, int64_t beta_len, NNK_T *y,
+                                         int64_t y_len, NNK_T *save_mean, int64_t save_mean_len,
+                                         NNK_T *save_invstd, int64_t save_invstd_len)
+{
+    static const char fn[] = "groupnorm_forward";
+    norm_geom g;
+    NNKI_TRY(norm_geometry(fn, desc, true, &g));
+    NNKI_TRY(check_eps(fn, desc->eps));
+    NNKI_TRY(nnki_check_tensor(fn, "x", x, x_len, true, NNKI_DIMS(g.n, g.c, g.spatial)));
+    NNKI_TRY(nnki_check_tensor(fn, "gamma", gamma, gamma_len, true, NNKI_DIMS(g.c)));
+    NNKI_TRY(nnki_check_tensor(fn, "beta", beta, beta_len, true, NNKI_DIMS(g.c)));
+    NNKI_TRY(nnki_check_tensor(fn, "y", y, y_len, true, NNKI_DIMS(g.n, g.c, g.spatial)));
+    NNKI_TRY(nnki_check_tensor(fn, "save_mean", save_mean, save_mean_len, true,
+                               NNKI_DIMS(g.n, g.groups)));
+    NNKI_TRY(nnki_check_tensor(fn, "save_invstd", save_invstd, save_invstd_len, true,
+                               NNKI_DIMS(g.n, g.groups)));
+
+    const NNK_FN(gn_forward_args) a = {
+        .g = &g, .eps = desc->eps, .x = x, .gamma = gamma, .beta = beta, .y = y,
+        .save_mean = save_mean, .save_invstd = save_invstd,
+    };
+    const int64_t pairs = g.n * g.groups;
+    const int threads = norm_threads(pairs, g.len);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t u = 0; u < pairs; u++)
+        NNK_FN(gn_forward_pair)(&a, u);
+    return NNK_OK;
+}
+
+/* ---- Group norm backward ------------------------------------------------------------------ */
+
+/* dx of pair u: the group's sums of dxhat = gamma*dy and dxhat*(x - mean), then dx. */
+static NNKI_CLONES void NNK_FN(gn_backward_pair)(const NNK_FN(norm_backward_args) *a, int64_t u)
+{
+    const norm_geom *g = a->g;
+    const int64_t cg = g->group_channels, count = cg * g->spatial, sp = g->spatial;
+    const NNK_T *x = a->x + u * count, *dy = a->dy + u * count;
+    const NNK_T *gamma = a->gamma + (u % g->groups) * cg;
+    NNK_T *dx = a->dx + u * count;
+    const NNK_T mean = a->mean[u], invstd = a->invstd[u];
+    double s1 = 0, s2 = 0, b, c;
+    if (sp == 1) {
+        double acc[2] = {0, 0};
+        NNK_FN(grad_moments)(x, dy, gamma, cg, mean, acc);
+        s1 = acc[0];
+        s2 = acc[1];
+    } else {
+        for (int64_t j = 0; j < cg; j++) {
+            double acc[2] = {0, 0};
+            NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, mean, acc);
+            s1 += gamma[j] * acc[0];
+            s2 += gamma[j] * acc[1];
+        }
+    }
+    dx_coefficients(invstd, s1, s2, (double)count, &b, &c);
+    const NNK_T bt = (NNK_T)b, ct = (NNK_T)c;
+    if (sp == 1)
+        for (int64_t j = 0; j < cg; j++)
+            dx[j] = invstd * (gamma[j] * dy[j] + bt * (x[j] - mean) + ct);
+    else
+        for (int64_t j = 0; j < cg; j++)
+            NNK_FN(grad_affine)(x + j * sp, dy + j * sp, dx + j * sp, sp, mean, invstd, gamma[j],
+                                bt, ct);
+}
+
+/* dgamma and dbeta of channel ch (spatial > 1): sums over its n planes, each centred and
+ * scaled by the statistics of its own (sample, group). */
+static NNKI_CLONES void NNK_FN(gn_params_channel)(const NNK_FN(norm_backward_args) *a,
+                                                  int64_t ch)
+{
+    const norm_geom *g = a->g;
+    const int64_t stride = g->c * g->spatial, group = ch / g->group_channels;
+    const NNK_T *x = a->x + ch * g->spatial, *dy = a->dy + ch * g->spatial;
+    double dbeta = 0, dgamma = 0;
+    for (int64_t i = 0; i < g->n; i++) {
+        const int64_t u = i * g->groups + group;
+        double acc[2] = {0, 0};
+        NNK_FN(grad_moments)(x + i * stride, dy + i * stride, NULL, g->spatial, a->mean[u], acc);
+        dbeta += acc[0];
+        dgamma += a->invstd[u] * acc[1];
+    }
+    if (a->dbeta != NULL)
+        a->dbeta[ch] = (NNK_T)dbeta;
+    if (a->dgamma != NULL)
+        a->dgamma[ch] = (NNK_T)dgamma;
+}
+
+/* dgamma and dbeta of channels [c0, c0 + NORM_BLOCK) of x (n, c), row by row; within a row
+ * the block is cut where the group changes, so each run shares one mean and invstd. */
+static NNKI_CLONES void NNK_FN(gn_params_block)(const NNK_FN(norm_backward_args) *a, int64_t c0)
+{
+    const norm_geom *g = a->g;
+    const int64_t width = nnki_min(NORM_BLOCK, g->c - c0), cg = g->group_channels;
+    double dbeta[NORM_BLOCK] = {0}, dgamma[NORM_BLOCK] = {0};
+    for (int64_t i = 0; i < g->n; i++) {
+        const NNK_T *x = a->x + i * g->c + c0, *dy = a->dy + i * g->c + c0;
+        for (int64_t j = 0; j < width;) {
+            const int64_t group = (c0 + j) / cg, end = nnki_min(width, (group + 1) * cg - c0);
+            const double mean = a->mean[i * g->groups + group];
+            const double invstd = a->invstd[i * g->groups + group];
+            for (; j < end; j++) {
+                dbeta[j] += dy[j];
+                dgamma[j] += invstd * ((double)dy[j] * ((double)x[j] - mean));
+            }
+        }
+    }
+    for (int64_t j = 0; j < width; j++) {
+        if (a->dbeta != NULL)
+            a->dbeta[c0 + j] = (NNK_T)dbeta[j];
+        if (a->dgamma != NULL)
+            a->dgamma[c0 + j] = (NNK_T)dgamma[j];
+    }
+}
+
+nnk_status NNK_FN(nnk_groupnorm_backward)(const nnk_norm_desc *desc, const NNK_T *x,
+                                          int64_t x_len, const NNK_T *gamma, int64_t gamma_len,
+                                          const NNK_T *save_mean, int64_t save_mean_len,
+                                          const NNK_T *save_invstd, int64_t save_invstd_len,
+                                          const NNK_T *dy, int64_t dy_len, NNK_T *dx,
+                                          int64_t dx_len, NNK_T *dgamma, int64_t dgamma_len,
+                                          NNK_T *dbeta, int64_t dbeta_len)
+{
+    static const char fn[] = "groupnorm_backward";
+    norm_geom g;
+    NNKI_TRY(norm_geometry(fn, desc, true, &g));
+    const NNK_FN(norm_backward_args) a = {
+        .g = &g, .x = x, .gamma = gamma, .mean = save_mean, .invstd = save_invstd, .dy = dy,
+        .dx = dx, .dgamma = dgamma, .dbeta = dbeta,
+    };
+    NNKI_TRY(NNK_FN(check_backward)(fn, &g, true, &a, x_len, gamma_len, save_mean_len,
+                                    save_invstd_len, dy_len, dx_len, dgamma_len, dbeta_len));
+
+    /* dx needs sums over each (sample, group), dgamma and dbeta sums over each channel across
+     * samples: two loops, each sharing out its own sums, so that no sum is split between
+     * threads. */
+    if (dx != NULL) {
+        const int64_t pairs = g.n * g.groups;
+        const int threads = norm_threads(pairs, g.len);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+        for (int64_t u = 0; u < pairs; u++)
+            NNK_FN(gn_backward_pair)(&a, u);
+    }
+    if (dgamma != NULL || dbeta != NULL) {
+        const bool rows = g.spatial == 1;
+        const int64_t units = rows ? norm_blocks(g.c) : g.c;
+        const int threads = norm_threads(units, g.len);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+        for (int64_t u = 0; u < units; u++) {
+            if (rows)
+                NNK_FN(gn_params_block)(&a, u * NORM_BLOCK);
+            else
+                NNK_FN(gn_params_channel)(&a, u);
+        }
+    }
+    return NNK_OK;
+}

@@ -1,0 +1,403 @@
+/*
+ * pool_impl.h - max and average pooling for one element type. pool.c includes it once per
+ * type with NNK_T (float or double), NNK_SUFFIX (f32 or f64) and the vector parameters it
+ * lists there defined.
+ *
+ * A plane is processed output row by output row. Every output can take the generic path:
+ * its window clipped to the input, walked in window order. For 2x2 and 3x3 windows with
+ * stride 2, the outputs whose windows lie within the input's columns take a vector loop
+ * instead (rows outside the input are simply left out of its windows). Both paths give the
+ * same bits: the vector loops add in the same order, and take the same maximum (see
+ * replaces).
+ */
+
+/* A later element replaces the best so far when it is larger, or NaN while the best is not:
+ * the first maximum in window order under an order that puts NaN above every number. That
+ * choice is associative, so the vector loops may reduce each window row first and then
+ * combine the rows, and still pick the element a walk in window order picks. */
+NNKI_INLINE bool NNK_FN(replaces)(NNK_T best, NNK_T later)
+{
+    return !(later <= best) & (best == best);
+}
+
+/* ---- Max pooling -------------------------------------------------------------------------- */
+
+/* Lets later (at plane index later_at) replace the best so far. Written with bit masks:
+ * GCC compiles a select on a float comparison to a branch, and which element wins is data,
+ * so that branch mispredicts about once a window and costs more than the window's loads. */
+NNKI_INLINE void NNK_FN(offer)(NNK_T *best, int64_t *best_at, NNK_T later, int64_t later_at)
+{
+    NNK_INT take = -(NNK_INT)NNK_FN(replaces)(*best, later), best_bits, later_bits;
+    memcpy(&best_bits, best, sizeof best_bits);
+    memcpy(&later_bits, &later, sizeof later_bits);
+    best_bits = (later_bits & take) | (best_bits & ~take);
+    memcpy(best, &best_bits, sizeof best_bits);
+    *best_at = (later_at & (int64_t)take) | (*best_at & ~(int64_t)take);
+}
+
+/* Outputs [lo, hi) of output row oy; y and at point at the start of that row. */
+NNKI_INLINE void NNK_FN(max_clipped)(const pool_geom *g, const NNK_T *restrict x, int64_t oy,
+                                     int64_t lo, int64_t hi, NNK_T *restrict y,
+                                     int32_t *restrict at)
+{
+    int64_t y0, y1;
+    clip_window(oy, g->stride_h, g->pad_h, g->pool_h, g->h, &y0, &y1);
+    for (int64_t ox = lo; ox < hi; ox++) {
+        int64_t x0, x1;
+        clip_window(ox, g->stride_w, g->pad_w, g->pool_w, g->w, &x0, &x1);
+        int64_t best_at = y0 * g->w + x0;
+        NNK_T best = x[best_at];
+        for (int64_t iy = y0; iy < y1; iy++)
+            for (int64_t ix = x0; ix < x1; ix++)
+                NNK_FN(offer)(&best, &best_at, x[iy * g->w + ix], iy * g->w + ix);
+        y[ox] = best;
+        at[ox] = (int32_t)best_at;
+    }
+}
+
+/* The vector loops: one AVX2 vector of outputs at a time (8 float or 4 double), written with
+ * GCC's generic vectors, which the avx2 clone compiles to ymm instructions and the default
+ * clone to pairs of SSE2 ones. They are not left to the auto-vectoriser: depending on how
+ * the NaN rule was phrased it gave up, the 3x3 window's shared column made it keep a scalar
+ * tail (peeling for gaps), and that tail's branches mispredicted on random data, which made
+ * a 3x3 plane cost several times its memory traffic. Here a row's last vector overlaps the
+ * one before instead, recomputing a few outputs identically.
+ *
+ * The helpers pass vectors by pointer: a 32-byte vector by value has a different ABI in the
+ * AVX2 and the baseline build (GCC's -Wpsabi). Inlined, they live in registers. */
+typedef NNK_T NNK_FN(vec) __attribute__((vector_size(32)));
+/* Lanes of NNK_INT, as wide as NNK_T: comparison masks (0 or -1) and window offsets. */
+typedef NNK_INT NNK_FN(mask) __attribute__((vector_size(32)));
+typedef int32_t NNK_FN(index) __attribute__((vector_size(NNK_LANES * sizeof(int32_t))));
+
+static const NNK_FN(mask) NNK_FN(lanes) = {NNK_LANE_ORDER};
+
+/* p[0], p[2], ... and p[1], p[3], ... of the 2*NNK_LANES elements from p, each in the lane
+ * order NNK_WINDOW_ORDER: the order one in-lane shuffle per vector gives (vshufps), where
+ * natural order takes three. The lanes keep that order through a window's reduction, and
+ * one permutation per vector restores natural order at the end. */
+NNKI_INLINE void NNK_FN(deinterleave)(const NNK_T *p, NNK_FN(vec) *even, NNK_FN(vec) *odd)
+{
+    static const NNK_FN(mask) even_lanes = {NNK_EVEN_ORDER};
+    NNK_FN(vec) low, high;
+    memcpy(&low, p, sizeof low);
+    memcpy(&high, p + NNK_LANES, sizeof high);
+    *even = __builtin_shuffle(low, high, even_lanes);
+    *odd = __builtin_shuffle(low, high, even_lanes + 1);
+}
+
+/* The best of each lane's window (or window row) so far, and its offset from the first
+ * element of the window's first real row. */
+typedef struct NNK_FN(best) {
+    NNK_FN(vec) value;
+    NNK_FN(mask) offset;
+} NNK_FN(best);
+
+/* replaces(), lane by lane, with a later candidate that may itself be the best of several
+ * elements. */
+NNKI_INLINE void NNK_FN(combine)(NNK_FN(best) *best, const NNK_FN(vec) *later,
+                                 const NNK_FN(mask) *later_offset)
+{
+    NNK_FN(mask) take = ~(*later <= best->value) & (best->value == best->value);
+    best->value = (NNK_FN(vec))((take & (NNK_FN(mask))*later) |
+                                (~take & (NNK_FN(mask))best->value));
+    best->offset = (take & *later_offset) | (~take & best->offset);
+}
+
+/* The best of the 2 (or 3) columns of one window row, for NNK_LANES windows from p on;
+ * offsets holds the offsets of the row's elements. The third column is the odd elements
+ * from p + 1, which reads no further than the last window does. */
+NNKI_INLINE void NNK_FN(row_best)(NNK_FN(best) *best, const NNK_T *p,
+                                  const NNK_FN(mask) *offsets, bool three)
+{
+    NNK_FN(vec) left, middle, skipped, right;
+    NNK_FN(deinterleave)(p, &left, &middle);
+    *best = (NNK_FN(best)){left, offsets[0]};
+    NNK_FN(combine)(best, &middle, &offsets[1]);
+    if (three) {
+        NNK_FN(deinterleave)(p + 1, &skipped, &right);
+        NNK_FN(combine)(best, &right, &offsets[2]);
+    }
+}
+
+/* count >= NNK_LANES outputs of 2x2 (or 3x3) windows with stride 2 whose windows have rows
+ * real rows, from row on; row points at the first window's first real element, whose index
+ * in the plane is corner. offsets[r][c] holds r*w + c in every lane. */
+NNKI_INLINE void NNK_FN(max_s2_row)(const NNK_T *restrict row, int32_t corner, int32_t w,
+                                    const NNK_FN(mask) (*offsets)[3], bool three, int64_t rows,
+                                    int32_t count, NNK_T *restrict y, int32_t *restrict at)
+{
+    static const NNK_FN(mask) natural = {NNK_WINDOW_ORDER};
+    for (int32_t i = 0;; i += NNK_LANES) {
+        if (i > count - NNK_LANES)
+            i = count - NNK_LANES;
+        const NNK_T *first = row + 2 * i;
+        NNK_FN(best) best, later;
+        NNK_FN(row_best)(&best, first, offsets[0], three);
+        for (int64_t r = 1; r < rows; r++) {
+            NNK_FN(row_best)(&later, first + r * w, offsets[r], three);
+            NNK_FN(combine)(&best, &later.value, &later.offset);
+        }
+        NNK_FN(vec) value = __builtin_shuffle(best.value, natural);
+        NNK_FN(mask) offset = __builtin_shuffle(best.offset, natural);
+        NNK_FN(index) index = __builtin_convertvector(
+            offset + NNK_FN(lanes) * 2 + (corner + 2 * i), NNK_FN(index));
+        memcpy(y + i, &value, sizeof value);
+        memcpy(at + i, &index, sizeof index);
+        if (i == count - NNK_LANES)
+            break;
+    }
+}
+
+NNKI_CLONES static void NNK_FN(max_forward_plane)(const pool_geom *g, const NNK_T *restrict x,
+                                                  NNK_T *restrict y, int32_t *restrict at)
+{
+    const int64_t lo = g->inside_x0, hi = g->inside_x1, w = g->w, out_w = g->out_w;
+    if (g->kernel == POOL_GENERIC || hi - lo < NNK_LANES) {
+        for (int64_t oy = 0; oy < g->out_h; oy++)
+            NNK_FN(max_clipped)(g, x, oy, 0, out_w, y + oy * out_w, at + oy * out_w);
+        return;
+    }
+    NNK_FN(mask) offsets[3][3];
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++) {
+            NNK_INT broadcast[NNK_LANES];
+            for (int k = 0; k < NNK_LANES; k++)
+                broadcast[k] = (NNK_INT)r * w + c;
+            memcpy(&offsets[r][c], broadcast, sizeof broadcast);
+        }
+    for (int64_t oy = 0; oy < g->out_h; oy++) {
+        int64_t y0, y1;
+        clip_window(oy, g->stride_h, g->pad_h, g->pool_h, g->h, &y0, &y1);
+        /* maxpool_geometry keeps every index of the plane within int32. */
+        int64_t corner = y0 * w + 2 * lo - g->pad_w;
+        NNK_T *y_row = y + oy * out_w + lo;
+        int32_t *at_row = at + oy * out_w + lo;
+        /* Separate calls with a constant window, so that each is compiled for its own. */
+        if (g->kernel == POOL_2X2_S2)
+            NNK_FN(max_s2_row)(x + corner, (int32_t)corner, (int32_t)w, offsets, false, y1 - y0,
+                               (int32_t)(hi - lo), y_row, at_row);
+        else
+            NNK_FN(max_s2_row)(x + corner, (int32_t)corner, (int32_t)w, offsets, true, y1 - y0,
+                               (int32_t)(hi - lo), y_row, at_row);
+    }
+    /* The columns left and right of the band, in one run after it: each of their windows is
+     * a chain of dependent selects, and out-of-order execution overlaps a chain with the
+     * next only when they are close together in the instruction stream. */
+    for (int64_t oy = 0; oy < g->out_h; oy++) {
+        NNK_FN(max_clipped)(g, x, oy, 0, lo, y + oy * out_w, at + oy * out_w);
+        NNK_FN(max_clipped)(g, x, oy, hi, out_w, y + oy * out_w, at + oy * out_w);
+    }
+}
+
+nnk_status NNK_FN(nnk_maxpool2d_forward)(const nnk_pool2d_desc *desc, const NNK_T *x,
+                                         int64_t x_len, NNK_T *y, int64_t y_len,
+                                         int32_t *argmax, int64_t argmax_len)
+{
+    static const char fn[] = "maxpool2d_forward";
+    pool_geom g;
+    NNKI_TRY(maxpool_geometry(fn, desc, &g));
+    NNKI_TRY(nnki_check_tensor(fn, "x", x, x_len, true, NNKI_DIMS(g.n, g.c, g.h, g.w)));
+    NNKI_TRY(nnki_check_tensor(fn, "y", y, y_len, true, NNKI_DIMS(g.n, g.c, g.out_h, g.out_w)));
+    NNKI_TRY(nnki_check_tensor(fn, "argmax", argmax, argmax_len, true,
+                               NNKI_DIMS(g.n, g.c, g.out_h, g.out_w)));
+    int threads = plane_threads(&g);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t p = 0; p < g.planes; p++)
+        NNK_FN(max_forward_plane)(&g, x + p * g.plane, y + p * g.out_plane,
+                                  argmax + p * g.out_plane);
+    return NNK_OK;
+}
+
+/* Zeroes dx and adds each dy at its argmax, checking each entry just before its write.
+ * Returns the position in the plane of the first entry outside [0, h*w), which ends the
+ * plane, or -1. */
+static int64_t NNK_FN(max_backward_plane)(const pool_geom *g, const NNK_T *restrict dy,
+                                          const int32_t *restrict at, NNK_T *restrict dx)
+{
+    memset(dx, 0, (size_t)g->plane * sizeof *dx);
+    const uint32_t plane = (uint32_t)g->plane;
+    for (int64_t o = 0; o < g->out_plane; o++) {
+        /* A negative entry wraps to a huge unsigned value. */
+        if ((uint32_t)at[o] >= plane)
+            return o;
+        dx[at[o]] += dy[o];
+    }
+    return -1;
+}
+
+/* On an out-of-range argmax entry the call fails having written only inside dx, but dx is
+ * then partly written: the planes before the bad entry's, and others that other threads
+ * finished. The message names the first bad entry, whatever the thread count. */
+nnk_status NNK_FN(nnk_maxpool2d_backward)(const nnk_pool2d_desc *desc, const NNK_T *dy,
+                                          int64_t dy_len, const int32_t *argmax,
+                                          int64_t argmax_len, NNK_T *dx, int64_t dx_len)
+{
+    static const char fn[] = "maxpool2d_backward";
+    pool_geom g;
+    NNKI_TRY(maxpool_geometry(fn, desc, &g));
+    NNKI_TRY(nnki_check_tensor(fn, "dy", dy, dy_len, true, NNKI_DIMS(g.n, g.c, g.out_h, g.out_w)));
+    NNKI_TRY(nnki_check_tensor(fn, "argmax", argmax, argmax_len, true,
+                               NNKI_DIMS(g.n, g.c, g.out_h, g.out_w)));
+    NNKI_TRY(nnki_check_tensor(fn, "dx", dx, dx_len, true, NNKI_DIMS(g.n, g.c, g.h, g.w)));
+    int threads = plane_threads(&g);
+    int64_t bad = g.y_len;
+    /* The message is set after the loop: it is thread-local, and a worker's would be lost. */
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
+    reduction(min : bad)
+    for (int64_t p = 0; p < g.planes; p++) {
+        int64_t o = NNK_FN(max_backward_plane)(&g, dy + p * g.out_plane,
+                                               argmax + p * g.out_plane, dx + p * g.plane);
+        if (o >= 0)
+            bad = nnki_min(bad, p * g.out_plane + o);
+    }
+    if (bad < g.y_len)
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
+                              "%s: argmax[%" PRId64 "] = %" PRId32
+                              " is outside its input plane of %" PRId64 " elements (h*w = %" PRId64
+                              "*%" PRId64 ")",
+                              fn, bad, argmax[bad], g.plane, g.h, g.w);
+    return NNK_OK;
+}
+
+/* ---- Average pooling ---------------------------------------------------------------------- */
+
+/* Outputs [lo, hi) of output row oy, summed from zero in window order. */
+NNKI_INLINE void NNK_FN(avg_clipped)(const pool_geom *g, const NNK_T *restrict x, int64_t oy,
+                                       int64_t lo, int64_t hi, NNK_T *restrict y)
+{
+    const NNK_T area = (NNK_T)g->area;
+    int64_t y0, y1;
+    clip_window(oy, g->stride_h, g->pad_h, g->pool_h, g->h, &y0, &y1);
+    for (int64_t ox = lo; ox < hi; ox++) {
+        int64_t x0, x1;
+        clip_window(ox, g->stride_w, g->pad_w, g->pool_w, g->w, &x0, &x1);
+        NNK_T sum = 0;
+        for (int64_t iy = y0; iy < y1; iy++)
+            for (int64_t ix = x0; ix < x1; ix++)
+                sum += x[iy * g->w + ix];
+        y[ox] = sum / area;
+    }
+}
+
+/* count outputs of 2x2 stride-2 windows with rows (1 or 2) real rows, from top on. Plain
+ * loops: additions vectorise without trouble, and a scalar tail has no branch to miss. */
+NNKI_INLINE void NNK_FN(avg_2x2_row)(const NNK_T *restrict top, int64_t w, int64_t rows,
+                                     int64_t count, NNK_T *restrict y)
+{
+    const NNK_T *restrict bottom = top + w;
+    if (rows == 2)
+        for (int64_t i = 0; i < count; i++)
+            y[i] = ((NNK_T)0 + top[2 * i] + top[2 * i + 1] + bottom[2 * i] + bottom[2 * i + 1]) /
+                   (NNK_T)4;
+    else
+        for (int64_t i = 0; i < count; i++)
+            y[i] = ((NNK_T)0 + top[2 * i] + top[2 * i + 1]) / (NNK_T)4;
+}
+
+NNKI_CLONES static void NNK_FN(avg_forward_plane)(const pool_geom *g, const NNK_T *restrict x,
+                                                  NNK_T *restrict y)
+{
+    const int64_t lo = g->inside_x0, hi = g->inside_x1, w = g->w;
+    for (int64_t oy = 0; oy < g->out_h; oy++, y += g->out_w) {
+        if (g->kernel != POOL_2X2_S2) {
+            NNK_FN(avg_clipped)(g, x, oy, 0, g->out_w, y);
+            continue;
+        }
+        int64_t y0, y1;
+        clip_window(oy, g->stride_h, g->pad_h, g->pool_h, g->h, &y0, &y1);
+        NNK_FN(avg_clipped)(g, x, oy, 0, lo, y);
+        NNK_FN(avg_2x2_row)(x + y0 * w + 2 * lo - g->pad_w, w, y1 - y0, hi - lo, y + lo);
+        NNK_FN(avg_clipped)(g, x, oy, hi, g->out_w, y);
+    }
+}
+
+nnk_status NNK_FN(nnk_avgpool2d_forward)(const nnk_pool2d_desc *desc, const NNK_T *x,
+                                         int64_t x_len, NNK_T *y, int64_t y_len)
+{
+    static const char fn[] = "avgpool2d_forward";
+    pool_geom g;
+    NNKI_TRY(pool_geometry(fn, desc, &g));
+    NNKI_TRY(nnki_check_tensor(fn, "x", x, x_len, true, NNKI_DIMS(g.n, g.c, g.h, g.w)));
+    NNKI_TRY(nnki_check_tensor(fn, "y", y, y_len, true, NNKI_DIMS(g.n, g.c, g.out_h, g.out_w)));
+    int threads = plane_threads(&g);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t p = 0; p < g.planes; p++)
+        NNK_FN(avg_forward_plane)(&g, x + p * g.plane, y + p * g.out_plane);
+    return NNK_OK;
+}
+
+/* Outputs [lo, hi) of output row oy: each share is added to the window clipped to the input.
+ * dy points at the start of the row. */
+NNKI_INLINE void NNK_FN(avg_spread_clipped)(const pool_geom *g, const NNK_T *restrict dy,
+                                              int64_t oy, int64_t lo, int64_t hi,
+                                              NNK_T *restrict dx)
+{
+    const NNK_T area = (NNK_T)g->area;
+    int64_t y0, y1;
+    clip_window(oy, g->stride_h, g->pad_h, g->pool_h, g->h, &y0, &y1);
+    for (int64_t ox = lo; ox < hi; ox++) {
+        int64_t x0, x1;
+        clip_window(ox, g->stride_w, g->pad_w, g->pool_w, g->w, &x0, &x1);
+        NNK_T share = dy[ox] / area;
+        for (int64_t iy = y0; iy < y1; iy++)
+            for (int64_t ix = x0; ix < x1; ix++)
+                dx[iy * g->w + ix] += share;
+    }
+}
+
+/* count outputs of 2x2 stride-2 windows with rows (1 or 2) real rows, from top on. The
+ * windows do not overlap, so each element receives one share; it is still added to the
+ * zeroed dx, as the generic path does, so that a share of -0 lands as +0 in both. */
+NNKI_INLINE void NNK_FN(avg_spread_2x2_row)(const NNK_T *restrict dy, int64_t count, int64_t w,
+                                            int64_t rows, NNK_T *restrict top)
+{
+    NNK_T *restrict bottom = top + w;
+    if (rows == 2)
+        for (int64_t i = 0; i < count; i++) {
+            NNK_T share = dy[i] / (NNK_T)4;
+            top[2 * i] += share;
+            top[2 * i + 1] += share;
+            bottom[2 * i] += share;
+            bottom[2 * i + 1] += share;
+        }
+    else
+        for (int64_t i = 0; i < count; i++) {
+            NNK_T share = dy[i] / (NNK_T)4;
+            top[2 * i] += share;
+            top[2 * i + 1] += share;
+        }
+}
+
+NNKI_CLONES static void NNK_FN(avg_backward_plane)(const pool_geom *g, const NNK_T *restrict dy,
+                                                   NNK_T *restrict dx)
+{
+    const int64_t lo = g->inside_x0, hi = g->inside_x1, w = g->w;
+    memset(dx, 0, (size_t)g->plane * sizeof *dx);
+    for (int64_t oy = 0; oy < g->out_h; oy++, dy += g->out_w) {
+        if (g->kernel != POOL_2X2_S2) {
+            NNK_FN(avg_spread_clipped)(g, dy, oy, 0, g->out_w, dx);
+            continue;
+        }
+        int64_t y0, y1;
+        clip_window(oy, g->stride_h, g->pad_h, g->pool_h, g->h, &y0, &y1);
+        NNK_FN(avg_spread_clipped)(g, dy, oy, 0, lo, dx);
+        NNK_FN(avg_spread_2x2_row)(dy + lo, hi - lo, w, y1 - y0, dx + y0 * w + 2 * lo - g->pad_w);
+        NNK_FN(avg_spread_clipped)(g, dy, oy, hi, g->out_w, dx);
+    }
+}
+
+nnk_status NNK_FN(nnk_avgpool2d_backward)(const nnk_pool2d_desc *desc, const NNK_T *dy,
+                                          int64_t dy_len, NNK_T *dx, int64_t dx_len)
+{
+    static const char fn[] = "avgpool2d_backward";
+    pool_geom g;
+    NNKI_TRY(pool_geometry(fn, desc, &g));
+    NNKI_TRY(nnki_check_tensor(fn, "dy", dy, dy_len, true, NNKI_DIMS(g.n, g.c, g.out_h, g.out_w)));
+    NNKI_TRY(nnki_check_tensor(fn, "dx", dx, dx_len, true, NNKI_DIMS(g.n, g.c, g.h, g.w)));
+    int threads = plane_threads(&g);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t p = 0; p < g.planes; p++)
+        NNK_FN(avg_backward_plane)(&g, dy + p * g.out_plane, dx + p * g.plane);
+    return NNK_OK;
+}
