@@ -110,6 +110,128 @@ public static unsafe partial class NativeMethods
     [LibraryImport("nnk", EntryPoint = "nnk_conv2d_backward_f64")]
     public static partial nnk_status nnk_conv2d_backward_f64([NativeTypeName("const nnk_conv2d_desc *")] nnk_conv2d_desc* desc, [NativeTypeName("const double *")] double* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const double *")] double* w, [NativeTypeName("int64_t")] long w_len, [NativeTypeName("const double *")] double* dy, [NativeTypeName("int64_t")] long dy_len, double* dx, [NativeTypeName("int64_t")] long dx_len, double* dw, [NativeTypeName("int64_t")] long dw_len, double* db, [NativeTypeName("int64_t")] long db_len, double* workspace, [NativeTypeName("int64_t")] long workspace_len);
 
+    /// <summary>Validates desc and writes the output height and width.</summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_pool2d_output_size")]
+    public static partial nnk_status nnk_pool2d_output_size([NativeTypeName("const nnk_pool2d_desc *")] nnk_pool2d_desc* desc, [NativeTypeName("int64_t *")] long* out_h, [NativeTypeName("int64_t *")] long* out_w);
+
+    /// <summary>
+    /// y (n, c, out_h, out_w) = max over each window; padding never wins. argmax (same length as y)
+    /// receives, for each output, the index ih*w + iw within its input plane of the first maximum
+    /// in window order (row by row); a NaN counts as larger than any number.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_maxpool2d_forward_f32")]
+    public static partial nnk_status nnk_maxpool2d_forward_f32([NativeTypeName("const nnk_pool2d_desc *")] nnk_pool2d_desc* desc, [NativeTypeName("const float *")] float* x, [NativeTypeName("int64_t")] long x_len, float* y, [NativeTypeName("int64_t")] long y_len, [NativeTypeName("int32_t *")] int* argmax, [NativeTypeName("int64_t")] long argmax_len);
+
+    /// <summary>
+    /// y (n, c, out_h, out_w) = max over each window; padding never wins. argmax (same length as y)
+    /// receives, for each output, the index ih*w + iw within its input plane of the first maximum
+    /// in window order (row by row); a NaN counts as larger than any number.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_maxpool2d_forward_f64")]
+    public static partial nnk_status nnk_maxpool2d_forward_f64([NativeTypeName("const nnk_pool2d_desc *")] nnk_pool2d_desc* desc, [NativeTypeName("const double *")] double* x, [NativeTypeName("int64_t")] long x_len, double* y, [NativeTypeName("int64_t")] long y_len, [NativeTypeName("int32_t *")] int* argmax, [NativeTypeName("int64_t")] long argmax_len);
+
+    /// <summary>
+    /// dx (n, c, h, w) = dy scattered to the positions argmax recorded; overlapping windows
+    /// accumulate. dx is overwritten. An argmax entry outside its plane is an error.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_maxpool2d_backward_f32")]
+    public static partial nnk_status nnk_maxpool2d_backward_f32([NativeTypeName("const nnk_pool2d_desc *")] nnk_pool2d_desc* desc, [NativeTypeName("const float *")] float* dy, [NativeTypeName("int64_t")] long dy_len, [NativeTypeName("const int32_t *")] int* argmax, [NativeTypeName("int64_t")] long argmax_len, float* dx, [NativeTypeName("int64_t")] long dx_len);
+
+    /// <summary>
+    /// dx (n, c, h, w) = dy scattered to the positions argmax recorded; overlapping windows
+    /// accumulate. dx is overwritten. An argmax entry outside its plane is an error.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_maxpool2d_backward_f64")]
+    public static partial nnk_status nnk_maxpool2d_backward_f64([NativeTypeName("const nnk_pool2d_desc *")] nnk_pool2d_desc* desc, [NativeTypeName("const double *")] double* dy, [NativeTypeName("int64_t")] long dy_len, [NativeTypeName("const int32_t *")] int* argmax, [NativeTypeName("int64_t")] long argmax_len, double* dx, [NativeTypeName("int64_t")] long dx_len);
+
+    /// <summary>
+    /// y (n, c, out_h, out_w) = mean over each window, padding counted as zeros in the window
+    /// (divisor pool_h*pool_w, as PyTorch's default count_include_pad).
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_avgpool2d_forward_f32")]
+    public static partial nnk_status nnk_avgpool2d_forward_f32([NativeTypeName("const nnk_pool2d_desc *")] nnk_pool2d_desc* desc, [NativeTypeName("const float *")] float* x, [NativeTypeName("int64_t")] long x_len, float* y, [NativeTypeName("int64_t")] long y_len);
+
+    /// <summary>
+    /// y (n, c, out_h, out_w) = mean over each window, padding counted as zeros in the window
+    /// (divisor pool_h*pool_w, as PyTorch's default count_include_pad).
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_avgpool2d_forward_f64")]
+    public static partial nnk_status nnk_avgpool2d_forward_f64([NativeTypeName("const nnk_pool2d_desc *")] nnk_pool2d_desc* desc, [NativeTypeName("const double *")] double* x, [NativeTypeName("int64_t")] long x_len, double* y, [NativeTypeName("int64_t")] long y_len);
+
+    /// <summary>
+    /// dx (n, c, h, w): each dy spread evenly over its window's real inputs (dy / (pool_h*pool_w)
+    /// each); overlapping windows accumulate. dx is overwritten.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_avgpool2d_backward_f32")]
+    public static partial nnk_status nnk_avgpool2d_backward_f32([NativeTypeName("const nnk_pool2d_desc *")] nnk_pool2d_desc* desc, [NativeTypeName("const float *")] float* dy, [NativeTypeName("int64_t")] long dy_len, float* dx, [NativeTypeName("int64_t")] long dx_len);
+
+    /// <summary>
+    /// dx (n, c, h, w): each dy spread evenly over its window's real inputs (dy / (pool_h*pool_w)
+    /// each); overlapping windows accumulate. dx is overwritten.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_avgpool2d_backward_f64")]
+    public static partial nnk_status nnk_avgpool2d_backward_f64([NativeTypeName("const nnk_pool2d_desc *")] nnk_pool2d_desc* desc, [NativeTypeName("const double *")] double* dy, [NativeTypeName("int64_t")] long dy_len, double* dx, [NativeTypeName("int64_t")] long dx_len);
+
+    /// <summary>
+    /// Batch norm forward: statistics per channel over n*spatial values.
+    /// Train: y = gamma*(x - mean)*invstd + beta with the batch's mean and biased variance
+    /// (computed in one numerically safe pass), save_mean and save_invstd (c each) receive them for
+    /// the backward pass, and running_mean / running_var (c each) are updated.
+    /// Test: the running statistics normalise x; save_mean / save_invstd may be NULL (length 0) and
+    /// are otherwise filled with the statistics used; the running statistics are only read.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_batchnorm_forward_f32")]
+    public static partial nnk_status nnk_batchnorm_forward_f32([NativeTypeName("const nnk_norm_desc *")] nnk_norm_desc* desc, nnk_norm_mode mode, [NativeTypeName("const float *")] float* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const float *")] float* gamma, [NativeTypeName("int64_t")] long gamma_len, [NativeTypeName("const float *")] float* beta, [NativeTypeName("int64_t")] long beta_len, float* running_mean, [NativeTypeName("int64_t")] long running_mean_len, float* running_var, [NativeTypeName("int64_t")] long running_var_len, float* y, [NativeTypeName("int64_t")] long y_len, float* save_mean, [NativeTypeName("int64_t")] long save_mean_len, float* save_invstd, [NativeTypeName("int64_t")] long save_invstd_len);
+
+    /// <summary>
+    /// Batch norm forward: statistics per channel over n*spatial values.
+    /// Train: y = gamma*(x - mean)*invstd + beta with the batch's mean and biased variance
+    /// (computed in one numerically safe pass), save_mean and save_invstd (c each) receive them for
+    /// the backward pass, and running_mean / running_var (c each) are updated.
+    /// Test: the running statistics normalise x; save_mean / save_invstd may be NULL (length 0) and
+    /// are otherwise filled with the statistics used; the running statistics are only read.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_batchnorm_forward_f64")]
+    public static partial nnk_status nnk_batchnorm_forward_f64([NativeTypeName("const nnk_norm_desc *")] nnk_norm_desc* desc, nnk_norm_mode mode, [NativeTypeName("const double *")] double* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const double *")] double* gamma, [NativeTypeName("int64_t")] long gamma_len, [NativeTypeName("const double *")] double* beta, [NativeTypeName("int64_t")] long beta_len, double* running_mean, [NativeTypeName("int64_t")] long running_mean_len, double* running_var, [NativeTypeName("int64_t")] long running_var_len, double* y, [NativeTypeName("int64_t")] long y_len, double* save_mean, [NativeTypeName("int64_t")] long save_mean_len, double* save_invstd, [NativeTypeName("int64_t")] long save_invstd_len);
+
+    /// <summary>
+    /// Batch norm backward of a training-mode forward, in closed form: dgamma, dbeta (c each) and
+    /// dx from x, gamma, the saved statistics and dy, without a temporary the size of x. Each of
+    /// dx, dgamma, dbeta is optional (NULL with length 0) and overwritten.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_batchnorm_backward_f32")]
+    public static partial nnk_status nnk_batchnorm_backward_f32([NativeTypeName("const nnk_norm_desc *")] nnk_norm_desc* desc, [NativeTypeName("const float *")] float* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const float *")] float* gamma, [NativeTypeName("int64_t")] long gamma_len, [NativeTypeName("const float *")] float* save_mean, [NativeTypeName("int64_t")] long save_mean_len, [NativeTypeName("const float *")] float* save_invstd, [NativeTypeName("int64_t")] long save_invstd_len, [NativeTypeName("const float *")] float* dy, [NativeTypeName("int64_t")] long dy_len, float* dx, [NativeTypeName("int64_t")] long dx_len, float* dgamma, [NativeTypeName("int64_t")] long dgamma_len, float* dbeta, [NativeTypeName("int64_t")] long dbeta_len);
+
+    /// <summary>
+    /// Batch norm backward of a training-mode forward, in closed form: dgamma, dbeta (c each) and
+    /// dx from x, gamma, the saved statistics and dy, without a temporary the size of x. Each of
+    /// dx, dgamma, dbeta is optional (NULL with length 0) and overwritten.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_batchnorm_backward_f64")]
+    public static partial nnk_status nnk_batchnorm_backward_f64([NativeTypeName("const nnk_norm_desc *")] nnk_norm_desc* desc, [NativeTypeName("const double *")] double* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const double *")] double* gamma, [NativeTypeName("int64_t")] long gamma_len, [NativeTypeName("const double *")] double* save_mean, [NativeTypeName("int64_t")] long save_mean_len, [NativeTypeName("const double *")] double* save_invstd, [NativeTypeName("int64_t")] long save_invstd_len, [NativeTypeName("const double *")] double* dy, [NativeTypeName("int64_t")] long dy_len, double* dx, [NativeTypeName("int64_t")] long dx_len, double* dgamma, [NativeTypeName("int64_t")] long dgamma_len, double* dbeta, [NativeTypeName("int64_t")] long dbeta_len);
+
+    /// <summary>
+    /// Group norm forward: statistics per sample and group over (c/groups)*spatial values; gamma and
+    /// beta per channel (c each); save_mean and save_invstd (n*groups each) receive the statistics.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_groupnorm_forward_f32")]
+    public static partial nnk_status nnk_groupnorm_forward_f32([NativeTypeName("const nnk_norm_desc *")] nnk_norm_desc* desc, [NativeTypeName("const float *")] float* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const float *")] float* gamma, [NativeTypeName("int64_t")] long gamma_len, [NativeTypeName("const float *")] float* beta, [NativeTypeName("int64_t")] long beta_len, float* y, [NativeTypeName("int64_t")] long y_len, float* save_mean, [NativeTypeName("int64_t")] long save_mean_len, float* save_invstd, [NativeTypeName("int64_t")] long save_invstd_len);
+
+    /// <summary>
+    /// Group norm forward: statistics per sample and group over (c/groups)*spatial values; gamma and
+    /// beta per channel (c each); save_mean and save_invstd (n*groups each) receive the statistics.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_groupnorm_forward_f64")]
+    public static partial nnk_status nnk_groupnorm_forward_f64([NativeTypeName("const nnk_norm_desc *")] nnk_norm_desc* desc, [NativeTypeName("const double *")] double* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const double *")] double* gamma, [NativeTypeName("int64_t")] long gamma_len, [NativeTypeName("const double *")] double* beta, [NativeTypeName("int64_t")] long beta_len, double* y, [NativeTypeName("int64_t")] long y_len, double* save_mean, [NativeTypeName("int64_t")] long save_mean_len, double* save_invstd, [NativeTypeName("int64_t")] long save_invstd_len);
+
+    /// <summary>Group norm backward in closed form; dx, dgamma, dbeta optional (NULL with length 0), overwritten.</summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_groupnorm_backward_f32")]
+    public static partial nnk_status nnk_groupnorm_backward_f32([NativeTypeName("const nnk_norm_desc *")] nnk_norm_desc* desc, [NativeTypeName("const float *")] float* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const float *")] float* gamma, [NativeTypeName("int64_t")] long gamma_len, [NativeTypeName("const float *")] float* save_mean, [NativeTypeName("int64_t")] long save_mean_len, [NativeTypeName("const float *")] float* save_invstd, [NativeTypeName("int64_t")] long save_invstd_len, [NativeTypeName("const float *")] float* dy, [NativeTypeName("int64_t")] long dy_len, float* dx, [NativeTypeName("int64_t")] long dx_len, float* dgamma, [NativeTypeName("int64_t")] long dgamma_len, float* dbeta, [NativeTypeName("int64_t")] long dbeta_len);
+
+    /// <summary>Group norm backward in closed form; dx, dgamma, dbeta optional (NULL with length 0), overwritten.</summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_groupnorm_backward_f64")]
+    public static partial nnk_status nnk_groupnorm_backward_f64([NativeTypeName("const nnk_norm_desc *")] nnk_norm_desc* desc, [NativeTypeName("const double *")] double* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const double *")] double* gamma, [NativeTypeName("int64_t")] long gamma_len, [NativeTypeName("const double *")] double* save_mean, [NativeTypeName("int64_t")] long save_mean_len, [NativeTypeName("const double *")] double* save_invstd, [NativeTypeName("int64_t")] long save_invstd_len, [NativeTypeName("const double *")] double* dy, [NativeTypeName("int64_t")] long dy_len, double* dx, [NativeTypeName("int64_t")] long dx_len, double* dgamma, [NativeTypeName("int64_t")] long dgamma_len, double* dbeta, [NativeTypeName("int64_t")] long dbeta_len);
+
     /// <summary>Value of the C macro <c>NNK_VERSION_MAJOR</c>.</summary>
     [NativeTypeName("#define NNK_VERSION_MAJOR 0")]
     public const int NNK_VERSION_MAJOR = 0;
