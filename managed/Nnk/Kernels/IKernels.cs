@@ -36,4 +36,51 @@ public interface IKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     void Conv2dBackward(in ConvGeometry geometry, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy,
         Span<T> dx, Span<T> dw, Span<T> db, Span<T> workspace);
+
+    /// <summary>
+    /// Max pooling: y (N, C, OutH, OutW) is each window's maximum and argmax (same length) the
+    /// index ih*W + iw of its first maximum within the (n, c) input plane; padding never wins and
+    /// NaN counts as the largest value.
+    /// </summary>
+    void MaxPool2dForward(in PoolGeometry geometry, ReadOnlySpan<T> x, Span<T> y, Span<int> argmax);
+
+    /// <summary>dx (N, C, H, W) = dy scattered to the recorded argmax positions; overlapping windows accumulate.</summary>
+    void MaxPool2dBackward(in PoolGeometry geometry, ReadOnlySpan<T> dy, ReadOnlySpan<int> argmax, Span<T> dx);
+
+    /// <summary>Average pooling: y is each window's mean, padding counted as zeros (divisor PoolH*PoolW).</summary>
+    void AvgPool2dForward(in PoolGeometry geometry, ReadOnlySpan<T> x, Span<T> y);
+
+    /// <summary>dx (N, C, H, W): each dy / (PoolH*PoolW) added to every real input of its window.</summary>
+    void AvgPool2dBackward(in PoolGeometry geometry, ReadOnlySpan<T> dy, Span<T> dx);
+
+    /// <summary>
+    /// Batch norm forward over x seen as (N, C, Spatial), statistics per channel over N*Spatial
+    /// values. Train: normalise with the batch mean and biased variance, write them to saveMean
+    /// and saveInvStd (C each; invstd = 1/sqrt(var + eps)) and update runningMean/runningVar
+    /// (C each) as running = momentum*running + (1-momentum)*batch. Test: normalise with the
+    /// running statistics, update nothing; saveMean/saveInvStd may be empty.
+    /// </summary>
+    void BatchNormForward(in NormGeometry geometry, NormMode mode, double eps, double momentum,
+        ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> runningMean, Span<T> runningVar,
+        Span<T> y, Span<T> saveMean, Span<T> saveInvStd);
+
+    /// <summary>
+    /// Batch norm backward of a training-mode forward: dx (like x), dgamma and dbeta (C each)
+    /// from x, gamma, the saved statistics and dy; each output is overwritten, an empty one skipped.
+    /// </summary>
+    void BatchNormBackward(in NormGeometry geometry, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma,
+        ReadOnlySpan<T> saveMean, ReadOnlySpan<T> saveInvStd, ReadOnlySpan<T> dy,
+        Span<T> dx, Span<T> dgamma, Span<T> dbeta);
+
+    /// <summary>
+    /// Group norm forward: statistics per sample and group over (C/Groups)*Spatial values, gamma
+    /// and beta per channel; saveMean and saveInvStd (N*Groups each) receive the statistics.
+    /// </summary>
+    void GroupNormForward(in NormGeometry geometry, double eps, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma,
+        ReadOnlySpan<T> beta, Span<T> y, Span<T> saveMean, Span<T> saveInvStd);
+
+    /// <summary>Group norm backward: dx, dgamma, dbeta (each overwritten, an empty one skipped).</summary>
+    void GroupNormBackward(in NormGeometry geometry, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma,
+        ReadOnlySpan<T> saveMean, ReadOnlySpan<T> saveInvStd, ReadOnlySpan<T> dy,
+        Span<T> dx, Span<T> dgamma, Span<T> dbeta);
 }

@@ -33,4 +33,14 @@ internal static class KernelArguments
         RequireLength(w, g.WeightLength, "w", $"w ({g.F}, {g.C}, {g.KH}, {g.KW})");
         RequireLength(y, g.OutputLength, "y", $"y ({g.N}, {g.F}, {g.OutH}, {g.OutW})");
     }
+
+    public static void Pool2d<T>(in PoolGeometry g, ReadOnlySpan<T> input, ReadOnlySpan<T> output, string inputName, string outputName)
+    {
+        g.Validate();
+        RequireLength(input, g.InputLength, inputName, $"{inputName} ({g.N}, {g.C}, {g.H}, {g.W})");
+        RequireLength(output, g.OutputLength, outputName, $"{outputName} ({g.N}, {g.C}, {g.OutH}, {g.OutW})");
+    }
+
+    public static void PoolIndices(in PoolGeometry g, ReadOnlySpan<int> argmax) =>
+        RequireLength(argmax, g.OutputLength, "argmax", $"argmax ({g.N}, {g.C}, {g.OutH}, {g.OutW})");
 }

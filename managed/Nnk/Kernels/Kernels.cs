@@ -9,7 +9,7 @@ public static class Kernels
     /// <exception cref="ArgumentOutOfRangeException">The backend is not one of <see cref="Backend"/>'s values.</exception>
     public static IKernels<T> For<T>(Backend backend) where T : unmanaged, IFloatingPointIeee754<T> => backend switch
     {
-        Backend.Native => (IKernels<T>)(object)NativeKernels.Instance,
+        Backend.Native => NativeKernels<T>.Instance,
         Backend.Managed => ManagedKernels<T>.Fast,
         Backend.ManagedNaive => ManagedKernels<T>.Naive,
         _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown backend."),
