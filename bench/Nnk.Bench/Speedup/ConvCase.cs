@@ -3,11 +3,8 @@ using Nnk;
 
 namespace Nnk.Bench.Speedup;
 
-/// <summary>
-/// Inputs and preallocated outputs of one convolution shape on one backend, so timed calls run
-/// the kernel alone: no allocation, no shape checks beyond the kernel's own.
-/// </summary>
-public sealed class ConvCase<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>A convolution shape on one backend.</summary>
+public sealed class ConvCase<T> : BenchCase<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly ConvGeometry _geometry;
     private readonly IKernels<T> _kernels;
@@ -35,7 +32,11 @@ public sealed class ConvCase<T> where T : unmanaged, IFloatingPointIeee754<T>
     public T[] Dw { get; }
     public T[] Db { get; }
 
-    public void Forward() => _kernels.Conv2dForward(_geometry, _x, _w, _b, Y, _forwardWorkspace);
+    public override IReadOnlyList<T[]> ForwardOutputs => [Y];
 
-    public void Backward() => _kernels.Conv2dBackward(_geometry, _x, _w, _dy, Dx, Dw, Db, _backwardWorkspace);
+    public override IReadOnlyList<T[]> BackwardOutputs => [Dx, Dw, Db];
+
+    public override void Forward() => _kernels.Conv2dForward(_geometry, _x, _w, _b, Y, _forwardWorkspace);
+
+    public override void Backward() => _kernels.Conv2dBackward(_geometry, _x, _w, _dy, Dx, Dw, Db, _backwardWorkspace);
 }

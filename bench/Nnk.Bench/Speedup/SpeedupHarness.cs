@@ -38,7 +38,7 @@ public static class SpeedupHarness
         string blas = NnkRuntime.Blas;
         Console.WriteLine($"nnk {NnkRuntime.NativeVersion}, BLAS {blas}, {Environment.ProcessorCount} cores; float32 medians in ms, rel_error in float64 against naive");
         Console.WriteLine();
-        Console.WriteLine("| shape | pass | threads | naive ms | managed ms | native ms | managed/naive | native/naive | native/managed | native GFLOP/s | rel_error native | rel_error managed |");
+        Console.WriteLine("| shape | pass | threads | naive ms | managed ms | native ms | managed/naive | native/naive | native/managed | native rate | rel_error native | rel_error managed |");
         Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 
         var rows = new List<SpeedupRow>();
@@ -47,22 +47,25 @@ public static class SpeedupHarness
             NnkRuntime.NumThreads = threads;
             foreach (string name in options.Shapes)
             {
-                ConvShape shape = StandardShapes.ConvByName(name);
+                BenchShape shape = StandardShapes.ByName(name);
                 foreach (string pass in new[] { "forward", "backward" })
                 {
                     if (!Console.IsErrorRedirected)
                         Console.Error.Write($"  measuring {name} {pass} at {threads} thread(s)...\r");
-                    SpeedupRow row = MeasureConv(shape, pass, threads, blas);
+                    SpeedupRow row = Measure(shape, pass, threads, blas);
                     rows.Add(row);
                     if (!Console.IsErrorRedirected)
                         Console.Error.Write(new string(' ', 60) + "\r");
                     Console.WriteLine(
                         $"| {row.Shape} | {row.Pass} | {row.Threads} | {row.NaiveMs:F1} | {row.ManagedMs:F2} | {row.NativeMs:F2} | " +
-                        $"{row.ManagedSpeedup:F1}x | {row.NativeSpeedup:F1}x | {row.NativeVsManaged:F1}x | {row.NativeGflops:F1} | " +
+                        $"{row.ManagedSpeedup:F1}x | {row.NativeSpeedup:F1}x | {row.NativeVsManaged:F1}x | {row.NativeRate:F1} {row.NativeRateUnit} | " +
                         $"{row.RelError:E1} | {row.ManagedRelError:E1} |");
                 }
             }
         }
+
+        if (options.Shapes.Contains("bn_seed"))
+            PrintGraphVersusAlt();
 
         if (options.JsonPath is not null)
         {
@@ -75,46 +78,60 @@ public static class SpeedupHarness
     // Naive code is single-threaded, so its time and its float64 reference outputs are computed
     // once per shape and pass and reused for every thread count.
     private static readonly Dictionary<(string, string), double> s_naiveMs = new();
-    private static readonly Dictionary<(string, string), ConvCase<double>> s_naiveReference = new();
+    private static readonly Dictionary<(string, string), IReadOnlyList<double[]>> s_naiveReference = new();
 
-    private static SpeedupRow MeasureConv(ConvShape shape, string pass, int threads, string blas)
+    private static SpeedupRow Measure(BenchShape shape, string pass, int threads, string blas)
     {
         bool forward = pass == "forward";
-        Action Call<T>(ConvCase<T> c) where T : unmanaged, IFloatingPointIeee754<T> => forward ? c.Forward : c.Backward;
+        Action Call<T>(BenchCase<T> c) where T : unmanaged, IFloatingPointIeee754<T> => forward ? c.Forward : c.Backward;
+        IReadOnlyList<T[]> Outputs<T>(BenchCase<T> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            forward ? c.ForwardOutputs : c.BackwardOutputs;
 
         if (!s_naiveMs.TryGetValue((shape.Name, pass), out double naiveMs))
         {
-            var naive = new ConvCase<float>(shape, Kernels.For<float>(Backend.ManagedNaive));
+            var naive = shape.CreateCase(Kernels.For<float>(Backend.ManagedNaive));
             naiveMs = MedianTimer.MedianMilliseconds(Call(naive), warmup: 0, minSamples: 1, maxSamples: 5, NaiveBudget);
             s_naiveMs[(shape.Name, pass)] = naiveMs;
         }
-        var managed = new ConvCase<float>(shape, Kernels.For<float>(Backend.Managed));
-        var native = new ConvCase<float>(shape, Kernels.For<float>(Backend.Native));
-        double managedMs = MedianTimer.MedianMilliseconds(Call(managed), warmup: 2, minSamples: 5, maxSamples: 100, FastBudget);
-        double nativeMs = MedianTimer.MedianMilliseconds(Call(native), warmup: 2, minSamples: 5, maxSamples: 200, FastBudget);
+        var managed = shape.CreateCase(Kernels.For<float>(Backend.Managed));
+        var native = shape.CreateCase(Kernels.For<float>(Backend.Native));
+        double managedMs = MedianTimer.MedianMilliseconds(Call(managed), warmup: 2, minSamples: 5, maxSamples: 200, FastBudget);
+        double nativeMs = MedianTimer.MedianMilliseconds(Call(native), warmup: 2, minSamples: 5, maxSamples: 500, FastBudget);
 
         // Timings are float32, as the standard shapes say; the errors are measured in float64,
         // as the seeds' cells do, because the seeds' elementwise rel_error is meaningless at
         // float32 precision wherever an output is close to zero.
-        if (!s_naiveReference.TryGetValue((shape.Name, pass), out ConvCase<double>? naive64))
+        if (!s_naiveReference.TryGetValue((shape.Name, pass), out IReadOnlyList<double[]>? reference))
         {
-            naive64 = new ConvCase<double>(shape, Kernels.For<double>(Backend.ManagedNaive));
+            var naive64 = shape.CreateCase(Kernels.For<double>(Backend.ManagedNaive));
             Call(naive64)();
-            s_naiveReference[(shape.Name, pass)] = naive64;
+            reference = Outputs(naive64);
+            s_naiveReference[(shape.Name, pass)] = reference;
         }
         double RelError(Backend backend)
         {
-            var other = new ConvCase<double>(shape, Kernels.For<double>(backend));
+            var other = shape.CreateCase(Kernels.For<double>(backend));
             Call(other)();
-            return forward
-                ? GradientCheck.RelError<double>(other.Y, naive64.Y)
-                : Math.Max(GradientCheck.RelError<double>(other.Dx, naive64.Dx),
-                    Math.Max(GradientCheck.RelError<double>(other.Dw, naive64.Dw), GradientCheck.RelError<double>(other.Db, naive64.Db)));
+            return Outputs(other).Zip(reference, (a, b) => GradientCheck.RelError<double>(a, b)).Max();
         }
 
-        // Backward is two GEMM-sized products (dx and dw), forward one.
-        double flops = shape.ForwardFlops * (forward ? 1 : 2);
+        var (rate, unit) = shape.Rate(forward, nativeMs);
         return new SpeedupRow(shape.Name, pass, threads, blas, naiveMs, managedMs, nativeMs,
-            RelError(Backend.Native), RelError(Backend.Managed), flops / (nativeMs * 1e6));
+            RelError(Backend.Native), RelError(Backend.Managed), rate, unit);
+    }
+
+    // The seeds' cell comparing batchnorm_backward (computation graph) with batchnorm_backward_alt
+    // (closed form) on (100, 500), both naive managed code, float64 as in the seeds.
+    private static void PrintGraphVersusAlt()
+    {
+        var shape = (NormShape)StandardShapes.ByName("bn_seed");
+        var naive = new NormCase<double>(shape, Kernels.For<double>(Backend.ManagedNaive));
+        double graphMs = MedianTimer.MedianMilliseconds(naive.Backward, warmup: 2, minSamples: 5, maxSamples: 200, FastBudget);
+        double[][] graph = naive.BackwardOutputs.Select(a => a.ToArray()).ToArray();
+        double altMs = MedianTimer.MedianMilliseconds(naive.BackwardAlt, warmup: 2, minSamples: 5, maxSamples: 200, FastBudget);
+        double error = naive.BackwardOutputs.Zip(graph, (a, b) => GradientCheck.RelError<double>(a, b)).Max();
+        Console.WriteLine();
+        Console.WriteLine($"batch norm backward on (100, 500), float64: graph {graphMs:F3} ms, alt {altMs:F3} ms, " +
+            $"speedup {graphMs / altMs:F2}x, rel_error {error:E1}");
     }
 }

@@ -13,7 +13,8 @@ public sealed record SpeedupRow(
     [property: JsonPropertyName("native_ms")] double NativeMs,
     [property: JsonPropertyName("rel_error")] double RelError,
     [property: JsonPropertyName("managed_rel_error")] double ManagedRelError,
-    [property: JsonPropertyName("native_gflops")] double NativeGflops)
+    [property: JsonPropertyName("native_rate")] double NativeRate,
+    [property: JsonPropertyName("native_rate_unit")] string NativeRateUnit)
 {
     [JsonPropertyName("managed_speedup")]
     public double ManagedSpeedup => NaiveMs / ManagedMs;

@@ -1,0 +1,20 @@
+using System.Numerics;
+
+namespace Nnk.Bench.Speedup;
+
+/// <summary>
+/// One standard shape prepared on one backend: inputs and preallocated outputs, so a timed call
+/// runs the kernel alone, without allocation.
+/// </summary>
+public abstract class BenchCase<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public abstract void Forward();
+
+    public abstract void Backward();
+
+    /// <summary>What the forward pass wrote, for comparing backends.</summary>
+    public abstract IReadOnlyList<T[]> ForwardOutputs { get; }
+
+    /// <summary>What the backward pass wrote, for comparing backends.</summary>
+    public abstract IReadOnlyList<T[]> BackwardOutputs { get; }
+}
