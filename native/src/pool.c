@@ -11,24 +11,22 @@
 #include "internal.h"
 
 #include <inttypes.h>
-#include <omp.h>
 #include <string.h>
 
 /* The plane functions are built twice, for AVX2 and for baseline x86-64, and the loader picks
  * one (an ifunc): the library still runs on any x86-64 but uses 256-bit vectors where it can. */
 #if defined(__GNUC__) && defined(__x86_64__)
-#define NNKI_CLONES __attribute__((target_clones("avx2", "default")))
+#define POOL_CLONES __attribute__((target_clones("avx2", "default")))
 #else
-#define NNKI_CLONES
+#define POOL_CLONES
 #endif
 
 /* Every function a plane function calls is inlined into it, and so built for its target: a
  * call to a separate function would run baseline code from the AVX2 clone. */
-#define NNKI_INLINE static inline __attribute__((always_inline))
+#define POOL_INLINE static inline __attribute__((always_inline))
 
-/* Which plane code a geometry gets: the windows most networks use have their own loops for
- * the outputs whose windows lie wholly inside the input; every other output, and every other
- * geometry, goes through the generic loops over the window clipped to the input. */
+/* Which plane code a geometry gets: the windows most networks use have their own vector
+ * loops along the rows (see pool_impl.h). */
 typedef enum pool_kernel {
     POOL_GENERIC,
     POOL_2X2_S2, /* 2x2 window, stride 2: windows do not overlap */
@@ -45,9 +43,9 @@ typedef struct pool_geom {
     int64_t x_len;     /* n*c*h*w */
     int64_t y_len;     /* n*c*out_h*out_w */
     int64_t area;      /* pool_h*pool_w: the divisor of average pooling */
-    /* Outputs in columns [inside_x0, inside_x1) have windows within the input's columns; an
-     * empty band has start == end. */
-    int64_t inside_x0, inside_x1;
+    /* Outputs in rows [inside_y0, inside_y1) have windows within the input's rows, and in
+     * columns [inside_x0, inside_x1) within its columns; an empty band has start == end. */
+    int64_t inside_y0, inside_y1, inside_x0, inside_x1;
     pool_kernel kernel;
 } pool_geom;
 
@@ -73,7 +71,7 @@ static nnk_status checked_product(const char *fn, const char *names, const int64
 static void inside_band(int64_t size, int64_t out, int64_t pool, int64_t stride, int64_t pad,
                         int64_t *start, int64_t *end)
 {
-    *start = nnki_min((pad + stride - 1) / stride, out);
+    *start = nnki_min(pad == 0 ? 0 : (pad - 1) / stride + 1, out); /* pad/stride rounded up */
     int64_t last = size + pad - pool; /* o*stride may go up to this */
     *end = last < 0 ? *start : nnki_min(last / stride + 1, out);
     if (*end < *start)
@@ -143,6 +141,7 @@ static nnk_status pool_geometry(const char *fn, const nnk_pool2d_desc *d, pool_g
     g->planes = g->n * g->c;
     g->plane = g->h * g->w;
     g->out_plane = g->out_h * g->out_w;
+    inside_band(g->h, g->out_h, g->pool_h, g->stride_h, g->pad_h, &g->inside_y0, &g->inside_y1);
     inside_band(g->w, g->out_w, g->pool_w, g->stride_w, g->pad_w, &g->inside_x0, &g->inside_x1);
 
     g->kernel = POOL_GENERIC;
@@ -167,11 +166,10 @@ static nnk_status maxpool_geometry(const char *fn, const nnk_pool2d_desc *desc, 
     return NNK_OK;
 }
 
-/* Output rows [*lo, *hi) of one plane's window rows clipped to the input: the window of
- * output oy covers input rows [oy*stride - pad, oy*stride - pad + pool) of which
- * [*first, *last) are real. */
-NNKI_INLINE void clip_window(int64_t o, int64_t stride, int64_t pad, int64_t pool,
-                               int64_t size, int64_t *first, int64_t *last)
+/* Along one axis, the window of output o covers [o*stride - pad, o*stride - pad + pool), of
+ * which [*first, *last) lies in the input [0, size). */
+POOL_INLINE void clip_window(int64_t o, int64_t stride, int64_t pad, int64_t pool, int64_t size,
+                             int64_t *first, int64_t *last)
 {
     int64_t start = o * stride - pad;
     *first = start > 0 ? start : 0;
@@ -196,8 +194,11 @@ nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h, i
     return NNK_OK;
 }
 
-/* Besides NNK_T and NNK_SUFFIX, pool_impl.h takes the integer as wide as NNK_T (the lanes of
- * its vector masks) and the lanes of a 32-byte vector of NNK_T, counted and listed. */
+/* Besides NNK_T and NNK_SUFFIX, pool_impl.h takes NNK_INT, the integer as wide as NNK_T (for
+ * vector masks), and for a 32-byte vector of NNK_T: NNK_LANES, its lane count; NNK_LANE_ORDER,
+ * 0 to NNK_LANES - 1; NNK_EVEN_ORDER, the lanes of two such vectors that in-lane shuffles
+ * (vshufps, vunpcklpd) take for the even elements, whose windows then come in
+ * NNK_WINDOW_ORDER, a permutation that is its own inverse. */
 #define NNK_T float
 #define NNK_SUFFIX f32
 #define NNK_INT int32_t

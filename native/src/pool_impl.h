@@ -1,21 +1,22 @@
 /*
  * pool_impl.h - max and average pooling for one element type. pool.c includes it once per
- * type with NNK_T (float or double), NNK_SUFFIX (f32 or f64) and the vector parameters it
- * lists there defined.
+ * type with NNK_T (float or double), NNK_SUFFIX (f32 or f64) and the vector parameters listed
+ * there defined.
  *
- * A plane is processed output row by output row. Every output can take the generic path:
- * its window clipped to the input, walked in window order. For 2x2 and 3x3 windows with
- * stride 2, the outputs whose windows lie within the input's columns take a vector loop
- * instead (rows outside the input are simply left out of its windows). Both paths give the
- * same bits: the vector loops add in the same order, and take the same maximum (see
- * replaces).
+ * A plane is processed by output rows. Any output may take the generic path: its window
+ * clipped to the input, walked in window order. For 2x2 and 3x3 windows with stride 2, the
+ * outputs whose windows lie within the input's columns take a vector loop along the row
+ * (window rows outside the input are left out), and max pooling gathers the outputs left and
+ * right of that band a column at a time, several rows per vector; max pooling does the same
+ * for every column of other geometries. Every path gives the same bits: sums are made in the
+ * same order, and the maximum is the same element (see replaces).
  */
 
 /* A later element replaces the best so far when it is larger, or NaN while the best is not:
  * the first maximum in window order under an order that puts NaN above every number. That
  * choice is associative, so the vector loops may reduce each window row first and then
  * combine the rows, and still pick the element a walk in window order picks. */
-NNKI_INLINE bool NNK_FN(replaces)(NNK_T best, NNK_T later)
+POOL_INLINE bool NNK_FN(replaces)(NNK_T best, NNK_T later)
 {
     return !(later <= best) & (best == best);
 }
@@ -25,7 +26,7 @@ NNKI_INLINE bool NNK_FN(replaces)(NNK_T best, NNK_T later)
 /* Lets later (at plane index later_at) replace the best so far. Written with bit masks:
  * GCC compiles a select on a float comparison to a branch, and which element wins is data,
  * so that branch mispredicts about once a window and costs more than the window's loads. */
-NNKI_INLINE void NNK_FN(offer)(NNK_T *best, int64_t *best_at, NNK_T later, int64_t later_at)
+POOL_INLINE void NNK_FN(offer)(NNK_T *best, int64_t *best_at, NNK_T later, int64_t later_at)
 {
     NNK_INT take = -(NNK_INT)NNK_FN(replaces)(*best, later), best_bits, later_bits;
     memcpy(&best_bits, best, sizeof best_bits);
@@ -35,8 +36,8 @@ NNKI_INLINE void NNK_FN(offer)(NNK_T *best, int64_t *best_at, NNK_T later, int64
     *best_at = (later_at & (int64_t)take) | (*best_at & ~(int64_t)take);
 }
 
-/* Outputs [lo, hi) of output row oy; y and at point at the start of that row. */
-NNKI_INLINE void NNK_FN(max_clipped)(const pool_geom *g, const NNK_T *restrict x, int64_t oy,
+/* Outputs [lo, hi) of output row oy, one at a time; y and at point at the start of the row. */
+POOL_INLINE void NNK_FN(max_clipped)(const pool_geom *g, const NNK_T *restrict x, int64_t oy,
                                      int64_t lo, int64_t hi, NNK_T *restrict y,
                                      int32_t *restrict at)
 {
@@ -59,12 +60,12 @@ NNKI_INLINE void NNK_FN(max_clipped)(const pool_geom *g, const NNK_T *restrict x
  * GCC's generic vectors, which the avx2 clone compiles to ymm instructions and the default
  * clone to pairs of SSE2 ones. They are not left to the auto-vectoriser: depending on how
  * the NaN rule was phrased it gave up, the 3x3 window's shared column made it keep a scalar
- * tail (peeling for gaps), and that tail's branches mispredicted on random data, which made
- * a 3x3 plane cost several times its memory traffic. Here a row's last vector overlaps the
- * one before instead, recomputing a few outputs identically.
+ * tail (peeling for gaps), and that tail's branches mispredicted on random data, so that a
+ * 3x3 plane cost several times its memory traffic. Here the last vector of a row or column
+ * overlaps the one before instead, recomputing a few outputs identically.
  *
- * The helpers pass vectors by pointer: a 32-byte vector by value has a different ABI in the
- * AVX2 and the baseline build (GCC's -Wpsabi). Inlined, they live in registers. */
+ * Vectors are passed by pointer: a 32-byte vector by value has a different ABI in the AVX2
+ * and the baseline build (GCC's -Wpsabi). Inlined, they live in registers. */
 typedef NNK_T NNK_FN(vec) __attribute__((vector_size(32)));
 /* Lanes of NNK_INT, as wide as NNK_T: comparison masks (0 or -1) and window offsets. */
 typedef NNK_INT NNK_FN(mask) __attribute__((vector_size(32)));
@@ -73,10 +74,10 @@ typedef int32_t NNK_FN(index) __attribute__((vector_size(NNK_LANES * sizeof(int3
 static const NNK_FN(mask) NNK_FN(lanes) = {NNK_LANE_ORDER};
 
 /* p[0], p[2], ... and p[1], p[3], ... of the 2*NNK_LANES elements from p, each in the lane
- * order NNK_WINDOW_ORDER: the order one in-lane shuffle per vector gives (vshufps), where
- * natural order takes three. The lanes keep that order through a window's reduction, and
- * one permutation per vector restores natural order at the end. */
-NNKI_INLINE void NNK_FN(deinterleave)(const NNK_T *p, NNK_FN(vec) *even, NNK_FN(vec) *odd)
+ * order NNK_WINDOW_ORDER: the order one in-lane shuffle per vector gives (vshufps or
+ * vunpcklpd), where natural order takes three. The lanes keep that order through a window's
+ * reduction, and one permutation per vector restores natural order at the end. */
+POOL_INLINE void NNK_FN(deinterleave)(const NNK_T *p, NNK_FN(vec) *even, NNK_FN(vec) *odd)
 {
     static const NNK_FN(mask) even_lanes = {NNK_EVEN_ORDER};
     NNK_FN(vec) low, high;
@@ -86,16 +87,17 @@ NNKI_INLINE void NNK_FN(deinterleave)(const NNK_T *p, NNK_FN(vec) *even, NNK_FN(
     *odd = __builtin_shuffle(low, high, even_lanes + 1);
 }
 
-/* The best of each lane's window (or window row) so far, and its offset from the first
- * element of the window's first real row. */
+/* The best of each lane's window (or window row) so far, and where it is: along a row, its
+ * offset from the first element of the window's first real row; along a column, its plane
+ * index. */
 typedef struct NNK_FN(best) {
     NNK_FN(vec) value;
     NNK_FN(mask) offset;
 } NNK_FN(best);
 
-/* replaces(), lane by lane, with a later candidate that may itself be the best of several
+/* replaces(), lane by lane, for a later candidate that may itself be the best of several
  * elements. */
-NNKI_INLINE void NNK_FN(combine)(NNK_FN(best) *best, const NNK_FN(vec) *later,
+POOL_INLINE void NNK_FN(combine)(NNK_FN(best) *best, const NNK_FN(vec) *later,
                                  const NNK_FN(mask) *later_offset)
 {
     NNK_FN(mask) take = ~(*later <= best->value) & (best->value == best->value);
@@ -107,7 +109,7 @@ NNKI_INLINE void NNK_FN(combine)(NNK_FN(best) *best, const NNK_FN(vec) *later,
 /* The best of the 2 (or 3) columns of one window row, for NNK_LANES windows from p on;
  * offsets holds the offsets of the row's elements. The third column is the odd elements
  * from p + 1, which reads no further than the last window does. */
-NNKI_INLINE void NNK_FN(row_best)(NNK_FN(best) *best, const NNK_T *p,
+POOL_INLINE void NNK_FN(row_best)(NNK_FN(best) *best, const NNK_T *p,
                                   const NNK_FN(mask) *offsets, bool three)
 {
     NNK_FN(vec) left, middle, skipped, right;
@@ -120,10 +122,10 @@ NNKI_INLINE void NNK_FN(row_best)(NNK_FN(best) *best, const NNK_T *p,
     }
 }
 
-/* count >= NNK_LANES outputs of 2x2 (or 3x3) windows with stride 2 whose windows have rows
- * real rows, from row on; row points at the first window's first real element, whose index
- * in the plane is corner. offsets[r][c] holds r*w + c in every lane. */
-NNKI_INLINE void NNK_FN(max_s2_row)(const NNK_T *restrict row, int32_t corner, int32_t w,
+/* count >= NNK_LANES outputs of 2x2 (or 3x3) windows with stride 2 that have rows real
+ * rows; row points at the first window's first real element, whose index in the plane is
+ * corner. offsets[r][c] holds r*w + c in every lane. */
+POOL_INLINE void NNK_FN(max_s2_row)(const NNK_T *restrict row, int32_t corner, int32_t w,
                                     const NNK_FN(mask) (*offsets)[3], bool three, int64_t rows,
                                     int32_t count, NNK_T *restrict y, int32_t *restrict at)
 {
@@ -149,16 +151,77 @@ NNKI_INLINE void NNK_FN(max_s2_row)(const NNK_T *restrict row, int32_t corner, i
     }
 }
 
-NNKI_CLONES static void NNK_FN(max_forward_plane)(const pool_geom *g, const NNK_T *restrict x,
+/* Window element (r, c) of NNK_LANES outputs in one column, from output row oy on: their
+ * values and plane indices, gathered by scalar loads. */
+POOL_INLINE NNK_FN(best) NNK_FN(gather)(const pool_geom *g, const NNK_T *restrict x,
+                                        int64_t oy, int64_t r, int64_t c)
+{
+    const int64_t first = (oy * g->stride_h - g->pad_h + r) * g->w + c, step = g->stride_h * g->w;
+    NNK_T values[NNK_LANES];
+    NNK_INT indices[NNK_LANES];
+    for (int k = 0; k < NNK_LANES; k++) {
+        indices[k] = (NNK_INT)(first + k * step);
+        values[k] = x[first + k * step];
+    }
+    NNK_FN(best) element;
+    memcpy(&element.value, values, sizeof values);
+    memcpy(&element.offset, indices, sizeof indices);
+    return element;
+}
+
+/* Output column ox for output rows [oy0, oy1), oy1 - oy0 >= NNK_LANES, whose windows have
+ * all their rows in the input: NNK_LANES output rows at a time, each window element gathered
+ * from its rows. One at a time, each window would be a chain of dependent selects. */
+POOL_INLINE void NNK_FN(max_column)(const pool_geom *g, const NNK_T *restrict x, int64_t ox,
+                                    int64_t oy0, int64_t oy1, NNK_T *restrict y,
+                                    int32_t *restrict at)
+{
+    int64_t x0, x1;
+    clip_window(ox, g->stride_w, g->pad_w, g->pool_w, g->w, &x0, &x1);
+    for (int64_t oy = oy0;; oy += NNK_LANES) {
+        if (oy > oy1 - NNK_LANES)
+            oy = oy1 - NNK_LANES;
+        NNK_FN(best) best = NNK_FN(gather)(g, x, oy, 0, x0);
+        for (int64_t r = 0; r < g->pool_h; r++)
+            for (int64_t c = r == 0 ? x0 + 1 : x0; c < x1; c++) {
+                NNK_FN(best) later = NNK_FN(gather)(g, x, oy, r, c);
+                NNK_FN(combine)(&best, &later.value, &later.offset);
+            }
+        for (int k = 0; k < NNK_LANES; k++) {
+            y[(oy + k) * g->out_w + ox] = best.value[k];
+            at[(oy + k) * g->out_w + ox] = (int32_t)best.offset[k];
+        }
+        if (oy == oy1 - NNK_LANES)
+            break;
+    }
+}
+
+/* Outputs in columns [lo, hi) of every row: by column where enough rows have all their
+ * window rows in the input, the rest one at a time. */
+POOL_INLINE void NNK_FN(max_columns)(const pool_geom *g, const NNK_T *restrict x, int64_t lo,
+                                     int64_t hi, NNK_T *restrict y, int32_t *restrict at)
+{
+    const int64_t y0 = g->inside_y0, y1 = g->inside_y1, out_w = g->out_w;
+    bool by_column = y1 - y0 >= NNK_LANES;
+    for (int64_t ox = lo; ox < hi; ox++) {
+        if (by_column)
+            NNK_FN(max_column)(g, x, ox, y0, y1, y, at);
+        for (int64_t oy = 0; oy < g->out_h; oy++)
+            if (!by_column || oy < y0 || oy >= y1)
+                NNK_FN(max_clipped)(g, x, oy, ox, ox + 1, y + oy * out_w, at + oy * out_w);
+    }
+}
+
+POOL_CLONES static void NNK_FN(max_forward_plane)(const pool_geom *g, const NNK_T *restrict x,
                                                   NNK_T *restrict y, int32_t *restrict at)
 {
     const int64_t lo = g->inside_x0, hi = g->inside_x1, w = g->w, out_w = g->out_w;
+    /* Other windows, and rows with too few outputs for a vector, go by column. */
     if (g->kernel == POOL_GENERIC || hi - lo < NNK_LANES) {
-        for (int64_t oy = 0; oy < g->out_h; oy++)
-            NNK_FN(max_clipped)(g, x, oy, 0, out_w, y + oy * out_w, at + oy * out_w);
+        NNK_FN(max_columns)(g, x, 0, out_w, y, at);
         return;
     }
-    NNK_FN(mask) offsets[3][3];
+    NNK_FN(mask) offsets[3][3]; /* r*w + c, for the row loop */
     for (int r = 0; r < 3; r++)
         for (int c = 0; c < 3; c++) {
             NNK_INT broadcast[NNK_LANES];
@@ -181,13 +244,8 @@ NNKI_CLONES static void NNK_FN(max_forward_plane)(const pool_geom *g, const NNK_
             NNK_FN(max_s2_row)(x + corner, (int32_t)corner, (int32_t)w, offsets, true, y1 - y0,
                                (int32_t)(hi - lo), y_row, at_row);
     }
-    /* The columns left and right of the band, in one run after it: each of their windows is
-     * a chain of dependent selects, and out-of-order execution overlaps a chain with the
-     * next only when they are close together in the instruction stream. */
-    for (int64_t oy = 0; oy < g->out_h; oy++) {
-        NNK_FN(max_clipped)(g, x, oy, 0, lo, y + oy * out_w, at + oy * out_w);
-        NNK_FN(max_clipped)(g, x, oy, hi, out_w, y + oy * out_w, at + oy * out_w);
-    }
+    NNK_FN(max_columns)(g, x, 0, lo, y, at);
+    NNK_FN(max_columns)(g, x, hi, out_w, y, at);
 }
 
 nnk_status NNK_FN(nnk_maxpool2d_forward)(const nnk_pool2d_desc *desc, const NNK_T *x,
@@ -263,8 +321,8 @@ nnk_status NNK_FN(nnk_maxpool2d_backward)(const nnk_pool2d_desc *desc, const NNK
 /* ---- Average pooling ---------------------------------------------------------------------- */
 
 /* Outputs [lo, hi) of output row oy, summed from zero in window order. */
-NNKI_INLINE void NNK_FN(avg_clipped)(const pool_geom *g, const NNK_T *restrict x, int64_t oy,
-                                       int64_t lo, int64_t hi, NNK_T *restrict y)
+POOL_INLINE void NNK_FN(avg_clipped)(const pool_geom *g, const NNK_T *restrict x, int64_t oy,
+                                     int64_t lo, int64_t hi, NNK_T *restrict y)
 {
     const NNK_T area = (NNK_T)g->area;
     int64_t y0, y1;
@@ -280,27 +338,34 @@ NNKI_INLINE void NNK_FN(avg_clipped)(const pool_geom *g, const NNK_T *restrict x
     }
 }
 
-/* count outputs of 2x2 stride-2 windows with rows (1 or 2) real rows, from top on. Plain
- * loops: additions vectorise without trouble, and a scalar tail has no branch to miss. */
-NNKI_INLINE void NNK_FN(avg_2x2_row)(const NNK_T *restrict top, int64_t w, int64_t rows,
+/* count >= NNK_LANES outputs of 2x2 stride-2 windows with rows (1 or 2) real rows, from top
+ * on; like max_s2_row, with the sum from zero in window order. */
+POOL_INLINE void NNK_FN(avg_2x2_row)(const NNK_T *restrict top, int64_t w, int64_t rows,
                                      int64_t count, NNK_T *restrict y)
 {
-    const NNK_T *restrict bottom = top + w;
-    if (rows == 2)
-        for (int64_t i = 0; i < count; i++)
-            y[i] = ((NNK_T)0 + top[2 * i] + top[2 * i + 1] + bottom[2 * i] + bottom[2 * i + 1]) /
-                   (NNK_T)4;
-    else
-        for (int64_t i = 0; i < count; i++)
-            y[i] = ((NNK_T)0 + top[2 * i] + top[2 * i + 1]) / (NNK_T)4;
+    static const NNK_FN(mask) natural = {NNK_WINDOW_ORDER};
+    for (int64_t i = 0;; i += NNK_LANES) {
+        if (i > count - NNK_LANES)
+            i = count - NNK_LANES;
+        NNK_FN(vec) sum = {0}, left, right;
+        for (int64_t r = 0; r < rows; r++) {
+            NNK_FN(deinterleave)(top + r * w + 2 * i, &left, &right);
+            sum = sum + left + right;
+        }
+        NNK_FN(vec) mean = __builtin_shuffle(sum / (NNK_T)4, natural);
+        memcpy(y + i, &mean, sizeof mean);
+        if (i == count - NNK_LANES)
+            break;
+    }
 }
 
-NNKI_CLONES static void NNK_FN(avg_forward_plane)(const pool_geom *g, const NNK_T *restrict x,
+POOL_CLONES static void NNK_FN(avg_forward_plane)(const pool_geom *g, const NNK_T *restrict x,
                                                   NNK_T *restrict y)
 {
     const int64_t lo = g->inside_x0, hi = g->inside_x1, w = g->w;
+    const bool vector = g->kernel == POOL_2X2_S2 && hi - lo >= NNK_LANES;
     for (int64_t oy = 0; oy < g->out_h; oy++, y += g->out_w) {
-        if (g->kernel != POOL_2X2_S2) {
+        if (!vector) {
             NNK_FN(avg_clipped)(g, x, oy, 0, g->out_w, y);
             continue;
         }
@@ -329,9 +394,9 @@ nnk_status NNK_FN(nnk_avgpool2d_forward)(const nnk_pool2d_desc *desc, const NNK_
 
 /* Outputs [lo, hi) of output row oy: each share is added to the window clipped to the input.
  * dy points at the start of the row. */
-NNKI_INLINE void NNK_FN(avg_spread_clipped)(const pool_geom *g, const NNK_T *restrict dy,
-                                              int64_t oy, int64_t lo, int64_t hi,
-                                              NNK_T *restrict dx)
+POOL_INLINE void NNK_FN(avg_spread_clipped)(const pool_geom *g, const NNK_T *restrict dy,
+                                            int64_t oy, int64_t lo, int64_t hi,
+                                            NNK_T *restrict dx)
 {
     const NNK_T area = (NNK_T)g->area;
     int64_t y0, y1;
@@ -346,36 +411,39 @@ NNKI_INLINE void NNK_FN(avg_spread_clipped)(const pool_geom *g, const NNK_T *res
     }
 }
 
-/* count outputs of 2x2 stride-2 windows with rows (1 or 2) real rows, from top on. The
- * windows do not overlap, so each element receives one share; it is still added to the
- * zeroed dx, as the generic path does, so that a share of -0 lands as +0 in both. */
-NNKI_INLINE void NNK_FN(avg_spread_2x2_row)(const NNK_T *restrict dy, int64_t count, int64_t w,
+/* count >= NNK_LANES outputs of 2x2 stride-2 windows with rows (1 or 2) real rows, from top
+ * on. These windows overlap no other, so each element receives one share, stored rather than
+ * added; it is stored as 0 + share, what the generic path's zeroed dx plus share gives (+0
+ * for a share of -0), so that the last vector may overlap the one before. */
+POOL_INLINE void NNK_FN(avg_spread_2x2_row)(const NNK_T *restrict dy, int64_t count, int64_t w,
                                             int64_t rows, NNK_T *restrict top)
 {
-    NNK_T *restrict bottom = top + w;
-    if (rows == 2)
-        for (int64_t i = 0; i < count; i++) {
-            NNK_T share = dy[i] / (NNK_T)4;
-            top[2 * i] += share;
-            top[2 * i + 1] += share;
-            bottom[2 * i] += share;
-            bottom[2 * i + 1] += share;
+    for (int64_t i = 0;; i += NNK_LANES) {
+        if (i > count - NNK_LANES)
+            i = count - NNK_LANES;
+        NNK_FN(vec) share, zero = {0};
+        memcpy(&share, dy + i, sizeof share);
+        share = zero + share / (NNK_T)4;
+        /* Each share twice in a row: lanes 0 0 1 1 ... of share, then the upper half's. */
+        NNK_FN(vec) low = __builtin_shuffle(share, NNK_FN(lanes) >> 1);
+        NNK_FN(vec) high = __builtin_shuffle(share, (NNK_FN(lanes) >> 1) + NNK_LANES / 2);
+        for (int64_t r = 0; r < rows; r++) {
+            memcpy(top + r * w + 2 * i, &low, sizeof low);
+            memcpy(top + r * w + 2 * i + NNK_LANES, &high, sizeof high);
         }
-    else
-        for (int64_t i = 0; i < count; i++) {
-            NNK_T share = dy[i] / (NNK_T)4;
-            top[2 * i] += share;
-            top[2 * i + 1] += share;
-        }
+        if (i == count - NNK_LANES)
+            break;
+    }
 }
 
-NNKI_CLONES static void NNK_FN(avg_backward_plane)(const pool_geom *g, const NNK_T *restrict dy,
+POOL_CLONES static void NNK_FN(avg_backward_plane)(const pool_geom *g, const NNK_T *restrict dy,
                                                    NNK_T *restrict dx)
 {
     const int64_t lo = g->inside_x0, hi = g->inside_x1, w = g->w;
+    const bool vector = g->kernel == POOL_2X2_S2 && hi - lo >= NNK_LANES;
     memset(dx, 0, (size_t)g->plane * sizeof *dx);
     for (int64_t oy = 0; oy < g->out_h; oy++, dy += g->out_w) {
-        if (g->kernel != POOL_2X2_S2) {
+        if (!vector) {
             NNK_FN(avg_spread_clipped)(g, dy, oy, 0, g->out_w, dx);
             continue;
         }

@@ -4,8 +4,6 @@
  * failure status with its message. */
 #include "test.h"
 
-#include <limits.h>
-
 /* ---- Shapes and data ---------------------------------------------------------------------- */
 
 typedef struct pool_shape {
@@ -33,7 +31,8 @@ static pool_shape shape_of(const nnk_pool2d_desc *d)
 static void print_desc(const nnk_pool2d_desc *d)
 {
     fprintf(stderr,
-            "  geometry n=%lld c=%lld h=%lld w=%lld pool=%lldx%lld stride=%lldx%lld pad=%lldx%lld\n",
+            "  geometry n=%lld c=%lld h=%lld w=%lld pool=%lldx%lld stride=%lldx%lld "
+            "pad=%lldx%lld\n",
             (long long)d->n, (long long)d->c, (long long)d->h, (long long)d->w,
             (long long)d->pool_h, (long long)d->pool_w, (long long)d->stride_h,
             (long long)d->stride_w, (long long)d->pad_h, (long long)d->pad_w);
@@ -66,9 +65,11 @@ static nnk_pool2d_desc random_geometry(uint64_t *state)
 
 enum { RANDOM_GEOMETRIES = 60 };
 
-/* The geometries with their own loops (2x2 and 3x3, stride 2), with odd sizes, rows that
- * span several vectors plus a tail, and the padded variants whose border windows take the
- * generic path; and two near misses that must take the generic path throughout. */
+/* The geometries with their own loops (2x2 and 3x3, stride 2): odd sizes, rows of several
+ * vectors whose last one overlaps, planes too narrow for a vector (8 float or 4 double
+ * outputs), padding whose border rows have fewer window rows and whose border columns are
+ * gathered by column; and near misses, which take the generic path, tall enough for it to
+ * gather by column too. */
 static const nnk_pool2d_desc fast_geometries[] = {
     /* n c   h   w pool  stride pad */
     {2, 3, 2, 2, 2, 2, 2, 2, 0, 0},
@@ -96,8 +97,11 @@ static const nnk_pool2d_desc fast_geometries[] = {
     {1, 2, 9, 40, 3, 3, 2, 2, 2, 2},
     {2, 2, 9, 23, 3, 3, 2, 2, 1, 1},
     {2, 2, 7, 21, 2, 2, 2, 2, 1, 1},
+    {1, 2, 40, 9, 3, 3, 2, 2, 1, 1},
+    {1, 2, 33, 34, 3, 3, 2, 2, 1, 1},
     {2, 2, 8, 9, 2, 2, 2, 1, 0, 0},
     {2, 2, 9, 9, 3, 2, 2, 2, 1, 1},
+    {1, 2, 30, 7, 3, 2, 1, 2, 1, 1},
 };
 #define FAST_GEOMETRY_COUNT ((int)(sizeof fast_geometries / sizeof fast_geometries[0]))
 
@@ -133,7 +137,7 @@ static void round_to_float(double *values, int64_t count)
         values[i] = (float)values[i];
 }
 
-/* ---- The definition, directly --------------------------------------------------------------- */
+/* ---- The definition, directly ------------------------------------------------------------- */
 
 /* Plane index of window tap (ki, kj) of output (oy, ox), or -1 in the padding. */
 static int64_t tap(const nnk_pool2d_desc *d, int64_t oy, int64_t ox, int64_t ki, int64_t kj)
@@ -213,7 +217,7 @@ static void reference_avg_backward(const nnk_pool2d_desc *d, const double *dy, d
                     }
 }
 
-/* ---- The library, in either precision on double data --------------------------------------- */
+/* ---- The library, in either precision on double data -------------------------------------- */
 
 static double *doubles(int64_t count) { return calloc((size_t)count, sizeof(double)); }
 
@@ -324,7 +328,7 @@ static void check_close(const char *what, const nnk_pool2d_desc *d, const double
         print_desc(d);
 }
 
-/* ---- Against the definition ----------------------------------------------------------------- */
+/* ---- Against the definition --------------------------------------------------------------- */
 
 /* y and argmax exactly as the reference's (a maximum is a copy, never rounded). */
 static void check_max_forward(const nnk_pool2d_desc *d, bool f32, double *x)
@@ -568,7 +572,7 @@ TEST(Pool2d_OneAndTwoThreadsBitIdentical)
         check_threads_agree(&fast_geometries[gi], 13000 + 10 * (uint64_t)gi);
 }
 
-/* ---- The tie, NaN and padding rules ------------------------------------------------------------ */
+/* ---- The tie, NaN and padding rules ------------------------------------------------------- */
 
 /* Geometries of each plane path: 2x2 and 3x3 stride 2 (fast), and 3x2 stride 1 (generic). */
 static const nnk_pool2d_desc rule_geometries[] = {
@@ -739,7 +743,7 @@ TEST(MaxPool2dBackward_ScattersToAnyIndexInItsPlane)
     }
 }
 
-/* ---- Numeric gradients -------------------------------------------------------------------------- */
+/* ---- Numeric gradients -------------------------------------------------------------------- */
 
 /* dL/dx for L = sum(y * dy) by central differences, against the backward pass (float64). */
 static void check_numeric_gradient(const nnk_pool2d_desc *d, bool max, uint64_t seed)
@@ -799,7 +803,28 @@ TEST(Pool2dOutputSize_FloorsPartialWindows)
           (long long)out_w);
 }
 
-/* ---- Failures ------------------------------------------------------------------------------ */
+/* Sizes near the int64 limit that are still valid: one output, its window reaching two rows
+ * and columns into the padding; nothing may overflow on the way (run under UBSan). */
+TEST(Pool2d_HugeStrideAndPad_OneOutput)
+{
+    const nnk_pool2d_desc d = {1, 1, 1, 2, 3, 3, INT64_MAX, INT64_MAX, 2, 2};
+    int64_t out_h = 0, out_w = 0;
+    CHECK_OK(nnk_pool2d_output_size(&d, &out_h, &out_w));
+    CHECK(out_h == 1 && out_w == 1, "out %lldx%lld, expected 1x1", (long long)out_h,
+          (long long)out_w);
+    const double x[2] = {-4, 5};
+    double y = 0, dy = 9, dx[2];
+    int32_t argmax = -1;
+    CHECK_OK(nnk_maxpool2d_forward_f64(&d, x, 2, &y, 1, &argmax, 1));
+    CHECK(y == -4 && argmax == 0, "max %g at %d, expected -4 at 0 (column 1 is outside)", y,
+          (int)argmax);
+    CHECK_OK(nnk_avgpool2d_forward_f64(&d, x, 2, &y, 1));
+    CHECK(y == -4.0 / 9, "mean %g, expected -4/9", y);
+    CHECK_OK(nnk_avgpool2d_backward_f64(&d, &dy, 1, dx, 2));
+    CHECK(dx[0] == 1 && dx[1] == 0, "dx %g %g, expected 1 0", dx[0], dx[1]);
+}
+
+/* ---- Failures ----------------------------------------------------------------------------- */
 
 /* x (2,3,4,4), 2x2 windows, stride 2: y (2,3,2,2). */
 static const nnk_pool2d_desc good = {2, 3, 4, 4, 2, 2, 2, 2, 0, 0};
@@ -892,9 +917,11 @@ TEST(Pool2d_Errors_InvalidDescriptor)
 TEST(Pool2d_Errors_BufferLengths)
 {
     CHECK_ERROR(nnk_maxpool2d_forward_f64(&good, x64, 95, y64, Y_LEN, am, Y_LEN),
-                NNK_ERROR_BUFFER_SIZE, "maxpool2d_forward: x has 95 elements, expected 2*3*4*4 = 96");
+                NNK_ERROR_BUFFER_SIZE,
+                "maxpool2d_forward: x has 95 elements, expected 2*3*4*4 = 96");
     CHECK_ERROR(nnk_maxpool2d_forward_f32(&good, x32, X_LEN, y32, 25, am, Y_LEN),
-                NNK_ERROR_BUFFER_SIZE, "maxpool2d_forward: y has 25 elements, expected 2*3*2*2 = 24");
+                NNK_ERROR_BUFFER_SIZE,
+                "maxpool2d_forward: y has 25 elements, expected 2*3*2*2 = 24");
     CHECK_ERROR(nnk_maxpool2d_forward_f64(&good, x64, X_LEN, y64, Y_LEN, am, 23),
                 NNK_ERROR_BUFFER_SIZE, "argmax has 23 elements, expected 2*3*2*2 = 24");
     CHECK_ERROR(nnk_maxpool2d_backward_f32(&good, y32, 0, am, Y_LEN, x32, X_LEN),
