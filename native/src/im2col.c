@@ -9,23 +9,6 @@
 #include <omp.h>
 #include <string.h>
 
-/* *out = product of dims, or NNK_ERROR_OVERFLOW naming the product. */
-static nnk_status checked_product(const char *fn, const char *names, const int64_t *dims,
-                                  int ndims, int64_t *out)
-{
-    int64_t product = 1;
-    for (int i = 0; i < ndims; i++) {
-        if (!nnki_mul(product, dims[i], &product)) {
-            char shape[160];
-            nnki_format_dims(shape, sizeof shape, dims, ndims);
-            return nnki_set_error(NNK_ERROR_OVERFLOW, "%s: %s = %s overflows int64", fn, names,
-                                  shape);
-        }
-    }
-    *out = product;
-    return NNK_OK;
-}
-
 nnk_status nnki_conv_geometry(const char *fn, const nnk_conv2d_desc *d, nnki_conv_geom *g)
 {
     if (d == NULL)
@@ -66,11 +49,11 @@ nnk_status nnki_conv_geometry(const char *fn, const nnk_conv2d_desc *d, nnki_con
         .out_h = (padded_h - d->kh) / d->stride_h + 1,
         .out_w = (padded_w - d->kw) / d->stride_w + 1,
     };
-    NNKI_TRY(checked_product(fn, "n*c*h*w", NNKI_DIMS(g->n, g->c, g->h, g->w), &g->x_len));
-    NNKI_TRY(checked_product(fn, "f*c*kh*kw", NNKI_DIMS(g->f, g->c, g->kh, g->kw), &g->w_len));
-    NNKI_TRY(checked_product(fn, "n*f*out_h*out_w", NNKI_DIMS(g->n, g->f, g->out_h, g->out_w),
+    NNKI_TRY(nnki_checked_product(fn, "n*c*h*w", NNKI_DIMS(g->n, g->c, g->h, g->w), &g->x_len));
+    NNKI_TRY(nnki_checked_product(fn, "f*c*kh*kw", NNKI_DIMS(g->f, g->c, g->kh, g->kw), &g->w_len));
+    NNKI_TRY(nnki_checked_product(fn, "n*f*out_h*out_w", NNKI_DIMS(g->n, g->f, g->out_h, g->out_w),
                              &g->y_len));
-    NNKI_TRY(checked_product(fn, "n*c*kh*kw*out_h*out_w",
+    NNKI_TRY(nnki_checked_product(fn, "n*c*kh*kw*out_h*out_w",
                              NNKI_DIMS(g->n, g->c, g->kh, g->kw, g->out_h, g->out_w),
                              &g->cols_len));
     /* Factors of the products above (every size is >= 1), so they cannot overflow. */

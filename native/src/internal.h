@@ -73,6 +73,19 @@ nnk_status nnki_check_tensor(const char *fn, const char *name, const void *p, in
 /* Writes dims as "2*3*4*4" for messages. */
 void nnki_format_dims(char *buf, size_t size, const int64_t *dims, int ndims);
 
+/* *out = product of dims, or NNK_ERROR_OVERFLOW naming the product (names, e.g. "n*c*h*w"). */
+nnk_status nnki_checked_product(const char *fn, const char *names, const int64_t *dims,
+                                int ndims, int64_t *out);
+
+/* Hot per-plane and per-channel functions are built twice, for AVX2 and for baseline x86-64,
+ * and the loader picks one (an ifunc): the library still runs on any x86-64 but uses 256-bit
+ * vectors where it can. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define NNKI_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NNKI_CLONES
+#endif
+
 /* NNKI_DIMS(a, b, c) expands to the dims and ndims arguments of nnki_check_tensor. */
 #define NNKI_DIMS(...)                                                                       \
     (const int64_t[]){__VA_ARGS__}, (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))

@@ -21,15 +21,6 @@
 #include <math.h>
 #include <string.h>
 
-/* The per-channel and per-group functions are built twice, for AVX2 and for baseline x86-64,
- * and the loader picks one (an ifunc): the library still runs on any x86-64 but uses 256-bit
- * vectors where it can. */
-#if defined(__GNUC__) && defined(__x86_64__)
-#define NNKI_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NNKI_CLONES
-#endif
-
 /* The loops over a run are inlined into every clone, so that each is vectorised for its
  * clone's target; left to itself GCC sometimes calls one baseline copy instead. */
 #define NORM_LOOP static inline __attribute__((always_inline))

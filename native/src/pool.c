@@ -13,14 +13,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* The plane functions are built twice, for AVX2 and for baseline x86-64, and the loader picks
- * one (an ifunc): the library still runs on any x86-64 but uses 256-bit vectors where it can. */
-#if defined(__GNUC__) && defined(__x86_64__)
-#define POOL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define POOL_CLONES
-#endif
-
 /* Every function a plane function calls is inlined into it, and so built for its target: a
  * call to a separate function would run baseline code from the AVX2 clone. */
 #define POOL_INLINE static inline __attribute__((always_inline))
@@ -48,23 +40,6 @@ typedef struct pool_geom {
     int64_t inside_y0, inside_y1, inside_x0, inside_x1;
     pool_kernel kernel;
 } pool_geom;
-
-/* *out = product of dims, or NNK_ERROR_OVERFLOW naming the product. */
-static nnk_status checked_product(const char *fn, const char *names, const int64_t *dims,
-                                  int ndims, int64_t *out)
-{
-    int64_t product = 1;
-    for (int i = 0; i < ndims; i++) {
-        if (!nnki_mul(product, dims[i], &product)) {
-            char shape[160];
-            nnki_format_dims(shape, sizeof shape, dims, ndims);
-            return nnki_set_error(NNK_ERROR_OVERFLOW, "%s: %s = %s overflows int64", fn, names,
-                                  shape);
-        }
-    }
-    *out = product;
-    return NNK_OK;
-}
 
 /* Outputs o along one axis whose window [o*stride - pad, o*stride - pad + pool) lies inside
  * [0, size). */
@@ -133,10 +108,10 @@ static nnk_status pool_geometry(const char *fn, const nnk_pool2d_desc *d, pool_g
         .out_h = (padded_h - d->pool_h) / d->stride_h + 1,
         .out_w = (padded_w - d->pool_w) / d->stride_w + 1,
     };
-    NNKI_TRY(checked_product(fn, "n*c*h*w", NNKI_DIMS(g->n, g->c, g->h, g->w), &g->x_len));
-    NNKI_TRY(checked_product(fn, "n*c*out_h*out_w", NNKI_DIMS(g->n, g->c, g->out_h, g->out_w),
+    NNKI_TRY(nnki_checked_product(fn, "n*c*h*w", NNKI_DIMS(g->n, g->c, g->h, g->w), &g->x_len));
+    NNKI_TRY(nnki_checked_product(fn, "n*c*out_h*out_w", NNKI_DIMS(g->n, g->c, g->out_h, g->out_w),
                              &g->y_len));
-    NNKI_TRY(checked_product(fn, "pool_h*pool_w", NNKI_DIMS(g->pool_h, g->pool_w), &g->area));
+    NNKI_TRY(nnki_checked_product(fn, "pool_h*pool_w", NNKI_DIMS(g->pool_h, g->pool_w), &g->area));
     /* Factors of the products above (every size is >= 1), so they cannot overflow. */
     g->planes = g->n * g->c;
     g->plane = g->h * g->w;

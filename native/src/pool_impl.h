@@ -212,7 +212,7 @@ POOL_INLINE void NNK_FN(max_columns)(const pool_geom *g, const NNK_T *restrict x
     }
 }
 
-POOL_CLONES static void NNK_FN(max_forward_plane)(const pool_geom *g, const NNK_T *restrict x,
+NNKI_CLONES static void NNK_FN(max_forward_plane)(const pool_geom *g, const NNK_T *restrict x,
                                                   NNK_T *restrict y, int32_t *restrict at)
 {
     const int64_t lo = g->inside_x0, hi = g->inside_x1, w = g->w, out_w = g->out_w;
@@ -359,7 +359,7 @@ POOL_INLINE void NNK_FN(avg_2x2_row)(const NNK_T *restrict top, int64_t w, int64
     }
 }
 
-POOL_CLONES static void NNK_FN(avg_forward_plane)(const pool_geom *g, const NNK_T *restrict x,
+NNKI_CLONES static void NNK_FN(avg_forward_plane)(const pool_geom *g, const NNK_T *restrict x,
                                                   NNK_T *restrict y)
 {
     const int64_t lo = g->inside_x0, hi = g->inside_x1, w = g->w;
@@ -436,7 +436,7 @@ POOL_INLINE void NNK_FN(avg_spread_2x2_row)(const NNK_T *restrict dy, int64_t co
     }
 }
 
-POOL_CLONES static void NNK_FN(avg_backward_plane)(const pool_geom *g, const NNK_T *restrict dy,
+NNKI_CLONES static void NNK_FN(avg_backward_plane)(const pool_geom *g, const NNK_T *restrict dy,
                                                    NNK_T *restrict dx)
 {
     const int64_t lo = g->inside_x0, hi = g->inside_x1, w = g->w;

@@ -111,3 +111,20 @@ nnk_status nnki_check_tensor(const char *fn, const char *name, const void *p, in
                           "%s: %s has %" PRId64 " elements, expected %s = %" PRId64, fn, name,
                           len, shape, expected);
 }
+
+/* *out = product of dims, or NNK_ERROR_OVERFLOW naming the product. */
+nnk_status nnki_checked_product(const char *fn, const char *names, const int64_t *dims,
+                                int ndims, int64_t *out)
+{
+    int64_t product = 1;
+    for (int i = 0; i < ndims; i++) {
+        if (!nnki_mul(product, dims[i], &product)) {
+            char shape[160];
+            nnki_format_dims(shape, sizeof shape, dims, ndims);
+            return nnki_set_error(NNK_ERROR_OVERFLOW, "%s: %s = %s overflows int64", fn, names,
+                                  shape);
+        }
+    }
+    *out = product;
+    return NNK_OK;
+}
