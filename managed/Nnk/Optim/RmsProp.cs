@@ -1,0 +1,36 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Nnk;
+
+/// <summary>
+/// The seeds' <c>rmsprop</c>: cache = decay_rate*cache + (1-decay_rate)*dw²;
+/// w -= learning_rate*dw / (sqrt(cache) + epsilon). State: the cache, plus one scratch array so a
+/// step allocates nothing.
+/// </summary>
+internal sealed class RmsProp<T>(OptimConfig config) : UpdateRule<T>(config) where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private T[] _cache = [];
+    private T[] _scratch = [];
+
+    public override string Name => "rmsprop";
+
+    protected override void CreateState(int length)
+    {
+        _cache = new T[length];
+        _scratch = new T[length];
+    }
+
+    protected override void Update(Span<T> w, ReadOnlySpan<T> dw)
+    {
+        Span<T> cache = _cache, s = _scratch;
+        double decayRate = Config.DecayRate;
+        TensorPrimitives.Multiply(dw, dw, s);
+        TensorPrimitives.Multiply(cache, Scalar(decayRate), cache);
+        TensorPrimitives.MultiplyAdd(s, Scalar(1 - decayRate), cache, cache);
+        TensorPrimitives.Sqrt(cache, s);
+        TensorPrimitives.Add(s, Scalar(Config.Epsilon), s);
+        TensorPrimitives.Divide(dw, s, s);
+        TensorPrimitives.MultiplyAdd(s, Scalar(-Config.LearningRate), w, w);
+    }
+}

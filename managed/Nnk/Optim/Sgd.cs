@@ -1,0 +1,17 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Nnk;
+
+/// <summary>The seeds' <c>sgd</c>: w -= learning_rate * dw. No state.</summary>
+internal sealed class Sgd<T>(OptimConfig config) : UpdateRule<T>(config) where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public override string Name => "sgd";
+
+    protected override void CreateState(int length)
+    {
+    }
+
+    protected override void Update(Span<T> w, ReadOnlySpan<T> dw) =>
+        TensorPrimitives.MultiplyAdd(dw, Scalar(-Config.LearningRate), w, w);
+}

@@ -1,0 +1,22 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Nnk;
+
+/// <summary>The seeds' <c>sgd_momentum</c>: v = momentum*v - learning_rate*dw; w += v. State: the velocity v.</summary>
+internal sealed class SgdMomentum<T>(OptimConfig config) : UpdateRule<T>(config) where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private T[] _velocity = [];
+
+    public override string Name => "sgd_momentum";
+
+    protected override void CreateState(int length) => _velocity = new T[length];
+
+    protected override void Update(Span<T> w, ReadOnlySpan<T> dw)
+    {
+        Span<T> v = _velocity;
+        TensorPrimitives.Multiply(v, Scalar(Config.Momentum), v);
+        TensorPrimitives.MultiplyAdd(dw, Scalar(-Config.LearningRate), v, v);
+        TensorPrimitives.Add(w, v, w);
+    }
+}
