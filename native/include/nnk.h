@@ -278,6 +278,52 @@ NNK_API nnk_status nnk_groupnorm_backward_f64(
     double *dx, int64_t dx_len, double *dgamma, int64_t dgamma_len, double *dbeta,
     int64_t dbeta_len);
 
+/* ---- Dense algebra, elementwise and losses ------------------------------------------------ */
+
+/* c (m x n) = alpha * op(a) * op(b) + beta * c through the loaded BLAS, row-major and dense:
+ * op(a) is m x k (a stored k x m when trans_a is nonzero), op(b) is k x n (b stored n x k when
+ * trans_b is nonzero). beta == 0 overwrites c without reading it. m, n, k >= 1. */
+NNK_API nnk_status nnk_gemm_f32(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
+                                int64_t k, float alpha, const float *a, int64_t a_len,
+                                const float *b, int64_t b_len, float beta, float *c,
+                                int64_t c_len);
+NNK_API nnk_status nnk_gemm_f64(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
+                                int64_t k, double alpha, const double *a, int64_t a_len,
+                                const double *b, int64_t b_len, double beta, double *c,
+                                int64_t c_len);
+
+/* y = max(x, 0) elementwise (NaN propagates); y may be x. */
+NNK_API nnk_status nnk_relu_forward_f32(const float *x, int64_t x_len, float *y, int64_t y_len);
+NNK_API nnk_status nnk_relu_forward_f64(const double *x, int64_t x_len, double *y,
+                                        int64_t y_len);
+
+/* dx = dy where x > 0, else 0; dx may be dy. */
+NNK_API nnk_status nnk_relu_backward_f32(const float *x, int64_t x_len, const float *dy,
+                                         int64_t dy_len, float *dx, int64_t dx_len);
+NNK_API nnk_status nnk_relu_backward_f64(const double *x, int64_t x_len, const double *dy,
+                                         int64_t dy_len, double *dx, int64_t dx_len);
+
+/* Softmax cross-entropy over scores (n, classes) with labels in [0, classes): *loss is the mean
+ * over the n samples, dscores (n, classes) its gradient. Numerically stable (scores shifted by
+ * each row's maximum). A label out of range is NNK_ERROR_INVALID_ARGUMENT naming it. */
+NNK_API nnk_status nnk_softmax_loss_f32(int64_t n, int64_t classes, const float *scores,
+                                        int64_t scores_len, const int32_t *labels,
+                                        int64_t labels_len, float *loss, float *dscores,
+                                        int64_t dscores_len);
+NNK_API nnk_status nnk_softmax_loss_f64(int64_t n, int64_t classes, const double *scores,
+                                        int64_t scores_len, const int32_t *labels,
+                                        int64_t labels_len, double *loss, double *dscores,
+                                        int64_t dscores_len);
+
+/* Multiclass SVM (hinge) loss with margin 1, as the seeds' svm_loss: *loss is the mean over the
+ * n samples of sum over j != y of max(0, s_j - s_y + 1); dscores its gradient. */
+NNK_API nnk_status nnk_svm_loss_f32(int64_t n, int64_t classes, const float *scores,
+                                    int64_t scores_len, const int32_t *labels, int64_t labels_len,
+                                    float *loss, float *dscores, int64_t dscores_len);
+NNK_API nnk_status nnk_svm_loss_f64(int64_t n, int64_t classes, const double *scores,
+                                    int64_t scores_len, const int32_t *labels, int64_t labels_len,
+                                    double *loss, double *dscores, int64_t dscores_len);
+
 #ifdef __cplusplus
 }
 #endif

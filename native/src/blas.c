@@ -205,3 +205,56 @@ static bool fits_blas_int(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t 
 
 NNKI_DEFINE_GEMM(f32, float, sgemm_fn, sgemm)
 NNKI_DEFINE_GEMM(f64, double, dgemm_fn, dgemm)
+
+/* ---- Public gemm -------------------------------------------------------------------------- */
+
+/* nnk_gemm_*: validates the sizes (m, n, k >= 1, every product within int64 and every
+ * dimension within the BLAS's int) and the buffers (a stored (m, k), or (k, m) when trans_a is
+ * nonzero; b stored (k, n), or (n, k) when trans_b is nonzero; c (m, n)), then runs one BLAS
+ * gemm with all of nnk_get_num_threads() threads. Any nonzero trans flag means transposed. */
+static nnk_status check_public_gemm(const char *fn, bool trans_a, bool trans_b, int64_t m,
+                                    int64_t n, int64_t k, const void *a, int64_t a_len,
+                                    const void *b, int64_t b_len, const void *c, int64_t c_len)
+{
+    const struct {
+        const char *name;
+        int64_t value;
+    } sizes[] = {{"m", m}, {"n", n}, {"k", k}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i].value < 1)
+            return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT, "%s: %s = %" PRId64 " (must be >= 1)",
+                                  fn, sizes[i].name, sizes[i].value);
+    /* Shapes as stored: op(a) = a^T is m x k when a is stored k x m. */
+    const int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
+    const int64_t b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+    int64_t product;
+    NNKI_TRY(nnki_checked_product(fn, trans_a ? "k*m" : "m*k", NNKI_DIMS(a_rows, a_cols),
+                                  &product));
+    NNKI_TRY(nnki_checked_product(fn, trans_b ? "n*k" : "k*n", NNKI_DIMS(b_rows, b_cols),
+                                  &product));
+    NNKI_TRY(nnki_checked_product(fn, "m*n", NNKI_DIMS(m, n), &product));
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i].value > NNKI_BLAS_INT_MAX)
+            return nnki_set_error(NNK_ERROR_OVERFLOW,
+                                  "%s: %s = %" PRId64 " exceeds the BLAS int limit %d", fn,
+                                  sizes[i].name, sizes[i].value, NNKI_BLAS_INT_MAX);
+    NNKI_TRY(nnki_check_tensor(fn, "a", a, a_len, true, NNKI_DIMS(a_rows, a_cols)));
+    NNKI_TRY(nnki_check_tensor(fn, "b", b, b_len, true, NNKI_DIMS(b_rows, b_cols)));
+    NNKI_TRY(nnki_check_tensor(fn, "c", c, c_len, true, NNKI_DIMS(m, n)));
+    return nnki_blas_prepare(nnk_get_num_threads());
+}
+
+#define NNKI_DEFINE_PUBLIC_GEMM(suffix, type)                                                    \
+    nnk_status nnk_gemm_##suffix(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,         \
+                                 int64_t k, type alpha, const type *a, int64_t a_len,            \
+                                 const type *b, int64_t b_len, type beta, type *c, int64_t c_len) \
+    {                                                                                            \
+        static const char fn[] = "gemm";                                                         \
+        const bool ta = trans_a != 0, tb = trans_b != 0;                                         \
+        NNKI_TRY(check_public_gemm(fn, ta, tb, m, n, k, a, a_len, b, b_len, c, c_len));          \
+        return nnki_gemm_##suffix(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, c, \
+                                  n);                                                            \
+    }
+
+NNKI_DEFINE_PUBLIC_GEMM(f32, float)
+NNKI_DEFINE_PUBLIC_GEMM(f64, double)
