@@ -232,6 +232,68 @@ public static unsafe partial class NativeMethods
     [LibraryImport("nnk", EntryPoint = "nnk_groupnorm_backward_f64")]
     public static partial nnk_status nnk_groupnorm_backward_f64([NativeTypeName("const nnk_norm_desc *")] nnk_norm_desc* desc, [NativeTypeName("const double *")] double* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const double *")] double* gamma, [NativeTypeName("int64_t")] long gamma_len, [NativeTypeName("const double *")] double* save_mean, [NativeTypeName("int64_t")] long save_mean_len, [NativeTypeName("const double *")] double* save_invstd, [NativeTypeName("int64_t")] long save_invstd_len, [NativeTypeName("const double *")] double* dy, [NativeTypeName("int64_t")] long dy_len, double* dx, [NativeTypeName("int64_t")] long dx_len, double* dgamma, [NativeTypeName("int64_t")] long dgamma_len, double* dbeta, [NativeTypeName("int64_t")] long dbeta_len);
 
+    /// <summary>
+    /// c (m x n) = alpha * op(a) * op(b) + beta * c through the loaded BLAS, row-major and dense:
+    /// op(a) is m x k (a stored k x m when trans_a is nonzero), op(b) is k x n (b stored n x k when
+    /// trans_b is nonzero). beta == 0 overwrites c without reading it. m, n, k &gt;= 1.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_gemm_f32")]
+    public static partial nnk_status nnk_gemm_f32([NativeTypeName("int32_t")] int trans_a, [NativeTypeName("int32_t")] int trans_b, [NativeTypeName("int64_t")] long m, [NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long k, float alpha, [NativeTypeName("const float *")] float* a, [NativeTypeName("int64_t")] long a_len, [NativeTypeName("const float *")] float* b, [NativeTypeName("int64_t")] long b_len, float beta, float* c, [NativeTypeName("int64_t")] long c_len);
+
+    /// <summary>
+    /// c (m x n) = alpha * op(a) * op(b) + beta * c through the loaded BLAS, row-major and dense:
+    /// op(a) is m x k (a stored k x m when trans_a is nonzero), op(b) is k x n (b stored n x k when
+    /// trans_b is nonzero). beta == 0 overwrites c without reading it. m, n, k &gt;= 1.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_gemm_f64")]
+    public static partial nnk_status nnk_gemm_f64([NativeTypeName("int32_t")] int trans_a, [NativeTypeName("int32_t")] int trans_b, [NativeTypeName("int64_t")] long m, [NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long k, double alpha, [NativeTypeName("const double *")] double* a, [NativeTypeName("int64_t")] long a_len, [NativeTypeName("const double *")] double* b, [NativeTypeName("int64_t")] long b_len, double beta, double* c, [NativeTypeName("int64_t")] long c_len);
+
+    /// <summary>y = max(x, 0) elementwise (NaN propagates); y may be x.</summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_relu_forward_f32")]
+    public static partial nnk_status nnk_relu_forward_f32([NativeTypeName("const float *")] float* x, [NativeTypeName("int64_t")] long x_len, float* y, [NativeTypeName("int64_t")] long y_len);
+
+    /// <summary>y = max(x, 0) elementwise (NaN propagates); y may be x.</summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_relu_forward_f64")]
+    public static partial nnk_status nnk_relu_forward_f64([NativeTypeName("const double *")] double* x, [NativeTypeName("int64_t")] long x_len, double* y, [NativeTypeName("int64_t")] long y_len);
+
+    /// <summary>dx = dy where x &gt; 0, else 0; dx may be dy.</summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_relu_backward_f32")]
+    public static partial nnk_status nnk_relu_backward_f32([NativeTypeName("const float *")] float* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const float *")] float* dy, [NativeTypeName("int64_t")] long dy_len, float* dx, [NativeTypeName("int64_t")] long dx_len);
+
+    /// <summary>dx = dy where x &gt; 0, else 0; dx may be dy.</summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_relu_backward_f64")]
+    public static partial nnk_status nnk_relu_backward_f64([NativeTypeName("const double *")] double* x, [NativeTypeName("int64_t")] long x_len, [NativeTypeName("const double *")] double* dy, [NativeTypeName("int64_t")] long dy_len, double* dx, [NativeTypeName("int64_t")] long dx_len);
+
+    /// <summary>
+    /// Softmax cross-entropy over scores (n, classes) with labels in [0, classes): *loss is the mean
+    /// over the n samples, dscores (n, classes) its gradient. Numerically stable (scores shifted by
+    /// each row's maximum). A label out of range is NNK_ERROR_INVALID_ARGUMENT naming it.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_softmax_loss_f32")]
+    public static partial nnk_status nnk_softmax_loss_f32([NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long classes, [NativeTypeName("const float *")] float* scores, [NativeTypeName("int64_t")] long scores_len, [NativeTypeName("const int32_t *")] int* labels, [NativeTypeName("int64_t")] long labels_len, float* loss, float* dscores, [NativeTypeName("int64_t")] long dscores_len);
+
+    /// <summary>
+    /// Softmax cross-entropy over scores (n, classes) with labels in [0, classes): *loss is the mean
+    /// over the n samples, dscores (n, classes) its gradient. Numerically stable (scores shifted by
+    /// each row's maximum). A label out of range is NNK_ERROR_INVALID_ARGUMENT naming it.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_softmax_loss_f64")]
+    public static partial nnk_status nnk_softmax_loss_f64([NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long classes, [NativeTypeName("const double *")] double* scores, [NativeTypeName("int64_t")] long scores_len, [NativeTypeName("const int32_t *")] int* labels, [NativeTypeName("int64_t")] long labels_len, double* loss, double* dscores, [NativeTypeName("int64_t")] long dscores_len);
+
+    /// <summary>
+    /// Multiclass SVM (hinge) loss with margin 1, as the seeds' svm_loss: *loss is the mean over the
+    /// n samples of sum over j != y of max(0, s_j - s_y + 1); dscores its gradient.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_svm_loss_f32")]
+    public static partial nnk_status nnk_svm_loss_f32([NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long classes, [NativeTypeName("const float *")] float* scores, [NativeTypeName("int64_t")] long scores_len, [NativeTypeName("const int32_t *")] int* labels, [NativeTypeName("int64_t")] long labels_len, float* loss, float* dscores, [NativeTypeName("int64_t")] long dscores_len);
+
+    /// <summary>
+    /// Multiclass SVM (hinge) loss with margin 1, as the seeds' svm_loss: *loss is the mean over the
+    /// n samples of sum over j != y of max(0, s_j - s_y + 1); dscores its gradient.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_svm_loss_f64")]
+    public static partial nnk_status nnk_svm_loss_f64([NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long classes, [NativeTypeName("const double *")] double* scores, [NativeTypeName("int64_t")] long scores_len, [NativeTypeName("const int32_t *")] int* labels, [NativeTypeName("int64_t")] long labels_len, double* loss, double* dscores, [NativeTypeName("int64_t")] long dscores_len);
+
     /// <summary>Value of the C macro <c>NNK_VERSION_MAJOR</c>.</summary>
     [NativeTypeName("#define NNK_VERSION_MAJOR 0")]
     public const int NNK_VERSION_MAJOR = 0;

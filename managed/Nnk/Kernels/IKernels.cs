@@ -83,4 +83,30 @@ public interface IKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
     void GroupNormBackward(in NormGeometry geometry, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma,
         ReadOnlySpan<T> saveMean, ReadOnlySpan<T> saveInvStd, ReadOnlySpan<T> dy,
         Span<T> dx, Span<T> dgamma, Span<T> dbeta);
+
+    /// <summary>
+    /// c (m x n) = alpha * op(a) * op(b) + beta * c, row-major and dense: op(a) is m x k (a is
+    /// stored k x m when <paramref name="transposeA"/>), op(b) is k x n (b stored n x k when
+    /// <paramref name="transposeB"/>). beta = 0 overwrites c without reading it.
+    /// </summary>
+    void Gemm(bool transposeA, bool transposeB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, ReadOnlySpan<T> b,
+        T beta, Span<T> c);
+
+    /// <summary>y = max(x, 0) elementwise; NaN propagates. y may alias x.</summary>
+    void ReluForward(ReadOnlySpan<T> x, Span<T> y);
+
+    /// <summary>dx = dy where x &gt; 0, else 0. dx may alias dy.</summary>
+    void ReluBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx);
+
+    /// <summary>
+    /// Softmax cross-entropy of scores (n, classes) against labels in [0, classes): returns the
+    /// mean loss over the n samples and writes its gradient to dscores (n, classes).
+    /// </summary>
+    T SoftmaxLoss(int n, int classes, ReadOnlySpan<T> scores, ReadOnlySpan<int> labels, Span<T> dscores);
+
+    /// <summary>
+    /// Multiclass SVM loss with margin 1 (the seeds' <c>svm_loss</c>): returns the mean over
+    /// samples of the sum over wrong classes of max(0, s_j - s_y + 1) and writes its gradient.
+    /// </summary>
+    T SvmLoss(int n, int classes, ReadOnlySpan<T> scores, ReadOnlySpan<int> labels, Span<T> dscores);
 }

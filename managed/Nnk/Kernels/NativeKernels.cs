@@ -78,6 +78,25 @@ public sealed class NativeKernels<T> : IKernels<T> where T : unmanaged, IFloatin
         ReadOnlySpan<T> saveMean, ReadOnlySpan<T> saveInvStd, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgamma,
         Span<T> dbeta) =>
         NnkNative.GroupNormBackward(NativeKernels.Describe(geometry), x, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta);
+
+    /// <inheritdoc/>
+    public void Gemm(bool transposeA, bool transposeB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, ReadOnlySpan<T> b,
+        T beta, Span<T> c) =>
+        NnkNative.Gemm(transposeA, transposeB, m, n, k, alpha, a, b, beta, c);
+
+    /// <inheritdoc/>
+    public void ReluForward(ReadOnlySpan<T> x, Span<T> y) => NnkNative.ReluForward(x, y);
+
+    /// <inheritdoc/>
+    public void ReluBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx) => NnkNative.ReluBackward(x, dy, dx);
+
+    /// <inheritdoc/>
+    public T SoftmaxLoss(int n, int classes, ReadOnlySpan<T> scores, ReadOnlySpan<int> labels, Span<T> dscores) =>
+        NnkNative.SoftmaxLoss(n, classes, scores, labels, dscores);
+
+    /// <inheritdoc/>
+    public T SvmLoss(int n, int classes, ReadOnlySpan<T> scores, ReadOnlySpan<int> labels, Span<T> dscores) =>
+        NnkNative.SvmLoss(n, classes, scores, labels, dscores);
 }
 
 /// <summary>Whether the native library is present, and the managed-to-native descriptor mapping.</summary>
