@@ -1,0 +1,229 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Nnk;
+
+/// <summary>
+/// The seeds' <c>FullyConnectedNet</c>: {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) -
+/// affine - softmax, with L2 regularisation of the weights. Parameters: <c>W1..WL</c> (in, out),
+/// <c>b1..bL</c>, and for normalised hidden layers <c>gamma1..gamma(L-1)</c>, <c>beta1..beta(L-1)</c>.
+/// </summary>
+/// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class FullyConnectedNet<T> : IModel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    // Layer norm has no parameter object in the seeds; their default eps.
+    private const double LayerNormEps = 1e-5;
+
+    private readonly Dictionary<string, Tensor<T>> _params = new();
+    private readonly BatchNormParam<T>[] _bnParams;
+    private readonly int _inputDim;
+    private readonly int _numClasses;
+    private readonly int? _seed;
+    private readonly IKernels<T> _kernels;
+    private double _reg;
+
+    /// <summary>
+    /// Builds the network with weights weightScale * N(0, 1), zero biases, gamma ones and beta zeros.
+    /// </summary>
+    /// <param name="hiddenDims">Size of each hidden layer, at least one, all positive.</param>
+    /// <param name="inputDim">Features per input, D = d1*...*dk (3*32*32 for CIFAR-10).</param>
+    /// <param name="numClasses">Number of classes C.</param>
+    /// <param name="dropoutKeepRatio">Probability of keeping a hidden unit, in (0, 1]; 1 means no dropout.</param>
+    /// <param name="normalization">Normalisation after each hidden affine layer.</param>
+    /// <param name="reg">L2 regularisation strength, non-negative.</param>
+    /// <param name="weightScale">Standard deviation of the initial weights.</param>
+    /// <param name="seed">
+    /// Seeds the initial weights and the dropout masks, so runs are reproducible; null for fresh
+    /// randomness. With a seed the dropout generator is re-seeded from it at every
+    /// <see cref="Loss"/> call, so every training call draws the same masks (what a numeric
+    /// gradient check needs, as the seeds' <c>dropout_param['seed']</c>); each layer gets its own mask.
+    /// </param>
+    /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
+    /// <exception cref="ArgumentException">hiddenDims is empty or holds a size below 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A scalar argument is outside its range.</exception>
+    public FullyConnectedNet(int[] hiddenDims, int inputDim = 3 * 32 * 32, int numClasses = 10,
+        double dropoutKeepRatio = 1.0, NormalizationKind normalization = NormalizationKind.None, double reg = 0.0,
+        double weightScale = 1e-2, int? seed = null, IKernels<T>? kernels = null)
+    {
+        ArgumentNullException.ThrowIfNull(hiddenDims);
+        if (hiddenDims.Length == 0)
+            throw new ArgumentException("hiddenDims must name at least one hidden layer, but it is empty.", nameof(hiddenDims));
+        for (int i = 0; i < hiddenDims.Length; i++)
+        {
+            if (hiddenDims[i] < 1)
+                throw new ArgumentException(
+                    $"hiddenDims[{i}] = {hiddenDims[i]}; every hidden layer needs at least one unit.", nameof(hiddenDims));
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputDim, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
+        if (!(dropoutKeepRatio > 0 && dropoutKeepRatio <= 1))
+            throw new ArgumentOutOfRangeException(nameof(dropoutKeepRatio), dropoutKeepRatio,
+                "The dropout keep ratio must lie in (0, 1].");
+        if (!Enum.IsDefined(normalization))
+            throw new ArgumentOutOfRangeException(nameof(normalization), normalization, "Unknown normalization.");
+        if (!double.IsFinite(weightScale))
+            throw new ArgumentOutOfRangeException(nameof(weightScale), weightScale, "weightScale must be finite.");
+
+        Reg = reg;
+        _inputDim = inputDim;
+        _numClasses = numClasses;
+        _seed = seed;
+        _kernels = kernels ?? Kernels.Default<T>();
+        DropoutKeepRatio = dropoutKeepRatio;
+        Normalization = normalization;
+        NumLayers = hiddenDims.Length + 1;
+
+        var random = new NormalRandom(seed ?? Random.Shared.Next());
+        int[] dims = [inputDim, .. hiddenDims, numClasses];
+        for (int layer = 1; layer <= NumLayers; layer++)
+        {
+            var w = new Tensor<T>([dims[layer - 1], dims[layer]]);
+            random.Fill(w.Span);
+            TensorPrimitives.Multiply(w.Span, T.CreateChecked(weightScale), w.Span);
+            _params[$"W{layer}"] = w;
+            _params[$"b{layer}"] = Tensor<T>.Zeros([dims[layer]]);
+            if (layer < NumLayers && normalization != NormalizationKind.None)
+            {
+                _params[$"gamma{layer}"] = Tensor<T>.Ones([dims[layer]]);
+                _params[$"beta{layer}"] = Tensor<T>.Zeros([dims[layer]]);
+            }
+        }
+        _bnParams = normalization == NormalizationKind.BatchNorm
+            ? Enumerable.Range(0, hiddenDims.Length).Select(_ => new BatchNormParam<T>()).ToArray()
+            : [];
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, Tensor<T>> Params => _params;
+
+    /// <summary>
+    /// One batch-norm parameter object per hidden layer (empty without batch norm), holding the
+    /// running statistics; <see cref="Loss"/> sets each one's mode.
+    /// </summary>
+    public IReadOnlyList<BatchNormParam<T>> BatchNormParams => _bnParams;
+
+    /// <summary>Number of affine layers L (hidden layers + 1).</summary>
+    public int NumLayers { get; }
+
+    /// <summary>The normalisation after each hidden affine layer.</summary>
+    public NormalizationKind Normalization { get; }
+
+    /// <summary>Probability of keeping a hidden unit in training; 1 means no dropout.</summary>
+    public double DropoutKeepRatio { get; }
+
+    /// <summary>L2 regularisation strength: the loss adds 0.5 * Reg * sum of W^2 over all weights.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative or not finite.</exception>
+    public double Reg
+    {
+        get => _reg;
+        set
+        {
+            if (!(value >= 0) || double.IsInfinity(value))
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Reg must be non-negative and finite.");
+            _reg = value;
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Test mode (y null) uses the batch-norm running statistics, which the first training call
+    /// creates, and turns dropout off. Training mode updates the running statistics.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">Test mode with batch norm before any training call.</exception>
+    public LossResult<T> Loss(Tensor<T> x, int[]? y)
+    {
+        Validate(x, y);
+        bool training = y is not null;
+        int hiddenLayers = NumLayers - 1;
+        var affineReluCaches = new AffineReluCache<T>[hiddenLayers];
+        var normCaches = new AffineNormReluCache<T>[hiddenLayers];
+        var dropoutCaches = new DropoutCache<T>?[hiddenLayers];
+        Random? dropoutSeeds = _seed is int seed ? new Random(seed) : null;
+        NormMode mode = training ? NormMode.Train : NormMode.Test;
+
+        Tensor<T> h = x;
+        for (int layer = 1; layer <= hiddenLayers; layer++)
+        {
+            int i = layer - 1;
+            Tensor<T> w = _params[$"W{layer}"], b = _params[$"b{layer}"];
+            switch (Normalization)
+            {
+                case NormalizationKind.BatchNorm:
+                    _bnParams[i].Mode = mode;
+                    (h, normCaches[i]) = AffineBatchNormRelu.Forward(h, w, b, _params[$"gamma{layer}"],
+                        _params[$"beta{layer}"], _bnParams[i], _kernels);
+                    break;
+                case NormalizationKind.LayerNorm:
+                    (h, normCaches[i]) = AffineLayerNormRelu.Forward(h, w, b, _params[$"gamma{layer}"],
+                        _params[$"beta{layer}"], LayerNormEps, _kernels);
+                    break;
+                default:
+                    (h, affineReluCaches[i]) = AffineRelu.Forward(h, w, b, _kernels);
+                    break;
+            }
+            if (DropoutKeepRatio < 1.0 && training)
+            {
+                var dropoutParam = new DropoutParam { Mode = NormMode.Train, P = DropoutKeepRatio, Seed = dropoutSeeds?.Next() };
+                (h, dropoutCaches[i]) = Dropout.Forward(h, dropoutParam);
+            }
+        }
+        var (scores, scoresCache) = Affine.Forward(h, _params[$"W{NumLayers}"], _params[$"b{NumLayers}"], _kernels);
+        if (!training)
+            return new LossResult<T>(double.NaN, new Dictionary<string, Tensor<T>>(), scores);
+
+        var (dataLoss, dscores) = Nnk.Loss.Softmax(scores, y!, _kernels);
+        var grads = new Dictionary<string, Tensor<T>>();
+        var (dh, dwLast, dbLast) = Affine.Backward(dscores, scoresCache);
+        grads[$"W{NumLayers}"] = dwLast;
+        grads[$"b{NumLayers}"] = dbLast;
+        for (int layer = hiddenLayers; layer >= 1; layer--)
+        {
+            int i = layer - 1;
+            if (dropoutCaches[i] is { } dropoutCache)
+                dh = Dropout.Backward(dh, dropoutCache);
+            if (Normalization == NormalizationKind.None)
+            {
+                (dh, grads[$"W{layer}"], grads[$"b{layer}"]) = AffineRelu.Backward(dh, affineReluCaches[i]);
+                continue;
+            }
+            var (dx, dw, db, dgamma, dbeta) = Normalization == NormalizationKind.BatchNorm
+                ? AffineBatchNormRelu.Backward(dh, normCaches[i])
+                : AffineLayerNormRelu.Backward(dh, normCaches[i]);
+            (dh, grads[$"W{layer}"], grads[$"b{layer}"], grads[$"gamma{layer}"], grads[$"beta{layer}"]) =
+                (dx, dw, db, dgamma, dbeta);
+        }
+
+        double regLoss = 0.0;
+        T regT = T.CreateChecked(_reg);
+        for (int layer = 1; layer <= NumLayers; layer++)
+        {
+            Tensor<T> w = _params[$"W{layer}"], dw = grads[$"W{layer}"];
+            regLoss += double.CreateChecked(TensorPrimitives.SumOfSquares<T>(w.Span));
+            TensorPrimitives.MultiplyAdd(w.Span, regT, dw.Span, dw.Span);
+        }
+        return new LossResult<T>(dataLoss + 0.5 * _reg * regLoss, grads, null);
+    }
+
+    // Labels are checked before the forward pass so a bad call leaves the running statistics alone.
+    private void Validate(Tensor<T> x, int[]? y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        int features = 1;
+        for (int i = 1; i < x.Shape.Rank; i++)
+            features *= x.Shape[i];
+        if (x.Shape.Rank < 2 || x.Shape[0] < 1 || features != _inputDim)
+            throw new ArgumentException(
+                $"x must have shape (N, ...) with N >= 1 and {_inputDim} features per input, but its shape is {x.Shape}.",
+                nameof(x));
+        if (y is null)
+            return;
+        int n = x.Shape[0];
+        if (y.Length != n)
+            throw new ArgumentException($"y has {y.Length} labels but x {x.Shape} has {n} inputs.", nameof(y));
+        for (int i = 0; i < n; i++)
+        {
+            if ((uint)y[i] >= (uint)_numClasses)
+                throw new ArgumentException($"y[{i}] = {y[i]} is outside [0, {_numClasses}).", nameof(y));
+        }
+    }
+}
