@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <dlfcn.h>
+#include <omp.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,6 +33,11 @@ typedef void (*set_threads_fn)(int threads);
 typedef int (*set_threading_layer_fn)(int layer);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* Serialises the multi-threaded BLAS calls: OpenBLAS keeps one thread count and one set of
+ * worker buffers per process, so two threads running multi-threaded gemms at once corrupt each
+ * other's results (seen as NaNs in concurrent tests). Calls from inside our own OpenMP regions
+ * run single-threaded in the BLAS and need no lock. */
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(sgemm_fn) sgemm;
 static _Atomic(dgemm_fn) dgemm;
 static set_threads_fn set_threads;  /* guarded by lock; NULL if the BLAS has no such call */
@@ -39,8 +45,9 @@ static int threads_set;             /* guarded by lock; last count passed, 0 if 
 static char name[4096];             /* guarded by lock; "" until a BLAS is loaded */
 
 static const char *const openblas_paths[] = {
-    "libopenblas.so.0",
+    /* The OpenMP build first: inside our OpenMP regions it runs single-threaded by itself. */
     "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
+    "libopenblas.so.0",
     "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
     "libopenblas.so",
     NULL,
@@ -156,17 +163,26 @@ static nnk_status load_default_once(void)
     return atomic_load(&dgemm) != NULL ? NNK_OK : load(default_choice());
 }
 
-nnk_status nnki_blas_prepare(int threads)
+nnk_status nnki_blas_prepare(void)
 {
     pthread_mutex_lock(&lock);
     nnk_status status = load_default_once();
-    if (status == NNK_OK && threads != threads_set) {
+    pthread_mutex_unlock(&lock);
+    return status;
+}
+
+/* Gives the BLAS all of our threads for one call made outside an OpenMP region. Caller holds
+ * call_lock, so the count cannot change while another thread's call runs. */
+static void use_all_threads(void)
+{
+    int threads = nnk_get_num_threads();
+    pthread_mutex_lock(&lock);
+    if (threads != threads_set) {
         if (set_threads != NULL)
             set_threads(threads);
         threads_set = threads;
     }
     pthread_mutex_unlock(&lock);
-    return status;
 }
 
 static bool fits_blas_int(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb,
@@ -197,9 +213,16 @@ static bool fits_blas_int(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t 
                 return status;                                                                   \
             gemm = atomic_load(&fn_ptr);                                                         \
         }                                                                                        \
+        const bool serial = !omp_in_parallel();                                                  \
+        if (serial) {                                                                            \
+            pthread_mutex_lock(&call_lock);                                                      \
+            use_all_threads();                                                                   \
+        }                                                                                        \
         gemm(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS,                            \
              trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, (int)m, (int)n, (int)k, alpha, a, (int)lda, \
              b, (int)ldb, beta, c, (int)ldc);                                                    \
+        if (serial)                                                                              \
+            pthread_mutex_unlock(&call_lock);                                                    \
         return NNK_OK;                                                                           \
     }
 
@@ -241,7 +264,7 @@ static nnk_status check_public_gemm(const char *fn, bool trans_a, bool trans_b, 
     NNKI_TRY(nnki_check_tensor(fn, "a", a, a_len, true, NNKI_DIMS(a_rows, a_cols)));
     NNKI_TRY(nnki_check_tensor(fn, "b", b, b_len, true, NNKI_DIMS(b_rows, b_cols)));
     NNKI_TRY(nnki_check_tensor(fn, "c", c, c_len, true, NNKI_DIMS(m, n)));
-    return nnki_blas_prepare(nnk_get_num_threads());
+    return nnki_blas_prepare();
 }
 
 #define NNKI_DEFINE_PUBLIC_GEMM(suffix, type)                                                    \

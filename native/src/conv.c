@@ -56,7 +56,7 @@ static nnk_status conv_threads(const char *fn, const nnki_conv_geom *g, const vo
                               fn, workspace_len, g->col_image, g->c, g->kh, g->kw, g->out_h,
                               g->out_w);
     *threads = nnki_loop_threads(g->n, fit);
-    return nnki_blas_prepare(*threads > 1 ? 1 : nnk_get_num_threads());
+    return nnki_blas_prepare();
 }
 
 nnk_status nnk_conv2d_output_size(const nnk_conv2d_desc *desc, int64_t *out_h, int64_t *out_w)

@@ -98,10 +98,12 @@ int nnki_loop_threads(int64_t n, int64_t fit);
 
 /* ---- BLAS (blas.c) ------------------------------------------------------------------------ */
 
-/* Loads the BLAS if none is loaded yet and sets its thread count (only calling into the BLAS
- * when the count changes). Call it on the caller's thread before an OpenMP region whose body
- * calls nnki_gemm_*: a message set on a worker thread would never reach the caller. */
-nnk_status nnki_blas_prepare(int threads);
+/* Loads the BLAS if none is loaded yet. Call it on the caller's thread before an OpenMP region
+ * whose body calls nnki_gemm_*: a message set on a worker thread would never reach the caller.
+ * Thread counts need no preparing: a gemm called inside one of our OpenMP regions runs
+ * single-threaded in the BLAS, and one called outside gets all nnk_get_num_threads() threads,
+ * one such call at a time. */
+nnk_status nnki_blas_prepare(void);
 
 /* Largest dimension or leading dimension the BLAS accepts (its int is 32-bit). */
 #define NNKI_BLAS_INT_MAX 2147483647
