@@ -1,0 +1,486 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Nnk;
+
+/// <summary>
+/// Convolution layer for <see cref="Sequential{T}"/>: y (N, F, OutH, OutW) = conv(x (N, C, H, W), W) + b,
+/// with W (F, C, kernel, kernel) drawn as weightScale * N(0, 1) and b zero. Owns y, dx, dW, db and
+/// the convolution workspace.
+/// </summary>
+public sealed class Conv2dLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly ConvParam _convParam;
+    private readonly IKernels<T> _kernels;
+    private readonly Tensor<T> _w, _b, _dw, _db;
+    private TensorShape _inputShape;
+    private ConvGeometry _geometry;
+    private Tensor<T>? _x, _output, _dx;
+    private T[] _workspace = [];
+    private int _forwardWorkspace, _backwardWorkspace;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="inChannels">C, channels of each input.</param>
+    /// <param name="filters">F, the number of filters.</param>
+    /// <param name="kernel">Side of each square filter.</param>
+    /// <param name="convParam">Stride and padding.</param>
+    /// <param name="weightScale">Standard deviation of the initial weights, positive.</param>
+    /// <param name="seed">Seeds the weights.</param>
+    /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
+    public Conv2dLayer(int inChannels, int filters, int kernel, ConvParam convParam, double weightScale, int seed,
+        IKernels<T>? kernels = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inChannels, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(filters, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(kernel, 1);
+        ArgumentNullException.ThrowIfNull(convParam);
+        LayerChecks.WeightScale(weightScale);
+        _convParam = convParam;
+        _kernels = kernels ?? Kernels.Default<T>();
+        _w = LayerChecks.Scaled(Tensor<T>.RandN([filters, inChannels, kernel, kernel], seed), weightScale);
+        _b = new Tensor<T>([filters]);
+        _dw = new Tensor<T>(_w.Shape);
+        _db = new Tensor<T>(_b.Shape);
+        Parameters = [("W", _w, _dw), ("b", _b, _db)];
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; }
+
+    /// <inheritdoc/>
+    public TensorShape OutputShape(TensorShape input)
+    {
+        ConvGeometry g = ConvGeometry.Create(input, _w.Shape, _convParam);
+        return new TensorShape([g.N, g.F, g.OutH, g.OutW]);
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (_output is null || x.Shape != _inputShape)
+        {
+            _geometry = ConvGeometry.Create(x.Shape, _w.Shape, _convParam);
+            _output = new Tensor<T>([_geometry.N, _geometry.F, _geometry.OutH, _geometry.OutW]);
+            _dx = new Tensor<T>(x.Shape);
+            _forwardWorkspace = _kernels.Conv2dWorkspaceLength(_geometry, ConvPass.Forward);
+            _backwardWorkspace = _kernels.Conv2dWorkspaceLength(_geometry, ConvPass.Backward);
+            _workspace = new T[Math.Max(_forwardWorkspace, _backwardWorkspace)];
+            _inputShape = x.Shape;
+        }
+        _x = x;
+        _kernels.Conv2dForward(_geometry, x.Span, _w.Span, _b.Span, _output.Span, _workspace.AsSpan(0, _forwardWorkspace));
+        return _output;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Backward(Tensor<T> dout)
+    {
+        LayerChecks.Dout(dout, _output);
+        _kernels.Conv2dBackward(_geometry, _x!.Span, _w.Span, dout.Span, _dx!.Span, _dw.Span, _db.Span,
+            _workspace.AsSpan(0, _backwardWorkspace));
+        return _dx;
+    }
+}
+
+/// <summary>
+/// Fully connected layer for <see cref="Sequential{T}"/>: each input (d1, ..., dk) is read as a row
+/// of D = d1*...*dk values and y (N, M) = x W + b, with W (D, M) drawn as weightScale * N(0, 1)
+/// and b zero. The kernels take flat spans, so the flattening needs no reshaped view at all; dx is
+/// owned by the layer in the input's own shape.
+/// </summary>
+public sealed class AffineLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly IKernels<T> _kernels;
+    private readonly Tensor<T> _w, _b, _dw, _db;
+    private TensorShape _inputShape;
+    private Tensor<T>? _x, _output, _dx;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="inFeatures">D, values per input after flattening.</param>
+    /// <param name="outFeatures">M, values per output.</param>
+    /// <param name="weightScale">Standard deviation of the initial weights, positive.</param>
+    /// <param name="seed">Seeds the weights.</param>
+    /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
+    public AffineLayer(int inFeatures, int outFeatures, double weightScale, int seed, IKernels<T>? kernels = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inFeatures, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
+        LayerChecks.WeightScale(weightScale);
+        _kernels = kernels ?? Kernels.Default<T>();
+        _w = LayerChecks.Scaled(Tensor<T>.RandN([inFeatures, outFeatures], seed), weightScale);
+        _b = new Tensor<T>([outFeatures]);
+        _dw = new Tensor<T>(_w.Shape);
+        _db = new Tensor<T>(_b.Shape);
+        Parameters = [("W", _w, _dw), ("b", _b, _db)];
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; }
+
+    /// <inheritdoc/>
+    public TensorShape OutputShape(TensorShape input)
+    {
+        int d = _w.Shape[0];
+        if (input.Rank < 2 || input[0] < 1 || input.ElementCount / input[0] != d)
+            throw new ArgumentException(
+                $"x must have shape (N, d1, ..., dk) with d1*...*dk = {d}, but its shape is {input}.", "x");
+        return new TensorShape([input[0], _w.Shape[1]]);
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (_output is null || x.Shape != _inputShape)
+        {
+            _output = new Tensor<T>(OutputShape(x.Shape));
+            _dx = new Tensor<T>(x.Shape);
+            _inputShape = x.Shape;
+        }
+        _x = x;
+        int n = x.Shape[0], d = _w.Shape[0], m = _w.Shape[1];
+        _kernels.Gemm(false, false, n, m, d, T.One, x.Span, _w.Span, T.Zero, _output.Span);
+        for (int i = 0; i < n; i++)
+        {
+            Span<T> row = _output.Span.Slice(i * m, m);
+            TensorPrimitives.Add(row, _b.Span, row);
+        }
+        return _output;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Backward(Tensor<T> dout)
+    {
+        LayerChecks.Dout(dout, _output);
+        int n = _inputShape[0], d = _w.Shape[0], m = _w.Shape[1];
+        _kernels.Gemm(false, true, n, d, m, T.One, dout.Span, _w.Span, T.Zero, _dx!.Span);
+        _kernels.Gemm(true, false, d, m, n, T.One, _x!.Span, dout.Span, T.Zero, _dw.Span);
+        _db.Span.Clear();
+        for (int i = 0; i < n; i++)
+            TensorPrimitives.Add(_db.Span, dout.Span.Slice(i * m, m), _db.Span);
+        return _dx;
+    }
+}
+
+/// <summary>ReLU layer for <see cref="Sequential{T}"/>: y = max(x, 0). Owns y and dx.</summary>
+public sealed class ReluLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly IKernels<T> _kernels;
+    private Tensor<T>? _x, _output, _dx;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
+    public ReluLayer(IKernels<T>? kernels = null) => _kernels = kernels ?? Kernels.Default<T>();
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; } = [];
+
+    /// <inheritdoc/>
+    public TensorShape OutputShape(TensorShape input) => input;
+
+    /// <inheritdoc/>
+    public Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (_output is null || x.Shape != _output.Shape)
+        {
+            _output = new Tensor<T>(x.Shape);
+            _dx = new Tensor<T>(x.Shape);
+        }
+        _x = x;
+        _kernels.ReluForward(x.Span, _output.Span);
+        return _output;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Backward(Tensor<T> dout)
+    {
+        LayerChecks.Dout(dout, _output);
+        _kernels.ReluBackward(_x!.Span, dout.Span, _dx!.Span);
+        return _dx;
+    }
+}
+
+/// <summary>Average pooling layer for <see cref="Sequential{T}"/> on (N, C, H, W). Owns y and dx.</summary>
+public sealed class AvgPool2dLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly PoolParam _poolParam;
+    private readonly IKernels<T> _kernels;
+    private TensorShape _inputShape;
+    private PoolGeometry _geometry;
+    private Tensor<T>? _output, _dx;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="poolParam">Window, stride and padding.</param>
+    /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
+    public AvgPool2dLayer(PoolParam poolParam, IKernels<T>? kernels = null)
+    {
+        ArgumentNullException.ThrowIfNull(poolParam);
+        _poolParam = poolParam;
+        _kernels = kernels ?? Kernels.Default<T>();
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; } = [];
+
+    /// <inheritdoc/>
+    public TensorShape OutputShape(TensorShape input)
+    {
+        PoolGeometry g = PoolGeometry.Create(input, _poolParam);
+        return new TensorShape([g.N, g.C, g.OutH, g.OutW]);
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (_output is null || x.Shape != _inputShape)
+        {
+            _geometry = PoolGeometry.Create(x.Shape, _poolParam);
+            _output = new Tensor<T>([_geometry.N, _geometry.C, _geometry.OutH, _geometry.OutW]);
+            _dx = new Tensor<T>(x.Shape);
+            _inputShape = x.Shape;
+        }
+        _kernels.AvgPool2dForward(_geometry, x.Span, _output.Span);
+        return _output;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Backward(Tensor<T> dout)
+    {
+        LayerChecks.Dout(dout, _output);
+        // The kernel adds into dx (windows may overlap), so the reused buffer starts from zero.
+        _dx!.Span.Clear();
+        _kernels.AvgPool2dBackward(_geometry, dout.Span, _dx.Span);
+        return _dx;
+    }
+}
+
+/// <summary>Max pooling layer for <see cref="Sequential{T}"/> on (N, C, H, W). Owns y, dx and the argmax cache.</summary>
+public sealed class MaxPool2dLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly PoolParam _poolParam;
+    private readonly IKernels<T> _kernels;
+    private TensorShape _inputShape;
+    private PoolGeometry _geometry;
+    private Tensor<T>? _output, _dx;
+    private int[] _argmax = [];
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="poolParam">Window, stride and padding.</param>
+    /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
+    public MaxPool2dLayer(PoolParam poolParam, IKernels<T>? kernels = null)
+    {
+        ArgumentNullException.ThrowIfNull(poolParam);
+        _poolParam = poolParam;
+        _kernels = kernels ?? Kernels.Default<T>();
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; } = [];
+
+    /// <inheritdoc/>
+    public TensorShape OutputShape(TensorShape input)
+    {
+        PoolGeometry g = PoolGeometry.Create(input, _poolParam);
+        return new TensorShape([g.N, g.C, g.OutH, g.OutW]);
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (_output is null || x.Shape != _inputShape)
+        {
+            _geometry = PoolGeometry.Create(x.Shape, _poolParam);
+            _output = new Tensor<T>([_geometry.N, _geometry.C, _geometry.OutH, _geometry.OutW]);
+            _argmax = new int[_output.Length];
+            _dx = new Tensor<T>(x.Shape);
+            _inputShape = x.Shape;
+        }
+        _kernels.MaxPool2dForward(_geometry, x.Span, _output.Span, _argmax);
+        return _output;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Backward(Tensor<T> dout)
+    {
+        LayerChecks.Dout(dout, _output);
+        // The kernel scatters into dx (windows may overlap), so the reused buffer starts from zero.
+        _dx!.Span.Clear();
+        _kernels.MaxPool2dBackward(_geometry, dout.Span, _argmax, _dx.Span);
+        return _dx;
+    }
+}
+
+/// <summary>
+/// Spatial batch norm layer for <see cref="Sequential{T}"/>: statistics per channel over (N, H, W)
+/// of x (N, C, H, W). gamma starts at one, beta at zero; <see cref="BatchNormParam"/> holds eps
+/// (1e-5), momentum (0.9) and the running statistics (zero at first, as the seeds').
+/// </summary>
+public sealed class SpatialBatchNormLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly BatchNormBuffers<T> _norm;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="channels">C, channels of each input.</param>
+    /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
+    public SpatialBatchNormLayer(int channels, IKernels<T>? kernels = null) => _norm = new BatchNormBuffers<T>(channels, kernels);
+
+    /// <summary>Eps, momentum and the running statistics (C each); <see cref="Forward"/> sets Mode.</summary>
+    public BatchNormParam<T> BatchNormParam => _norm.Param;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters => _norm.Parameters;
+
+    /// <inheritdoc/>
+    public TensorShape OutputShape(TensorShape input)
+    {
+        if (input.Rank != 4 || input[0] < 1 || input[1] != _norm.Channels || input[2] < 1 || input[3] < 1)
+            throw new ArgumentException(
+                $"x must have shape (N, {_norm.Channels}, H, W), but its shape is {input}.", "x");
+        return input;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        OutputShape(x.Shape);
+        return _norm.Forward(x, x.Shape[0], x.Shape[2] * x.Shape[3], training);
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Backward(Tensor<T> dout) => _norm.Backward(dout);
+}
+
+/// <summary>
+/// Batch norm layer for <see cref="Sequential{T}"/>: statistics per feature over the N rows of
+/// x (N, D). gamma starts at one, beta at zero; <see cref="BatchNormParam"/> holds eps (1e-5),
+/// momentum (0.9) and the running statistics (zero at first, as the seeds').
+/// </summary>
+public sealed class BatchNormLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly BatchNormBuffers<T> _norm;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="features">D, values per input.</param>
+    /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
+    public BatchNormLayer(int features, IKernels<T>? kernels = null) => _norm = new BatchNormBuffers<T>(features, kernels);
+
+    /// <summary>Eps, momentum and the running statistics (D each); <see cref="Forward"/> sets Mode.</summary>
+    public BatchNormParam<T> BatchNormParam => _norm.Param;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters => _norm.Parameters;
+
+    /// <inheritdoc/>
+    public TensorShape OutputShape(TensorShape input)
+    {
+        if (input.Rank != 2 || input[0] < 1 || input[1] != _norm.Channels)
+            throw new ArgumentException($"x must have shape (N, {_norm.Channels}), but its shape is {input}.", "x");
+        return input;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        OutputShape(x.Shape);
+        return _norm.Forward(x, x.Shape[0], 1, training);
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Backward(Tensor<T> dout) => _norm.Backward(dout);
+}
+
+// The buffers and kernel calls both batch norm layers share: they differ only in what Spatial is.
+internal sealed class BatchNormBuffers<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly IKernels<T> _kernels;
+    private readonly Tensor<T> _gamma, _beta, _dgamma, _dbeta, _saveMean, _saveInvStd;
+    private NormGeometry _geometry;
+    private Tensor<T>? _x, _output, _dx;
+    private bool _lastWasTraining;
+
+    public BatchNormBuffers(int channels, IKernels<T>? kernels)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        Channels = channels;
+        _kernels = kernels ?? Kernels.Default<T>();
+        _gamma = Tensor<T>.Ones([channels]);
+        _beta = new Tensor<T>([channels]);
+        _dgamma = new Tensor<T>([channels]);
+        _dbeta = new Tensor<T>([channels]);
+        _saveMean = new Tensor<T>([channels]);
+        _saveInvStd = new Tensor<T>([channels]);
+        Param = new BatchNormParam<T>
+        {
+            Eps = 1e-5, Momentum = 0.9, RunningMean = new Tensor<T>([channels]), RunningVar = new Tensor<T>([channels]),
+        };
+        Parameters = [("gamma", _gamma, _dgamma), ("beta", _beta, _dbeta)];
+    }
+
+    public int Channels { get; }
+
+    public BatchNormParam<T> Param { get; }
+
+    public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; }
+
+    public Tensor<T> Forward(Tensor<T> x, int n, int spatial, bool training)
+    {
+        if (_output is null || x.Shape != _output.Shape)
+        {
+            _geometry = NormGeometry.Create(n, Channels, spatial);
+            _output = new Tensor<T>(x.Shape);
+            _dx = new Tensor<T>(x.Shape);
+        }
+        Tensor<T> runningMean = Param.RunningMean ?? throw new InvalidOperationException("BatchNormParam.RunningMean is null.");
+        Tensor<T> runningVar = Param.RunningVar ?? throw new InvalidOperationException("BatchNormParam.RunningVar is null.");
+        if (runningMean.Length != Channels || runningVar.Length != Channels)
+            throw new InvalidOperationException(
+                $"The running statistics must have {Channels} values each, but have {runningMean.Length} and {runningVar.Length}.");
+        Param.Mode = training ? NormMode.Train : NormMode.Test;
+        _x = x;
+        _lastWasTraining = training;
+        _kernels.BatchNormForward(_geometry, Param.Mode, Param.Eps, Param.Momentum, x.Span, _gamma.Span, _beta.Span,
+            runningMean.Span, runningVar.Span, _output.Span, _saveMean.Span, _saveInvStd.Span);
+        return _output;
+    }
+
+    public Tensor<T> Backward(Tensor<T> dout)
+    {
+        LayerChecks.Dout(dout, _output);
+        if (!_lastWasTraining)
+            throw new InvalidOperationException("Batch norm backward needs a training-mode forward pass before it.");
+        _kernels.BatchNormBackward(_geometry, _x!.Span, _gamma.Span, _saveMean.Span, _saveInvStd.Span, dout.Span,
+            _dx!.Span, _dgamma.Span, _dbeta.Span);
+        return _dx;
+    }
+}
+
+internal static class LayerChecks
+{
+    public static void WeightScale(double weightScale)
+    {
+        if (!(weightScale > 0) || double.IsInfinity(weightScale))
+            throw new ArgumentOutOfRangeException(nameof(weightScale), weightScale, "weightScale must be positive and finite.");
+    }
+
+    public static Tensor<T> Scaled<T>(Tensor<T> t, double scale) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TensorPrimitives.Multiply<T>(t.Span, T.CreateChecked(scale), t.Span);
+        return t;
+    }
+
+    public static void Dout<T>(Tensor<T> dout, Tensor<T>? output) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(dout);
+        if (output is null)
+            throw new InvalidOperationException("Backward needs a forward pass before it.");
+        if (dout.Shape != output.Shape)
+            throw new ArgumentException(
+                $"dout must have the last output's shape {output.Shape}, but its shape is {dout.Shape}.", nameof(dout));
+    }
+}
