@@ -26,9 +26,9 @@ public static unsafe partial class NnkNative
         where T : unmanaged
     {
         ThrowIfUnsupported<T>();
-        RequireLength(a.Length, nameof(a), [m, k], $"(m={m}, k={k})");
-        RequireLength(b.Length, nameof(b), [k, n], $"(k={k}, n={n})");
-        RequireLength(c.Length, nameof(c), [m, n], $"(m={m}, n={n})");
+        RequireLength(a.Length, nameof(a), [m, k], ["m", "k"]);
+        RequireLength(b.Length, nameof(b), [k, n], ["k", "n"]);
+        RequireLength(c.Length, nameof(c), [m, n], ["m", "n"]);
         nnk_status status;
         fixed (T* pa = a)
         fixed (T* pb = b)
@@ -53,7 +53,7 @@ public static unsafe partial class NnkNative
         where T : unmanaged
     {
         ThrowIfUnsupported<T>();
-        RequireLength(y.Length, nameof(y), [x.Length], $"x ({x.Length})");
+        RequireLength(y.Length, nameof(y), [x.Length], ["x"]);
         nnk_status status;
         fixed (T* px = x)
         fixed (T* py = y)
@@ -76,8 +76,8 @@ public static unsafe partial class NnkNative
         where T : unmanaged
     {
         ThrowIfUnsupported<T>();
-        RequireLength(dy.Length, nameof(dy), [x.Length], $"x ({x.Length})");
-        RequireLength(dx.Length, nameof(dx), [x.Length], $"x ({x.Length})");
+        RequireLength(dy.Length, nameof(dy), [x.Length], ["x"]);
+        RequireLength(dx.Length, nameof(dx), [x.Length], ["x"]);
         nnk_status status;
         fixed (T* px = x)
         fixed (T* pdy = dy)
@@ -126,9 +126,9 @@ public static unsafe partial class NnkNative
         where T : unmanaged
     {
         ThrowIfUnsupported<T>();
-        RequireLength(scores.Length, nameof(scores), [n, classes], $"(n={n}, classes={classes})");
-        RequireLength(labels.Length, nameof(labels), [n], $"(n={n})");
-        RequireLength(dscores.Length, nameof(dscores), [n, classes], $"(n={n}, classes={classes})");
+        RequireLength(scores.Length, nameof(scores), [n, classes], ["n", "classes"]);
+        RequireLength(labels.Length, nameof(labels), [n], ["n"]);
+        RequireLength(dscores.Length, nameof(dscores), [n, classes], ["n", "classes"]);
         T loss = default;
         nnk_status status;
         fixed (T* ps = scores)

@@ -210,13 +210,12 @@ public static unsafe partial class NnkNative
         public nnk_norm_desc Desc { get; } = desc;
 
         public void Data(int actual, string paramName, bool optional = false) =>
-            RequireLength(actual, paramName, [Desc.n, Desc.c, Desc.spatial],
-                $"(N={Desc.n}, C={Desc.c}, Spatial={Desc.spatial})", optional);
+            RequireLength(actual, paramName, [Desc.n, Desc.c, Desc.spatial], ["N", "C", "Spatial"], optional);
 
         public void Channels(int actual, string paramName, bool optional = false) =>
-            RequireLength(actual, paramName, [Desc.c], $"(C={Desc.c})", optional);
+            RequireLength(actual, paramName, [Desc.c], ["C"], optional);
 
         public void Groups(int actual, string paramName) =>
-            RequireLength(actual, paramName, [Desc.n, Desc.groups], $"(N={Desc.n}, Groups={Desc.groups})");
+            RequireLength(actual, paramName, [Desc.n, Desc.groups], ["N", "Groups"]);
     }
 }

@@ -151,10 +151,9 @@ public static unsafe partial class NnkNative
         }
 
         public void CheckInput(int actual, string paramName) =>
-            RequireLength(actual, paramName, [desc.n, desc.c, desc.h, desc.w], $"(N={desc.n}, C={desc.c}, H={desc.h}, W={desc.w})");
+            RequireLength(actual, paramName, [desc.n, desc.c, desc.h, desc.w], ["N", "C", "H", "W"]);
 
         public void CheckOutput(int actual, string paramName) =>
-            RequireLength(actual, paramName, [desc.n, desc.c, outHeight, outWidth],
-                $"(N={desc.n}, C={desc.c}, OutH={outHeight}, OutW={outWidth})");
+            RequireLength(actual, paramName, [desc.n, desc.c, outHeight, outWidth], ["N", "C", "OutH", "OutW"]);
     }
 }

@@ -135,8 +135,9 @@ public class SequentialTests(ITestOutputHelper output)
         Assert.Equal(loss4, model.Loss(x4, y4).Loss, 12);
     }
 
-    // Measures and reports the bytes one training step allocates after warm-up; it asserts only a loose bound,
-    // since the kernels' own per-call allocations (worker closures, interop) are outside the model's control.
+    // Measures and reports the bytes one training step allocates after warm-up. On the native backend only the
+    // LossResult record remains (40 B); the managed kernels still allocate a worker closure per parallel call,
+    // so they get a loose bound until WorkerPool stops allocating.
     [Theory]
     [MemberData(nameof(NativeAndManaged))]
     public void TrainingStep_AtFixedBatchSize_AllocatesAlmostNothing_Float32(Backend backend)
@@ -154,7 +155,8 @@ public class SequentialTests(ITestOutputHelper output)
         long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
 
         output.WriteLine($"{backend}: {perStep} bytes per training step (N = 32, float32)");
-        Assert.True(perStep < 1_000_000, $"a training step allocated {perStep} bytes; its buffers should be reused");
+        long bound = backend == Backend.Native ? 256 : 1_000_000;
+        Assert.True(perStep < bound, $"a training step allocated {perStep} bytes (bound {bound}); its buffers should be reused");
     }
 
     [Fact]
