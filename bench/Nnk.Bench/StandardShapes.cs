@@ -6,6 +6,9 @@ namespace Nnk.Bench;
 /// <summary>A shape of ../shared/bench-shapes.md that the harness and the suites can run.</summary>
 public abstract record BenchShape(string Name)
 {
+    /// <summary>The passes the harness times: forward and backward, or one whole training step.</summary>
+    public virtual IReadOnlyList<string> Passes => ["forward", "backward"];
+
     public abstract BenchCase<T> CreateCase<T>(IKernels<T> kernels) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>The native rate of a pass that took <paramref name="ms"/>, in the unit the kind of work is bound by.</summary>
@@ -61,6 +64,36 @@ public sealed record NormShape(string Name, int[] Input, int Groups = 0) : Bench
         (4.0 * Geometry.Length * (forward ? 2 : 3) / (ms * 1e6), "GB/s");
 }
 
+/// <summary>
+/// One training step of a standard network ("3l": ThreeLayerConvNet with Adam; "mnist": the
+/// MNIST BN-CNN with SGD), built as a buffer-reusing <see cref="Sequential{T}"/>.
+/// </summary>
+public sealed record TrainShape(string Name, int[] Input, string Network, string UpdateRule) : BenchShape(Name)
+{
+    public override IReadOnlyList<string> Passes => ["step"];
+
+    public override BenchCase<T> CreateCase<T>(IKernels<T> kernels) => new TrainCase<T>(this, kernels);
+
+    public Sequential<T> Build<T>(IKernels<T> kernels) where T : unmanaged, IFloatingPointIeee754<T> => Network switch
+    {
+        // conv 32x7x7 pad 3 - relu - pool 2x2 - affine 100 - relu - affine 10, the seeds' default weight scale.
+        "3l" => new Sequential<T>(
+        [
+            new Conv2dLayer<T>(3, 32, 7, new ConvParam(1, 3), 1e-3, seed: 1, kernels),
+            new ReluLayer<T>(kernels),
+            new MaxPool2dLayer<T>(new PoolParam(2, 2, 2), kernels),
+            new AffineLayer<T>(32 * 16 * 16, 100, 1e-3, seed: 2, kernels),
+            new ReluLayer<T>(kernels),
+            new AffineLayer<T>(100, 10, 1e-3, seed: 3, kernels),
+        ], [3, 32, 32], kernels: kernels),
+        "mnist" => Sequential<T>.MnistBnCnn(kernels: kernels),
+        _ => throw new ArgumentException($"Unknown network '{Network}'.", nameof(Network)),
+    };
+
+    // A step is one forward and one backward pass of the whole network: report steps per second.
+    public override (double Value, string Unit) Rate(bool forward, double ms) => (1000.0 / ms, "steps/s");
+}
+
 /// <summary>The standard benchmark shapes, as data, so every suite and the harness use the same ones.</summary>
 public static class StandardShapes
 {
@@ -78,6 +111,8 @@ public static class StandardShapes
         new NormShape("sbn_mnist", [64, 20, 26, 26]),
         new NormShape("bn_seed", [100, 500]),
         new NormShape("gn", [50, 32, 32, 32], Groups: 4),
+        new TrainShape("train_3l", [50, 3, 32, 32], Network: "3l", UpdateRule: "adam"),
+        new TrainShape("train_mnist", [64, 1, 28, 28], Network: "mnist", UpdateRule: "sgd"),
     ];
 
     public static IEnumerable<string> Names => All.Select(s => s.Name);

@@ -48,7 +48,7 @@ public static class SpeedupHarness
             foreach (string name in options.Shapes)
             {
                 BenchShape shape = StandardShapes.ByName(name);
-                foreach (string pass in new[] { "forward", "backward" })
+                foreach (string pass in shape.Passes)
                 {
                     if (!Console.IsErrorRedirected)
                         Console.Error.Write($"  measuring {name} {pass} at {threads} thread(s)...\r");
