@@ -23,9 +23,9 @@ public interface IModel<T> where T : unmanaged, IFloatingPointIeee754<T>
     LossResult<T> Loss(Tensor<T> x, int[]? y);
 }
 
-/// <summary>What <see cref="IModel{T}.Loss"/> returns: the loss and gradients (training) or the scores (test).</summary>
+/// <summary>What <see cref="IModel{T}.Loss"/> returns: the loss and gradients (training) or the scores (test). A struct, so that returning it allocates nothing in a training step.</summary>
 /// <param name="Loss">Data loss plus regularisation; NaN when only scores were asked for.</param>
 /// <param name="Grads">Gradient of every parameter by name; empty when only scores were asked for.</param>
 /// <param name="Scores">Class scores (N, classes) when only scores were asked for, else null.</param>
-public sealed record LossResult<T>(double Loss, IReadOnlyDictionary<string, Tensor<T>> Grads, Tensor<T>? Scores)
+public readonly record struct LossResult<T>(double Loss, IReadOnlyDictionary<string, Tensor<T>> Grads, Tensor<T>? Scores)
     where T : unmanaged, IFloatingPointIeee754<T>;
