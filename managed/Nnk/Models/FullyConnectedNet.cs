@@ -116,12 +116,7 @@ public sealed class FullyConnectedNet<T> : IModel<T> where T : unmanaged, IFloat
     public double Reg
     {
         get => _reg;
-        set
-        {
-            if (!(value >= 0) || double.IsInfinity(value))
-                throw new ArgumentOutOfRangeException(nameof(value), value, "Reg must be non-negative and finite.");
-            _reg = value;
-        }
+        set => _reg = ModelArguments.Reg(value);
     }
 
     /// <inheritdoc/>
@@ -217,13 +212,6 @@ public sealed class FullyConnectedNet<T> : IModel<T> where T : unmanaged, IFloat
                 nameof(x));
         if (y is null)
             return;
-        int n = x.Shape[0];
-        if (y.Length != n)
-            throw new ArgumentException($"y has {y.Length} labels but x {x.Shape} has {n} inputs.", nameof(y));
-        for (int i = 0; i < n; i++)
-        {
-            if ((uint)y[i] >= (uint)_numClasses)
-                throw new ArgumentException($"y[{i}] = {y[i]} is outside [0, {_numClasses}).", nameof(y));
-        }
+        ModelArguments.Labels(y, x.Shape, _numClasses);
     }
 }

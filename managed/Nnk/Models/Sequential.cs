@@ -130,12 +130,7 @@ public sealed class Sequential<T> : IModel<T> where T : unmanaged, IFloatingPoin
     public double Reg
     {
         get => _reg;
-        set
-        {
-            if (!(value >= 0) || double.IsInfinity(value))
-                throw new ArgumentOutOfRangeException(nameof(value), value, "Reg must be non-negative and finite.");
-            _reg = value;
-        }
+        set => _reg = ModelArguments.Reg(value);
     }
 
     /// <inheritdoc/>
@@ -184,13 +179,6 @@ public sealed class Sequential<T> : IModel<T> where T : unmanaged, IFloatingPoin
                 $"x must have shape (N, {string.Join(", ", _inputDim)}) with N >= 1, but its shape is {shape}.", nameof(x));
         if (y is null)
             return;
-        int n = shape[0];
-        if (y.Length != n)
-            throw new ArgumentException($"y has {y.Length} labels but x {shape} has {n} inputs.", nameof(y));
-        for (int i = 0; i < n; i++)
-        {
-            if ((uint)y[i] >= (uint)_numClasses)
-                throw new ArgumentException($"y[{i}] = {y[i]} is outside [0, {_numClasses}).", nameof(y));
-        }
+        ModelArguments.Labels(y, shape, _numClasses);
     }
 }
