@@ -29,19 +29,8 @@ nnk_status nnki_conv_geometry(const char *fn, const nnk_conv2d_desc *d, nnki_con
                                   fields[i].name, fields[i].value, fields[i].min);
 
     int64_t padded_h, padded_w;
-    if (!nnki_mul(2, d->pad_h, &padded_h) || __builtin_add_overflow(padded_h, d->h, &padded_h) ||
-        !nnki_mul(2, d->pad_w, &padded_w) || __builtin_add_overflow(padded_w, d->w, &padded_w))
-        return nnki_set_error(NNK_ERROR_OVERFLOW,
-                              "%s: padded input (h=%" PRId64 ", w=%" PRId64 ", pad_h=%" PRId64
-                              ", pad_w=%" PRId64 ") overflows int64",
-                              fn, d->h, d->w, d->pad_h, d->pad_w);
-    if (d->kh > padded_h || d->kw > padded_w)
-        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
-                              "%s: kernel %" PRId64 "x%" PRId64
-                              " is larger than padded input %" PRId64 "x%" PRId64 " (h=%" PRId64
-                              ", w=%" PRId64 ", pad_h=%" PRId64 ", pad_w=%" PRId64 ")",
-                              fn, d->kh, d->kw, padded_h, padded_w, d->h, d->w, d->pad_h,
-                              d->pad_w);
+    NNKI_TRY(nnki_check_window(fn, "kernel", d->h, d->w, d->pad_h, d->pad_w, d->kh, d->kw,
+                               &padded_h, &padded_w));
 
     *g = (nnki_conv_geom){
         .n = d->n, .c = d->c, .h = d->h, .w = d->w, .f = d->f, .kh = d->kh, .kw = d->kw,

@@ -77,6 +77,13 @@ void nnki_format_dims(char *buf, size_t size, const int64_t *dims, int ndims);
 nnk_status nnki_checked_product(const char *fn, const char *names, const int64_t *dims,
                                 int ndims, int64_t *out);
 
+/* Checks that a kh x kw window fits the input padded by pad_h, pad_w on each side and writes
+ * the padded sizes: NNK_ERROR_OVERFLOW when they overflow int64, NNK_ERROR_INVALID_ARGUMENT when
+ * the window is larger; what names the window in the message ("kernel", "window"). */
+nnk_status nnki_check_window(const char *fn, const char *what, int64_t h, int64_t w,
+                             int64_t pad_h, int64_t pad_w, int64_t kh, int64_t kw,
+                             int64_t *padded_h, int64_t *padded_w);
+
 /* Hot per-plane and per-channel functions are built twice, for AVX2 and for baseline x86-64,
  * and the loader picks one (an ifunc): the library still runs on any x86-64 but uses 256-bit
  * vectors where it can. */

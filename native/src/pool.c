@@ -88,19 +88,8 @@ static nnk_status pool_geometry(const char *fn, const nnk_pool2d_desc *d, pool_g
                               fn, d->pad_h, d->pad_w, d->pool_h, d->pool_w);
 
     int64_t padded_h, padded_w;
-    if (!nnki_mul(2, d->pad_h, &padded_h) || __builtin_add_overflow(padded_h, d->h, &padded_h) ||
-        !nnki_mul(2, d->pad_w, &padded_w) || __builtin_add_overflow(padded_w, d->w, &padded_w))
-        return nnki_set_error(NNK_ERROR_OVERFLOW,
-                              "%s: padded input (h=%" PRId64 ", w=%" PRId64 ", pad_h=%" PRId64
-                              ", pad_w=%" PRId64 ") overflows int64",
-                              fn, d->h, d->w, d->pad_h, d->pad_w);
-    if (d->pool_h > padded_h || d->pool_w > padded_w)
-        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
-                              "%s: window %" PRId64 "x%" PRId64
-                              " is larger than padded input %" PRId64 "x%" PRId64 " (h=%" PRId64
-                              ", w=%" PRId64 ", pad_h=%" PRId64 ", pad_w=%" PRId64 ")",
-                              fn, d->pool_h, d->pool_w, padded_h, padded_w, d->h, d->w,
-                              d->pad_h, d->pad_w);
+    NNKI_TRY(nnki_check_window(fn, "window", d->h, d->w, d->pad_h, d->pad_w, d->pool_h, d->pool_w,
+                               &padded_h, &padded_w));
 
     *g = (pool_geom){
         .n = d->n, .c = d->c, .h = d->h, .w = d->w, .pool_h = d->pool_h, .pool_w = d->pool_w,

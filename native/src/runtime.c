@@ -128,3 +128,25 @@ nnk_status nnki_checked_product(const char *fn, const char *names, const int64_t
     *out = product;
     return NNK_OK;
 }
+
+nnk_status nnki_check_window(const char *fn, const char *what, int64_t h, int64_t w,
+                             int64_t pad_h, int64_t pad_w, int64_t kh, int64_t kw,
+                             int64_t *padded_h_out, int64_t *padded_w_out)
+{
+    int64_t padded_h, padded_w;
+    if (!nnki_mul(2, pad_h, &padded_h) || __builtin_add_overflow(padded_h, h, &padded_h) ||
+        !nnki_mul(2, pad_w, &padded_w) || __builtin_add_overflow(padded_w, w, &padded_w))
+        return nnki_set_error(NNK_ERROR_OVERFLOW,
+                              "%s: padded input (h=%" PRId64 ", w=%" PRId64 ", pad_h=%" PRId64
+                              ", pad_w=%" PRId64 ") overflows int64",
+                              fn, h, w, pad_h, pad_w);
+    if (kh > padded_h || kw > padded_w)
+        return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
+                              "%s: %s %" PRId64 "x%" PRId64
+                              " is larger than padded input %" PRId64 "x%" PRId64 " (h=%" PRId64
+                              ", w=%" PRId64 ", pad_h=%" PRId64 ", pad_w=%" PRId64 ")",
+                              fn, what, kh, kw, padded_h, padded_w, h, w, pad_h, pad_w);
+    *padded_h_out = padded_h;
+    *padded_w_out = padded_w;
+    return NNK_OK;
+}
