@@ -244,53 +244,32 @@ public static unsafe partial class NnkNative
             (outHeight, outWidth) = Conv2dOutputSize(desc);
         }
 
-        public void Check(int actual, string paramName, Conv2dTensor tensor)
-        {
-            long expected = Elements(tensor);
-            if (actual != expected)
-            {
-                throw new ArgumentException(
-                    $"{paramName} has {actual} elements but the descriptor {Shape(tensor)} needs {expected}.", paramName);
-            }
-        }
+        public void Check(int actual, string paramName, Conv2dTensor tensor) => Require(actual, paramName, tensor, optional: false);
 
         /// <summary>Like <see cref="Check"/>, but an empty buffer (meaning "skip it") is accepted.</summary>
-        public void CheckOptional(int actual, string paramName, Conv2dTensor tensor)
+        public void CheckOptional(int actual, string paramName, Conv2dTensor tensor) => Require(actual, paramName, tensor, optional: true);
+
+        private void Require(int actual, string paramName, Conv2dTensor tensor, bool optional)
         {
-            long expected = Elements(tensor);
-            if (actual != 0 && actual != expected)
+            switch (tensor)
             {
-                throw new ArgumentException(
-                    $"{paramName} has {actual} elements but the descriptor {Shape(tensor)} needs {expected} (or 0 to skip it).", paramName);
+                case Conv2dTensor.Input:
+                    RequireLength(actual, paramName, [desc.n, desc.c, desc.h, desc.w], ["N", "C", "H", "W"], optional);
+                    break;
+                case Conv2dTensor.Weights:
+                    RequireLength(actual, paramName, [desc.f, desc.c, desc.kh, desc.kw], ["F", "C", "KH", "KW"], optional);
+                    break;
+                case Conv2dTensor.Bias:
+                    RequireLength(actual, paramName, [desc.f], ["F"], optional);
+                    break;
+                case Conv2dTensor.Output:
+                    RequireLength(actual, paramName, [desc.n, desc.f, outHeight, outWidth], ["N", "F", "OutH", "OutW"], optional);
+                    break;
+                default:
+                    RequireLength(actual, paramName, [desc.n, desc.c, desc.kh, desc.kw, outHeight, outWidth],
+                        ["N", "C", "KH", "KW", "OutH", "OutW"], optional);
+                    break;
             }
         }
-
-        private long Elements(Conv2dTensor tensor)
-        {
-            try
-            {
-                return checked(tensor switch
-                {
-                    Conv2dTensor.Input => desc.n * desc.c * desc.h * desc.w,
-                    Conv2dTensor.Weights => desc.f * desc.c * desc.kh * desc.kw,
-                    Conv2dTensor.Bias => desc.f,
-                    Conv2dTensor.Output => desc.n * desc.f * outHeight * outWidth,
-                    _ => desc.n * desc.c * desc.kh * desc.kw * outHeight * outWidth,
-                });
-            }
-            catch (OverflowException)
-            {
-                throw new ArgumentOutOfRangeException(nameof(desc), $"The element count of {Shape(tensor)} does not fit in 64 bits.");
-            }
-        }
-
-        private string Shape(Conv2dTensor tensor) => tensor switch
-        {
-            Conv2dTensor.Input => $"(N={desc.n}, C={desc.c}, H={desc.h}, W={desc.w})",
-            Conv2dTensor.Weights => $"(F={desc.f}, C={desc.c}, KH={desc.kh}, KW={desc.kw})",
-            Conv2dTensor.Bias => $"(F={desc.f})",
-            Conv2dTensor.Output => $"(N={desc.n}, F={desc.f}, OutH={outHeight}, OutW={outWidth})",
-            _ => $"(N={desc.n}, C*KH*KW={desc.c}*{desc.kh}*{desc.kw}, OutH*OutW={outHeight}*{outWidth})",
-        };
     }
 }
