@@ -205,112 +205,115 @@ public sealed class ReluLayer<T> : ILayer<T> where T : unmanaged, IFloatingPoint
 /// <summary>Average pooling layer for <see cref="Sequential{T}"/> on (N, C, H, W). Owns y and dx.</summary>
 public sealed class AvgPool2dLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly PoolParam _poolParam;
-    private readonly IKernels<T> _kernels;
-    private TensorShape _inputShape;
-    private PoolGeometry _geometry;
-    private Tensor<T>? _output, _dx;
+    private readonly PoolBuffers<T> _pool;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="poolParam">Window, stride and padding.</param>
     /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
-    public AvgPool2dLayer(PoolParam poolParam, IKernels<T>? kernels = null)
-    {
-        ArgumentNullException.ThrowIfNull(poolParam);
-        _poolParam = poolParam;
-        _kernels = kernels ?? Kernels.Default<T>();
-    }
+    public AvgPool2dLayer(PoolParam poolParam, IKernels<T>? kernels = null) => _pool = new PoolBuffers<T>(poolParam, kernels);
 
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; } = [];
 
     /// <inheritdoc/>
-    public TensorShape OutputShape(TensorShape input)
-    {
-        PoolGeometry g = PoolGeometry.Create(input, _poolParam);
-        return new TensorShape([g.N, g.C, g.OutH, g.OutW]);
-    }
+    public TensorShape OutputShape(TensorShape input) => _pool.OutputShape(input);
 
     /// <inheritdoc/>
     public Tensor<T> Forward(Tensor<T> x, bool training)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        if (_output is null || x.Shape != _inputShape)
-        {
-            _geometry = PoolGeometry.Create(x.Shape, _poolParam);
-            _output = new Tensor<T>([_geometry.N, _geometry.C, _geometry.OutH, _geometry.OutW]);
-            _dx = new Tensor<T>(x.Shape);
-            _inputShape = x.Shape;
-        }
-        _kernels.AvgPool2dForward(_geometry, x.Span, _output.Span);
-        return _output;
+        _pool.Prepare(x);
+        _pool.Kernels.AvgPool2dForward(_pool.Geometry, x.Span, _pool.Output!.Span);
+        return _pool.Output;
     }
 
     /// <inheritdoc/>
     public Tensor<T> Backward(Tensor<T> dout)
     {
-        LayerChecks.Dout(dout, _output);
-        // The kernel adds into dx (windows may overlap), so the reused buffer starts from zero.
-        _dx!.Span.Clear();
-        _kernels.AvgPool2dBackward(_geometry, dout.Span, _dx.Span);
-        return _dx;
+        Tensor<T> dx = _pool.Dx(dout);
+        _pool.Kernels.AvgPool2dBackward(_pool.Geometry, dout.Span, dx.Span);
+        return dx;
     }
 }
 
 /// <summary>Max pooling layer for <see cref="Sequential{T}"/> on (N, C, H, W). Owns y, dx and the argmax cache.</summary>
 public sealed class MaxPool2dLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly PoolParam _poolParam;
-    private readonly IKernels<T> _kernels;
-    private TensorShape _inputShape;
-    private PoolGeometry _geometry;
-    private Tensor<T>? _output, _dx;
+    private readonly PoolBuffers<T> _pool;
     private int[] _argmax = [];
 
     /// <summary>Creates the layer.</summary>
     /// <param name="poolParam">Window, stride and padding.</param>
     /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
-    public MaxPool2dLayer(PoolParam poolParam, IKernels<T>? kernels = null)
-    {
-        ArgumentNullException.ThrowIfNull(poolParam);
-        _poolParam = poolParam;
-        _kernels = kernels ?? Kernels.Default<T>();
-    }
+    public MaxPool2dLayer(PoolParam poolParam, IKernels<T>? kernels = null) => _pool = new PoolBuffers<T>(poolParam, kernels);
 
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; } = [];
 
     /// <inheritdoc/>
+    public TensorShape OutputShape(TensorShape input) => _pool.OutputShape(input);
+
+    /// <inheritdoc/>
+    public Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        if (_pool.Prepare(x))
+            _argmax = new int[_pool.Output!.Length];
+        _pool.Kernels.MaxPool2dForward(_pool.Geometry, x.Span, _pool.Output!.Span, _argmax);
+        return _pool.Output;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Backward(Tensor<T> dout)
+    {
+        Tensor<T> dx = _pool.Dx(dout);
+        _pool.Kernels.MaxPool2dBackward(_pool.Geometry, dout.Span, _argmax, dx.Span);
+        return dx;
+    }
+}
+
+/// <summary>What both pooling layers own: the geometry of the current input shape, y and dx.</summary>
+internal sealed class PoolBuffers<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly PoolParam _poolParam;
+    private TensorShape _inputShape;
+    private Tensor<T>? _dx;
+
+    public PoolBuffers(PoolParam poolParam, IKernels<T>? kernels)
+    {
+        ArgumentNullException.ThrowIfNull(poolParam);
+        _poolParam = poolParam;
+        Kernels = kernels ?? Nnk.Kernels.Default<T>();
+    }
+
+    public IKernels<T> Kernels { get; }
+
+    public PoolGeometry Geometry { get; private set; }
+
+    public Tensor<T>? Output { get; private set; }
+
     public TensorShape OutputShape(TensorShape input)
     {
         PoolGeometry g = PoolGeometry.Create(input, _poolParam);
         return new TensorShape([g.N, g.C, g.OutH, g.OutW]);
     }
 
-    /// <inheritdoc/>
-    public Tensor<T> Forward(Tensor<T> x, bool training)
+    /// <summary>Sizes the buffers for x's shape; true when they were (re)allocated.</summary>
+    public bool Prepare(Tensor<T> x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        if (_output is null || x.Shape != _inputShape)
-        {
-            _geometry = PoolGeometry.Create(x.Shape, _poolParam);
-            _output = new Tensor<T>([_geometry.N, _geometry.C, _geometry.OutH, _geometry.OutW]);
-            _argmax = new int[_output.Length];
-            _dx = new Tensor<T>(x.Shape);
-            _inputShape = x.Shape;
-        }
-        _kernels.MaxPool2dForward(_geometry, x.Span, _output.Span, _argmax);
-        return _output;
+        if (Output is not null && x.Shape == _inputShape)
+            return false;
+        Geometry = PoolGeometry.Create(x.Shape, _poolParam);
+        Output = new Tensor<T>([Geometry.N, Geometry.C, Geometry.OutH, Geometry.OutW]);
+        _dx = new Tensor<T>(x.Shape);
+        _inputShape = x.Shape;
+        return true;
     }
 
-    /// <inheritdoc/>
-    public Tensor<T> Backward(Tensor<T> dout)
+    /// <summary>The dx buffer for a backward pass of dout; the pooling kernels overwrite it whole.</summary>
+    public Tensor<T> Dx(Tensor<T> dout)
     {
-        LayerChecks.Dout(dout, _output);
-        // The kernel scatters into dx (windows may overlap), so the reused buffer starts from zero.
-        _dx!.Span.Clear();
-        _kernels.MaxPool2dBackward(_geometry, dout.Span, _argmax, _dx.Span);
-        return _dx;
+        LayerChecks.Dout(dout, Output);
+        return _dx!;
     }
 }
 
