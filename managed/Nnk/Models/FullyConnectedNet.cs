@@ -188,15 +188,10 @@ public sealed class FullyConnectedNet<T> : IModel<T> where T : unmanaged, IFloat
                 (dx, dw, db, dgamma, dbeta);
         }
 
-        double regLoss = 0.0;
-        T regT = T.CreateChecked(_reg);
+        double loss = dataLoss;
         for (int layer = 1; layer <= NumLayers; layer++)
-        {
-            Tensor<T> w = _params[$"W{layer}"], dw = grads[$"W{layer}"];
-            regLoss += double.CreateChecked(TensorPrimitives.SumOfSquares<T>(w.Span));
-            TensorPrimitives.MultiplyAdd(w.Span, regT, dw.Span, dw.Span);
-        }
-        return new LossResult<T>(dataLoss + 0.5 * _reg * regLoss, grads, null);
+            loss += L2Regularization.Apply(_reg, _params[$"W{layer}"], grads[$"W{layer}"]);
+        return new LossResult<T>(loss, grads, null);
     }
 
     // Labels are checked before the forward pass so a bad call leaves the running statistics alone.

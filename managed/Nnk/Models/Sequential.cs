@@ -157,14 +157,9 @@ public sealed class Sequential<T> : IModel<T> where T : unmanaged, IFloatingPoin
         for (int i = _layers.Length - 1; i >= 0; i--)
             dout = _layers[i].Backward(dout);
 
-        double sumOfSquares = 0.0;
-        T reg = T.CreateChecked(_reg);
         foreach (var (weights, grad) in _weights)
-        {
-            sumOfSquares += double.CreateChecked(TensorPrimitives.SumOfSquares<T>(weights.Span));
-            TensorPrimitives.MultiplyAdd(weights.Span, reg, grad.Span, grad.Span);
-        }
-        return new LossResult<T>(loss + 0.5 * _reg * sumOfSquares, _grads, null);
+            loss += L2Regularization.Apply(_reg, weights, grad);
+        return new LossResult<T>(loss, _grads, null);
     }
 
     private void Validate(Tensor<T> x, int[]? y)

@@ -103,20 +103,14 @@ public sealed class ThreeLayerConvNet<T> : IModel<T> where T : unmanaged, IFloat
         var (dpooled, dw2, db2) = Affine.Backward(dhidden, hiddenAffineCache);
         var (_, dw1, db1) = ConvReluPool.Backward(dpooled, convCache);
 
-        double regLoss = 0.0;
-        T reg = T.CreateChecked(_reg);
-        foreach (var (name, dw) in new[] { ("W1", dw1), ("W2", dw2), ("W3", dw3) })
-        {
-            Tensor<T> weights = _params[name];
-            regLoss += double.CreateChecked(TensorPrimitives.SumOfSquares<T>(weights.Span));
-            TensorPrimitives.MultiplyAdd(weights.Span, reg, dw.Span, dw.Span);
-        }
+        double loss = dataLoss + L2Regularization.Apply(_reg, _params["W1"], dw1)
+            + L2Regularization.Apply(_reg, _params["W2"], dw2) + L2Regularization.Apply(_reg, _params["W3"], dw3);
 
         var grads = new Dictionary<string, Tensor<T>>
         {
             ["W1"] = dw1, ["b1"] = db1, ["W2"] = dw2, ["b2"] = db2, ["W3"] = dw3, ["b3"] = db3,
         };
-        return new LossResult<T>(dataLoss + 0.5 * _reg * regLoss, grads, null);
+        return new LossResult<T>(loss, grads, null);
     }
 
     private void Validate(Tensor<T> x, int[]? y)
