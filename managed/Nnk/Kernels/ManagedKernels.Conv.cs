@@ -19,7 +19,7 @@ public sealed partial class ManagedKernels<T>
         Span<T> y, Span<T> workspace)
     {
         KernelArguments.Conv2d(geometry, x, w, y);
-        KernelArguments.OptionalLength(b, geometry.F, "b", $"b ({geometry.F},)");
+        KernelArguments.OptionalLength(b.Length, geometry.F, "b", $"b ({geometry.F},)");
         if (_fast)
             Conv2dForwardFast(geometry, x, w, b, y, workspace);
         else
@@ -32,9 +32,9 @@ public sealed partial class ManagedKernels<T>
     {
         ConvGeometry g = geometry;
         KernelArguments.Conv2d(g, x, w, dy);
-        bool wantDx = KernelArguments.OptionalLength<T>(dx, g.InputLength, "dx", $"dx ({g.N}, {g.C}, {g.H}, {g.W})");
-        bool wantDw = KernelArguments.OptionalLength<T>(dw, g.WeightLength, "dw", $"dw ({g.F}, {g.C}, {g.KH}, {g.KW})");
-        if (KernelArguments.OptionalLength<T>(db, g.F, "db", $"db ({g.F},)"))
+        bool wantDx = KernelArguments.OptionalLength(dx.Length, g.InputLength, "dx", $"dx ({g.N}, {g.C}, {g.H}, {g.W})");
+        bool wantDw = KernelArguments.OptionalLength(dw.Length, g.WeightLength, "dw", $"dw ({g.F}, {g.C}, {g.KH}, {g.KW})");
+        if (KernelArguments.OptionalLength(db.Length, g.F, "db", $"db ({g.F},)"))
             BiasGradient(g, dy, db);
         if (!wantDx && !wantDw)
             return;
@@ -139,9 +139,11 @@ public sealed partial class ManagedKernels<T>
         fixed (T* px = x, pw = w, pb = b, py = y, pws = workspace)
         {
             // Spans cannot cross into the parallel body; the buffers stay pinned for its duration.
-            nint ax = (nint)px, aw = (nint)pw, ab = (nint)pb, ay = (nint)py, aws = (nint)pws;
-            WorkerPool.ForChunks(g.N, workers, (worker, start, end) =>
+            var state = (g, perWorker, hasBias, (nint)px, (nint)pw, (nint)pb, (nint)py, (nint)pws);
+            WorkerPool.ForChunks(g.N, workers, state, static (in args, worker, start, end) =>
             {
+                var (g, perWorker, hasBias, ax, aw, ab, ay, aws) = args;
+                int rows = g.ColumnRows, plane = g.ColumnCols;
                 var weights = new ReadOnlySpan<T>((T*)aw, g.WeightLength);
                 var cols = new Span<T>((T*)aws + (long)worker * perWorker, rows * plane);
                 for (int n = start; n < end; n++)
@@ -172,9 +174,11 @@ public sealed partial class ManagedKernels<T>
         bool wantDx = !dx.IsEmpty, wantDw = !dw.IsEmpty;
         fixed (T* px = x, pw = w, pdy = dy, pdx = dx, pdw = dw, pws = workspace)
         {
-            nint ax = (nint)px, aw = (nint)pw, ady = (nint)pdy, adx = (nint)pdx, aws = (nint)pws;
-            WorkerPool.ForChunks(g.N, workers, (worker, start, end) =>
+            var state = (g, perWorker, wantDx, wantDw, (nint)px, (nint)pw, (nint)pdy, (nint)pdx, (nint)pws);
+            WorkerPool.ForChunks(g.N, workers, state, static (in args, worker, start, end) =>
             {
+                var (g, perWorker, wantDx, wantDw, ax, aw, ady, adx, aws) = args;
+                int rows = g.ColumnRows, plane = g.ColumnCols, imageLength = g.C * g.H * g.W;
                 T* scratch = (T*)aws + (long)worker * perWorker;
                 var cols = new Span<T>(scratch, rows * plane);
                 var partial = new Span<T>(scratch + (long)rows * plane, g.F * rows);

@@ -13,11 +13,11 @@ public sealed partial class ManagedKernels<T>
         ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        KernelArguments.RequireLength(a, Product(m, k, nameof(a)), nameof(a),
-            transposeA ? $"a stored (k={k}, m={m})" : $"a (m={m}, k={k})");
-        KernelArguments.RequireLength(b, Product(k, n, nameof(b)), nameof(b),
-            transposeB ? $"b stored (n={n}, k={k})" : $"b (k={k}, n={n})");
-        KernelArguments.RequireLength<T>(c, Product(m, n, nameof(c)), nameof(c), $"c (m={m}, n={n})");
+        KernelArguments.RequireLength(a.Length, Product(m, k, nameof(a)), nameof(a),
+            $"a {(transposeA ? "stored (k, m)" : "(m, k)")} with m={m}, k={k}");
+        KernelArguments.RequireLength(b.Length, Product(k, n, nameof(b)), nameof(b),
+            $"b {(transposeB ? "stored (n, k)" : "(k, n)")} with k={k}, n={n}");
+        KernelArguments.RequireLength(c.Length, Product(m, n, nameof(c)), nameof(c), $"c (m={m}, n={n})");
         if (_fast)
             ManagedGemm<T>.Multiply(transposeA, transposeB, m, n, k, alpha, a, transposeA ? m : k, b,
                 transposeB ? k : n, beta, c, n);
@@ -28,7 +28,7 @@ public sealed partial class ManagedKernels<T>
     /// <inheritdoc/>
     public void ReluForward(ReadOnlySpan<T> x, Span<T> y)
     {
-        KernelArguments.RequireLength<T>(y, x.Length, nameof(y), $"x ({x.Length})");
+        KernelArguments.RequireLength(y.Length, x.Length, nameof(y), $"x ({x.Length})");
         if (_fast)
             // TensorPrimitives.Max has Math.Max semantics: NaN propagates and max(-0, +0) is +0,
             // exactly what the naive loop computes.
@@ -40,8 +40,8 @@ public sealed partial class ManagedKernels<T>
     /// <inheritdoc/>
     public void ReluBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx)
     {
-        KernelArguments.RequireLength(dy, x.Length, nameof(dy), $"x ({x.Length})");
-        KernelArguments.RequireLength<T>(dx, x.Length, nameof(dx), $"x ({x.Length})");
+        KernelArguments.RequireLength(dy.Length, x.Length, nameof(dy), $"x ({x.Length})");
+        KernelArguments.RequireLength(dx.Length, x.Length, nameof(dx), $"x ({x.Length})");
         if (_fast)
             ReluBackwardVectorised(x, dy, dx);
         else
@@ -129,9 +129,9 @@ public sealed partial class ManagedKernels<T>
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
         int length = Product(n, classes, nameof(scores));
-        KernelArguments.RequireLength(scores, length, nameof(scores), $"scores (n={n}, classes={classes})");
-        KernelArguments.RequireLength(labels, n, nameof(labels), $"labels (n={n})");
-        KernelArguments.RequireLength<T>(dscores, length, nameof(dscores), $"dscores (n={n}, classes={classes})");
+        KernelArguments.RequireLength(scores.Length, length, nameof(scores), $"scores (n={n}, classes={classes})");
+        KernelArguments.RequireLength(labels.Length, n, nameof(labels), $"labels (n={n})");
+        KernelArguments.RequireLength(dscores.Length, length, nameof(dscores), $"dscores (n={n}, classes={classes})");
         for (int i = 0; i < n; i++)
         {
             if ((uint)labels[i] >= (uint)classes)

@@ -27,8 +27,8 @@ public sealed partial class ManagedKernels<T>
         }
         else
         {
-            KernelArguments.OptionalLength<T>(saveMean, g.C, nameof(saveMean), $"{nameof(saveMean)} ({g.C},)");
-            KernelArguments.OptionalLength<T>(saveInvStd, g.C, nameof(saveInvStd), $"{nameof(saveInvStd)} ({g.C},)");
+            KernelArguments.OptionalLength(saveMean.Length, g.C, nameof(saveMean), $"{nameof(saveMean)} ({g.C},)");
+            KernelArguments.OptionalLength(saveInvStd.Length, g.C, nameof(saveInvStd), $"{nameof(saveInvStd)} ({g.C},)");
         }
         if (_fast)
             ManagedNormalization<T>.BatchForward(g, mode, eps, momentum, x, gamma, beta, runningMean, runningVar,
@@ -45,7 +45,7 @@ public sealed partial class ManagedKernels<T>
         Span<T> dx, Span<T> dgamma, Span<T> dbeta)
     {
         NormGeometry g = geometry;
-        if (!RequireBackward(g, g.C, $"({g.C},)", x, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta))
+        if (!RequireBackward(g, grouped: false, x, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta))
             return;
         if (_fast)
             ManagedNormalization<T>.BatchBackward(g, x, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta);
@@ -75,7 +75,7 @@ public sealed partial class ManagedKernels<T>
         Span<T> dx, Span<T> dgamma, Span<T> dbeta)
     {
         NormGeometry g = geometry;
-        if (RequireBackward(g, g.C, $"({g.C},)", x, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta))
+        if (RequireBackward(g, grouped: false, x, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta))
             ManagedNormalization<T>.BatchBackwardAlt(g, x, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta);
     }
 
@@ -105,7 +105,7 @@ public sealed partial class ManagedKernels<T>
         Span<T> dx, Span<T> dgamma, Span<T> dbeta)
     {
         NormGeometry g = geometry;
-        if (!RequireBackward(g, g.N * g.Groups, $"({g.N}, {g.Groups})", x, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta))
+        if (!RequireBackward(g, grouped: true, x, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta))
             return;
         if (_fast)
             ManagedNormalization<T>.GroupBackward(g, x, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta);
@@ -133,28 +133,37 @@ public sealed partial class ManagedKernels<T>
     }
 
     private static void RequireData(in NormGeometry g, ReadOnlySpan<T> span, string name) =>
-        KernelArguments.RequireLength(span, g.Length, name, $"{name} ({g.N}, {g.C}, {g.Spatial})");
+        KernelArguments.RequireLength(span.Length, g.Length, name, $"{name} ({g.N}, {g.C}, {g.Spatial})");
 
     private static void RequireChannels(in NormGeometry g, ReadOnlySpan<T> span, string name) =>
-        KernelArguments.RequireLength(span, g.C, name, $"{name} ({g.C},)");
+        KernelArguments.RequireLength(span.Length, g.C, name, $"{name} ({g.C},)");
 
     private static void RequireGroups(in NormGeometry g, ReadOnlySpan<T> span, string name) =>
-        KernelArguments.RequireLength(span, g.N * g.Groups, name, $"{name} ({g.N}, {g.Groups})");
+        KernelArguments.RequireLength(span.Length, g.N * g.Groups, name, $"{name} ({g.N}, {g.Groups})");
 
     // The checks every backward pass shares; false when no gradient is asked for.
-    private static bool RequireBackward(in NormGeometry g, int statistics, string statisticsShape,
+    // The statistics are per channel, or per (sample, group) when grouped.
+    private static bool RequireBackward(in NormGeometry g, bool grouped,
         ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> saveMean, ReadOnlySpan<T> saveInvStd,
         ReadOnlySpan<T> dy, ReadOnlySpan<T> dx, ReadOnlySpan<T> dgamma, ReadOnlySpan<T> dbeta)
     {
         RequireNormGeometry(g);
         RequireData(g, x, nameof(x));
         RequireChannels(g, gamma, nameof(gamma));
-        KernelArguments.RequireLength(saveMean, statistics, nameof(saveMean), $"{nameof(saveMean)} {statisticsShape}");
-        KernelArguments.RequireLength(saveInvStd, statistics, nameof(saveInvStd), $"{nameof(saveInvStd)} {statisticsShape}");
+        if (grouped)
+        {
+            RequireGroups(g, saveMean, nameof(saveMean));
+            RequireGroups(g, saveInvStd, nameof(saveInvStd));
+        }
+        else
+        {
+            RequireChannels(g, saveMean, nameof(saveMean));
+            RequireChannels(g, saveInvStd, nameof(saveInvStd));
+        }
         RequireData(g, dy, nameof(dy));
-        bool wantDx = KernelArguments.OptionalLength(dx, g.Length, nameof(dx), $"{nameof(dx)} ({g.N}, {g.C}, {g.Spatial})");
-        bool wantDgamma = KernelArguments.OptionalLength(dgamma, g.C, nameof(dgamma), $"{nameof(dgamma)} ({g.C},)");
-        bool wantDbeta = KernelArguments.OptionalLength(dbeta, g.C, nameof(dbeta), $"{nameof(dbeta)} ({g.C},)");
+        bool wantDx = KernelArguments.OptionalLength(dx.Length, g.Length, nameof(dx), $"{nameof(dx)} ({g.N}, {g.C}, {g.Spatial})");
+        bool wantDgamma = KernelArguments.OptionalLength(dgamma.Length, g.C, nameof(dgamma), $"{nameof(dgamma)} ({g.C},)");
+        bool wantDbeta = KernelArguments.OptionalLength(dbeta.Length, g.C, nameof(dbeta), $"{nameof(dbeta)} ({g.C},)");
         return wantDx || wantDgamma || wantDbeta;
     }
 }

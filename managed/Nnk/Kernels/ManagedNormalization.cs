@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
@@ -336,50 +335,46 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
     {
         int c = g.C;
         // Per channel: mean and scale (T); shift, sum and sum of squares (double).
-        T[] meanScale = ArrayPool<T>.Shared.Rent(2 * c);
-        double[] sums = ArrayPool<double>.Shared.Rent(3 * c);
-        try
+        T[] meanScale = ThreadScratch<T>.Get(2 * c);
+        double[] sums = ThreadScratch<double>.Get(3 * c);
+        var state = (g, statistics, input, betas, output, meanScale, sums);
+        WorkerPool.ForChunks(LaneBlocks(c), NnkRuntime.NumThreads, state, static (in args, _, start, end) =>
         {
-            WorkerPool.ForChunks(LaneBlocks(c), NnkRuntime.NumThreads, (_, start, end) =>
+            var (g, statistics, input, betas, output, meanScale, sums) = args;
+            int c = g.C;
+            (int c0, int width) = LaneRange(start, end, c);
+            Span<T> mean = meanScale.AsSpan(c0, width), scale = meanScale.AsSpan(c + c0, width);
+            if (statistics.Train)
             {
-                (int c0, int width) = LaneRange(start, end, c);
-                Span<T> mean = meanScale.AsSpan(c0, width), scale = meanScale.AsSpan(c + c0, width);
-                if (statistics.Train)
-                {
-                    Span<double> shifts = sums.AsSpan(c0, width), sum = sums.AsSpan(c + c0, width),
-                        squares = sums.AsSpan(2 * c + c0, width);
-                    for (int j = 0; j < width; j++)
-                        shifts[j] = Wide(input.Span[c0 + j]);
-                    sum.Clear();
-                    squares.Clear();
-                    for (int i = 0; i < g.N; i++)
-                        AccumulateShifted(input.Span.Slice(i * c + c0, width), shifts, sum, squares);
-                    for (int j = 0; j < width; j++)
-                        (mean[j], scale[j]) = statistics.FromSums(c0 + j, shifts[j], sum[j], squares[j], g.N);
-                }
-                else
-                    for (int j = 0; j < width; j++)
-                        (mean[j], scale[j]) = statistics.FromRunning(c0 + j);
-                ReadOnlySpan<T> offset = betas.Span.Slice(c0, width);
+                Span<double> shifts = sums.AsSpan(c0, width), sum = sums.AsSpan(c + c0, width),
+                    squares = sums.AsSpan(2 * c + c0, width);
+                for (int j = 0; j < width; j++)
+                    shifts[j] = Wide(input.Span[c0 + j]);
+                sum.Clear();
+                squares.Clear();
                 for (int i = 0; i < g.N; i++)
-                {
-                    Span<T> row = output.Span.Slice(i * c + c0, width);
-                    TensorPrimitives.Subtract(input.Span.Slice(i * c + c0, width), mean, row);
-                    TensorPrimitives.MultiplyAdd(row, scale, offset, row);
-                }
-            });
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(meanScale);
-            ArrayPool<double>.Shared.Return(sums);
-        }
+                    AccumulateShifted(input.Span.Slice(i * c + c0, width), shifts, sum, squares);
+                for (int j = 0; j < width; j++)
+                    (mean[j], scale[j]) = statistics.FromSums(c0 + j, shifts[j], sum[j], squares[j], g.N);
+            }
+            else
+                for (int j = 0; j < width; j++)
+                    (mean[j], scale[j]) = statistics.FromRunning(c0 + j);
+            ReadOnlySpan<T> offset = betas.Span.Slice(c0, width);
+            for (int i = 0; i < g.N; i++)
+            {
+                Span<T> row = output.Span.Slice(i * c + c0, width);
+                TensorPrimitives.Subtract(input.Span.Slice(i * c + c0, width), mean, row);
+                TensorPrimitives.MultiplyAdd(row, scale, offset, row);
+            }
+        });
     }
 
     // (N, C, Spatial) inputs: a worker owns whole channels, each N contiguous planes of Spatial values.
     private static void BatchForwardPlanes(NormGeometry g, BatchStatistics statistics, Pinned input, Pinned betas, Pinned output) =>
-        WorkerPool.ForChunks(g.C, NnkRuntime.NumThreads, (_, start, end) =>
+        WorkerPool.ForChunks(g.C, NnkRuntime.NumThreads, (g, statistics, input, betas, output), static (in args, _, start, end) =>
         {
+            var (g, statistics, input, betas, output) = args;
             int c = g.C, plane = g.Spatial;
             for (int ch = start; ch < end; ch++)
             {
@@ -411,42 +406,38 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
     {
         int c = g.C;
         // Per channel: the dx coefficients (T) and the two gradient sums (double).
-        T[] coefficients = ArrayPool<T>.Shared.Rent(3 * c);
-        double[] sums = ArrayPool<double>.Shared.Rent(2 * c);
-        try
+        T[] coefficients = ThreadScratch<T>.Get(3 * c);
+        double[] sums = ThreadScratch<double>.Get(2 * c);
+        var state = (g, gradients, input, means, upstream, output, coefficients, sums);
+        WorkerPool.ForChunks(LaneBlocks(c), NnkRuntime.NumThreads, state, static (in args, _, start, end) =>
         {
-            WorkerPool.ForChunks(LaneBlocks(c), NnkRuntime.NumThreads, (_, start, end) =>
-            {
-                (int c0, int width) = LaneRange(start, end, c);
-                Span<double> sumDy = sums.AsSpan(c0, width), sumDyXmu = sums.AsSpan(c + c0, width);
-                Span<T> scale = coefficients.AsSpan(c0, width), meanDy = coefficients.AsSpan(c + c0, width),
-                    slope = coefficients.AsSpan(2 * c + c0, width);
-                ReadOnlySpan<T> mean = means.Span.Slice(c0, width);
-                sumDy.Clear();
-                sumDyXmu.Clear();
-                for (int i = 0; i < g.N; i++)
-                    AccumulateGradient(upstream.Span.Slice(i * c + c0, width), input.Span.Slice(i * c + c0, width),
-                        mean, sumDy, sumDyXmu);
-                for (int j = 0; j < width; j++)
-                    (scale[j], meanDy[j], slope[j]) = gradients.Finish(c0 + j, sumDy[j], sumDyXmu[j]);
-                if (output.IsEmpty)
-                    return;
-                for (int i = 0; i < g.N; i++)
-                    InputGradientRow(upstream.Span.Slice(i * c + c0, width), input.Span.Slice(i * c + c0, width),
-                        mean, meanDy, slope, scale, output.Span.Slice(i * c + c0, width));
-            });
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(coefficients);
-            ArrayPool<double>.Shared.Return(sums);
-        }
+            var (g, gradients, input, means, upstream, output, coefficients, sums) = args;
+            int c = g.C;
+            (int c0, int width) = LaneRange(start, end, c);
+            Span<double> sumDy = sums.AsSpan(c0, width), sumDyXmu = sums.AsSpan(c + c0, width);
+            Span<T> scale = coefficients.AsSpan(c0, width), meanDy = coefficients.AsSpan(c + c0, width),
+                slope = coefficients.AsSpan(2 * c + c0, width);
+            ReadOnlySpan<T> mean = means.Span.Slice(c0, width);
+            sumDy.Clear();
+            sumDyXmu.Clear();
+            for (int i = 0; i < g.N; i++)
+                AccumulateGradient(upstream.Span.Slice(i * c + c0, width), input.Span.Slice(i * c + c0, width),
+                    mean, sumDy, sumDyXmu);
+            for (int j = 0; j < width; j++)
+                (scale[j], meanDy[j], slope[j]) = gradients.Finish(c0 + j, sumDy[j], sumDyXmu[j]);
+            if (output.IsEmpty)
+                return;
+            for (int i = 0; i < g.N; i++)
+                InputGradientRow(upstream.Span.Slice(i * c + c0, width), input.Span.Slice(i * c + c0, width),
+                    mean, meanDy, slope, scale, output.Span.Slice(i * c + c0, width));
+        });
     }
 
     private static void BatchBackwardPlanes(NormGeometry g, BatchGradients gradients, Pinned input, Pinned means,
         Pinned upstream, Pinned output) =>
-        WorkerPool.ForChunks(g.C, NnkRuntime.NumThreads, (_, start, end) =>
+        WorkerPool.ForChunks(g.C, NnkRuntime.NumThreads, (g, gradients, input, means, upstream, output), static (in args, _, start, end) =>
         {
+            var (g, gradients, input, means, upstream, output) = args;
             int c = g.C, plane = g.Spatial;
             for (int ch = start; ch < end; ch++)
             {
@@ -502,8 +493,10 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
 
     private static void GroupForward(NormGeometry g, double eps, Pinned input, Pinned gammas, Pinned betas, Pinned output,
         Pinned means, Pinned invStds) =>
-        WorkerPool.ForChunks(g.N * g.Groups, NnkRuntime.NumThreads, (_, start, end) =>
+        WorkerPool.ForChunks(g.N * g.Groups, NnkRuntime.NumThreads, (g, eps, input, gammas, betas, output, means, invStds),
+            static (in args, _, start, end) =>
         {
+            var (g, eps, input, gammas, betas, output, means, invStds) = args;
             int perGroup = g.ChannelsPerGroup, plane = g.Spatial, length = perGroup * plane;
             for (int item = start; item < end; item++)
             {
@@ -534,8 +527,10 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
     // dx of group norm, a worker per (sample, group): dx = invstd * ((gamma*dy - meanDxhat) - (x - mean)*slope).
     private static void GroupInputGradient(NormGeometry g, Pinned input, Pinned gammas, Pinned means, Pinned invStds,
         Pinned upstream, Pinned output) =>
-        WorkerPool.ForChunks(g.N * g.Groups, NnkRuntime.NumThreads, (_, start, end) =>
+        WorkerPool.ForChunks(g.N * g.Groups, NnkRuntime.NumThreads, (g, input, gammas, means, invStds, upstream, output),
+            static (in args, _, start, end) =>
         {
+            var (g, input, gammas, means, invStds, upstream, output) = args;
             int perGroup = g.ChannelsPerGroup, plane = g.Spatial, length = perGroup * plane;
             for (int item = start; item < end; item++)
             {
@@ -576,9 +571,10 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
         int c = g.C, perGroup = g.ChannelsPerGroup;
         if (g.Spatial > 1)
         {
-            WorkerPool.ForChunks(c, NnkRuntime.NumThreads, (_, start, end) =>
+            WorkerPool.ForChunks(c, NnkRuntime.NumThreads, (g, input, means, invStds, upstream, dgamma, dbeta), static (in args, _, start, end) =>
             {
-                int plane = g.Spatial;
+                var (g, input, means, invStds, upstream, dgamma, dbeta) = args;
+                int c = g.C, perGroup = g.ChannelsPerGroup, plane = g.Spatial;
                 for (int ch = start; ch < end; ch++)
                 {
                     double sumDy = 0.0, sumDyXhat = 0.0;
@@ -598,38 +594,34 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
             });
             return;
         }
-        double[] sums = ArrayPool<double>.Shared.Rent(2 * c);
-        try
+        double[] sums = ThreadScratch<double>.Get(2 * c);
+        var state = (g, input, means, invStds, upstream, dgamma, dbeta, sums);
+        WorkerPool.ForChunks(LaneBlocks(c), NnkRuntime.NumThreads, state, static (in args, _, start, end) =>
         {
-            WorkerPool.ForChunks(LaneBlocks(c), NnkRuntime.NumThreads, (_, start, end) =>
-            {
-                (int c0, int width) = LaneRange(start, end, c);
-                Span<double> sumDy = sums.AsSpan(c0, width), sumDyXhat = sums.AsSpan(c + c0, width);
-                sumDy.Clear();
-                sumDyXhat.Clear();
-                for (int i = 0; i < g.N; i++)
-                    for (int from = c0; from < c0 + width;)
-                    {
-                        // The part of this worker's channels that lies in one group.
-                        int group = from / perGroup, to = Math.Min(c0 + width, (group + 1) * perGroup), item = i * g.Groups + group;
-                        AccumulateNormalizedGradient(upstream.Span.Slice(i * c + from, to - from), input.Span.Slice(i * c + from, to - from),
-                            Wide(means.Span[item]), Wide(invStds.Span[item]), sumDy.Slice(from - c0, to - from),
-                            sumDyXhat.Slice(from - c0, to - from));
-                        from = to;
-                    }
-                for (int j = 0; j < width; j++)
+            var (g, input, means, invStds, upstream, dgamma, dbeta, sums) = args;
+            int c = g.C, perGroup = g.ChannelsPerGroup;
+            (int c0, int width) = LaneRange(start, end, c);
+            Span<double> sumDy = sums.AsSpan(c0, width), sumDyXhat = sums.AsSpan(c + c0, width);
+            sumDy.Clear();
+            sumDyXhat.Clear();
+            for (int i = 0; i < g.N; i++)
+                for (int from = c0; from < c0 + width;)
                 {
-                    if (!dbeta.IsEmpty)
-                        dbeta.Span[c0 + j] = T.CreateChecked(sumDy[j]);
-                    if (!dgamma.IsEmpty)
-                        dgamma.Span[c0 + j] = T.CreateChecked(sumDyXhat[j]);
+                    // The part of this worker's channels that lies in one group.
+                    int group = from / perGroup, to = Math.Min(c0 + width, (group + 1) * perGroup), item = i * g.Groups + group;
+                    AccumulateNormalizedGradient(upstream.Span.Slice(i * c + from, to - from), input.Span.Slice(i * c + from, to - from),
+                        Wide(means.Span[item]), Wide(invStds.Span[item]), sumDy.Slice(from - c0, to - from),
+                        sumDyXhat.Slice(from - c0, to - from));
+                    from = to;
                 }
-            });
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(sums);
-        }
+            for (int j = 0; j < width; j++)
+            {
+                if (!dbeta.IsEmpty)
+                    dbeta.Span[c0 + j] = T.CreateChecked(sumDy[j]);
+                if (!dgamma.IsEmpty)
+                    dgamma.Span[c0 + j] = T.CreateChecked(sumDyXhat[j]);
+            }
+        });
     }
 
     // Mean and biased variance from sums of (v - shift) and (v - shift)^2 over count values.

@@ -35,9 +35,6 @@ namespace Nnk;
 [SkipLocalsInit]
 internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    // Per-thread scratch of the average-pooling backward pass (see Spread), grown on demand and pinned.
-    [ThreadStatic] private static T[]? s_scratch;
-
     private static int Lanes => Vector256<T>.Count;
 
     /// <summary>y (N, C, OutH, OutW) = window maxima of x (N, C, H, W); argmax[o] = ih*W + iw of each maximum within its plane.</summary>
@@ -71,9 +68,11 @@ internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPoi
         fixed (T* pdy = dy, pdx = dx)
         fixed (int* pa = argmax)
         {
-            nint ady = (nint)pdy, adx = (nint)pdx, aa = (nint)pa;
-            WorkerPool.ForChunks(g.N * g.C, NnkRuntime.NumThreads, (_, start, end) =>
+            var state = ((nint)pdy, (nint)pdx, (nint)pa, (nint)(&firstBad), outPlane, planeLength);
+            WorkerPool.ForChunks(g.N * g.C, NnkRuntime.NumThreads, state, static (in args, _, start, end) =>
             {
+                var (ady, adx, aa, afirstBad, outPlane, planeLength) = args;
+                ref int firstBad = ref *(int*)afirstBad;
                 for (int plane = start; plane < end; plane++)
                 {
                     int bad = Scatter((int*)aa + (long)plane * outPlane, (T*)ady + (long)plane * outPlane, outPlane,
@@ -123,9 +122,10 @@ internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPoi
         var layout = new SpreadLayout(shape);
         fixed (T* pdy = dy, pdx = dx)
         {
-            nint ady = (nint)pdy, adx = (nint)pdx;
-            WorkerPool.ForChunks(g.N * g.C, NnkRuntime.NumThreads, (_, start, end) =>
+            var state = (shape, layout, (nint)pdy, (nint)pdx);
+            WorkerPool.ForChunks(g.N * g.C, NnkRuntime.NumThreads, state, static (in args, _, start, end) =>
             {
+                var (shape, layout, ady, adx) = args;
                 long inPlane = (long)shape.H * shape.W, outPlane = (long)shape.OutH * shape.OutW;
                 T* scratch = Scratch(layout.ScratchLength);
                 for (int plane = start; plane < end; plane++)
@@ -141,9 +141,10 @@ internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPoi
     private static void ForPlanes<TKernel>(in PoolGeometry g, T* x, T* y, int* argmax) where TKernel : IWindowKernel
     {
         var shape = new PlaneShape(g);
-        nint ax = (nint)x, ay = (nint)y, aa = (nint)argmax;
-        WorkerPool.ForChunks(g.N * g.C, NnkRuntime.NumThreads, (_, start, end) =>
+        var state = (shape, (nint)x, (nint)y, (nint)argmax);
+        WorkerPool.ForChunks(g.N * g.C, NnkRuntime.NumThreads, state, static (in args, _, start, end) =>
         {
+            var (shape, ax, ay, aa) = args;
             long inPlane = (long)shape.H * shape.W, outPlane = (long)shape.OutH * shape.OutW;
             for (int plane = start; plane < end; plane++)
                 RunPlane<TKernel>(new Plane(shape, (T*)ax + plane * inPlane, (T*)ay + plane * outPlane,
@@ -239,13 +240,7 @@ internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPoi
             destination[i] = T.Zero;
     }
 
-    private static T* Scratch(int length)
-    {
-        T[]? scratch = s_scratch;
-        if (scratch is null || scratch.Length < length)
-            s_scratch = scratch = GC.AllocateUninitializedArray<T>(length, pinned: true);
-        return (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(scratch));
-    }
+    private static T* Scratch(int length) => ThreadScratch<T>.GetPointer(length);
 
     /// <summary>Where the average-pooling backward pass keeps its spread rows and shares (see Spread).</summary>
     private readonly struct SpreadLayout
