@@ -5,11 +5,11 @@ internal static class DatasetFiles
 {
     /// <exception cref="ArgumentException">The directory is null or empty.</exception>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
-    public static void RequireDirectory(string directory, DatasetKind kind)
+    public static void RequireDirectory(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!Directory.Exists(directory))
-            throw new DirectoryNotFoundException($"The {kind} data directory '{directory}' does not exist.");
+            throw new DirectoryNotFoundException($"The dataset directory '{directory}' does not exist.");
     }
 
     /// <summary>The first of <paramref name="candidates"/> (paths relative to <paramref name="directory"/>)

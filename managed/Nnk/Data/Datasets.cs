@@ -33,7 +33,7 @@ public static class Datasets
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         SplitPlan plan = SplitPlan.Resolve(kind, options);
-        DatasetFiles.RequireDirectory(directory, kind);
+        DatasetFiles.RequireDirectory(directory);
         RawDataset raw = kind == DatasetKind.Cifar10
             ? Cifar10Dataset.Read(directory)
             : MnistDataset.Read(kind, directory);
