@@ -37,7 +37,7 @@ internal static class Cifar10Dataset
         }
 
         return new RawDataset(DatasetKind.Cifar10, Name, [Cifar10File.Channels, Cifar10File.Height, Cifar10File.Width],
-            images, labels, $"{string.Join(", ", trainPaths.Select(p => $"'{p}'"))}",
+            images, labels, string.Join(", ", trainPaths.Select(p => $"'{p}'")),
             test.Images, test.Labels, $"'{testPath}'");
     }
 
