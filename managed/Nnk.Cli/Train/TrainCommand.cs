@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using Nnk.Cli.Data;
+using Nnk.Cli.Options;
+
+namespace Nnk.Cli.Train;
+
+/// <summary><c>nnk train</c>: trains one model on one dataset and reports its test accuracy and speed.</summary>
+internal static class TrainCommand
+{
+    /// <summary>Creates the command; its action writes to <paramref name="console"/> and stops on <paramref name="cancellationToken"/>.</summary>
+    public static Command Create(CliConsole console, CancellationToken cancellationToken)
+    {
+        Option<ModelKind?> model = OptionFactory.Choice("--model", "Model to train", Choices.Models);
+        model.Required = true;
+        var data = new DataOptions("[default: mnist]");
+        var numTrain = OptionFactory.Integer("--num-train", "Training rows [default: 59000 for MNIST-format data, 49000 for cifar10]", 1);
+        var numVal = OptionFactory.Integer("--num-val", "Validation rows, taken right after the training rows [default: 1000]", 1);
+        var numTest = OptionFactory.Integer("--num-test", "Test rows [default: 10000 for MNIST-format data, 1000 for cifar10]", 1);
+        var epochs = OptionFactory.Integer("--epochs", "Passes over the training set " + Defaults(p => p.Epochs.ToString(CultureInfo.InvariantCulture)), 1);
+        var batchSize = OptionFactory.Integer("--batch-size", "Inputs per minibatch " + Defaults(p => p.BatchSize.ToString(CultureInfo.InvariantCulture)), 1);
+        var updateRule = OptionFactory.Name("--update-rule", "Update rule " + Defaults(p => p.UpdateRule), UpdateRules.Names);
+        var lr = OptionFactory.Number("--lr", "Learning rate " + Defaults(p => Format(p.LearningRate)), 0, minimumExcluded: true);
+        var lrDecay = OptionFactory.Number("--lr-decay", "Factor on the learning rate after every epoch, in (0, 1] [default: 1]", 0,
+            minimumExcluded: true, maximum: 1);
+        var reg = OptionFactory.Number("--reg", "L2 regularisation strength " + Defaults(p => Format(p.Reg)), 0, minimumExcluded: false);
+        var weightScale = OptionFactory.Number("--weight-scale",
+            "Standard deviation of the initial weights " + Defaults(p => p.WeightScale is double w ? Format(w) : "He init"), 0,
+            minimumExcluded: true);
+        var hiddenDims = OptionFactory.IntegerList("--hidden-dims",
+            "Hidden layer sizes: fc-net any number, three-layer-convnet one " + Defaults(p => p.HiddenDims is null ? "-" : string.Join(',', p.HiddenDims)));
+        var printEvery = OptionFactory.Integer("--print-every", "Iterations between loss lines " + Defaults(p => p.PrintEvery.ToString(CultureInfo.InvariantCulture)), 1);
+        var runtime = new RuntimeOptions();
+        var output = new OutputOptions(
+            "Write the final metrics, settings and histories as JSON (nnk plot --from FILE redraws the plots)",
+            "Write training.png (loss, train/val accuracy) and filters.png (first-layer weights) into DIR");
+
+        var command = new Command("train", "Train a model and report its test accuracy and speed") { model };
+        data.AddTo(command);
+        foreach (Option option in new Option[] { numTrain, numVal, numTest, epochs, batchSize, updateRule, lr, lrDecay, reg, weightScale, hiddenDims, printEvery })
+            command.Options.Add(option);
+        runtime.AddTo(command);
+        output.AddTo(command);
+
+        command.SetAction(result =>
+        {
+            ModelKind kind = result.GetValue(model)!.Value;
+            ModelPreset preset = ModelPreset.For(kind);
+            DatasetKind dataset = data.Dataset(result, DatasetKind.Mnist);
+            var settings = new TrainSettings
+            {
+                Model = kind,
+                Dataset = dataset,
+                DataDirectory = data.Directory(result, dataset),
+                NumTrain = result.GetValue(numTrain),
+                NumVal = result.GetValue(numVal),
+                NumTest = result.GetValue(numTest),
+                Epochs = result.GetValue(epochs) ?? preset.Epochs,
+                BatchSize = result.GetValue(batchSize) ?? preset.BatchSize,
+                UpdateRule = result.GetValue(updateRule) ?? preset.UpdateRule,
+                LearningRate = result.GetValue(lr) ?? preset.LearningRate,
+                LrDecay = result.GetValue(lrDecay) ?? preset.LrDecay,
+                Reg = result.GetValue(reg) ?? preset.Reg,
+                WeightScale = result.GetValue(weightScale) ?? preset.WeightScale,
+                HiddenDims = HiddenDims(kind, OptionFactory.ValueIfGiven(result, hiddenDims)) ?? preset.HiddenDims,
+                PrintEvery = result.GetValue(printEvery) ?? preset.PrintEvery,
+                Runtime = runtime.Read(result),
+                JsonPath = output.Json(result),
+                PlotsDirectory = output.Plots(result),
+                Quiet = output.Quiet(result),
+            };
+            if (ModelFactory.Incompatibility(kind, DatasetShapes.InputShape(dataset)) is string problem)
+                throw new UsageException($"--model {settings.ModelName} cannot train on --dataset {settings.DatasetName}: {problem}.");
+            return TrainRun.Execute(settings, console, cancellationToken);
+        });
+        return command;
+    }
+
+    private static int[]? HiddenDims(ModelKind kind, int[]? given) => (kind, given) switch
+    {
+        (_, null) => null,
+        (ModelKind.MnistBnCnn, _) => throw new UsageException(
+            "--hidden-dims does not apply to mnist-bn-cnn, whose layers are fixed (its hidden affine layer has 128 units)."),
+        (ModelKind.ThreeLayerConvNet, { Length: not 1 }) => throw new UsageException(
+            $"--hidden-dims for three-layer-convnet takes one size (its one hidden affine layer), but {given.Length} were given: {string.Join(',', given)}."),
+        _ => given,
+    };
+
+    private static string Defaults(Func<ModelPreset, string> value) =>
+        "[default: " + string.Join(", ", ModelPreset.All.Select(p => $"{Choices.NameOf(Choices.Models, p.Kind)} {value(p)}")) + "]";
+
+    private static string Format(double value) => value.ToString("G", CultureInfo.InvariantCulture);
+}
