@@ -22,7 +22,7 @@ internal static class ReportPlots
         var written = new List<string>();
         string training = Path.Combine(directory, TrainingFile);
         TrainingPlot.Save(training, $"{report.Model} on {report.Dataset}", report.History.Loss, report.History.TrainAcc,
-            report.History.ValAcc);
+            report.History.ValAcc, report.History.TestAcc);
         written.Add(training);
         if (report.Filters is FilterSet filters)
         {

@@ -5,7 +5,7 @@ namespace Nnk.Cli.Plots;
 /// <summary>
 /// The seeds' Solver figure as a PNG: training loss per iteration (dots) above training and
 /// validation accuracy per check (lines with markers; check 0 is after the first iteration, check k
-/// the end of epoch k).
+/// the end of epoch k), and test accuracy per epoch when it was measured.
 /// </summary>
 internal static class TrainingPlot
 {
@@ -18,8 +18,9 @@ internal static class TrainingPlot
     /// <param name="loss">Loss of every iteration; non-finite values are left out.</param>
     /// <param name="trainAcc">Training accuracy of every check.</param>
     /// <param name="valAcc">Validation accuracy of every check.</param>
+    /// <param name="testAcc">Test accuracy after each epoch (drawn from epoch 1), or null.</param>
     public static void Save(string path, string title, IReadOnlyList<double> loss, IReadOnlyList<double> trainAcc,
-        IReadOnlyList<double> valAcc)
+        IReadOnlyList<double> valAcc, IReadOnlyList<double>? testAcc = null)
     {
         var multiplot = new Multiplot();
         multiplot.AddPlots(2);
@@ -36,6 +37,8 @@ internal static class TrainingPlot
         Plot accPlot = multiplot.GetPlot(1);
         AddLine(accPlot, trainAcc, "train");
         AddLine(accPlot, valAcc, "val");
+        if (testAcc is { Count: > 0 })
+            AddLine(accPlot, testAcc, "test", firstEpoch: 1);
         accPlot.Title("Accuracy");
         accPlot.XLabel("Epoch");
         accPlot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
@@ -45,9 +48,9 @@ internal static class TrainingPlot
         multiplot.SavePng(path, Width, Height);
     }
 
-    private static void AddLine(Plot plot, IReadOnlyList<double> values, string label)
+    private static void AddLine(Plot plot, IReadOnlyList<double> values, string label, int firstEpoch = 0)
     {
-        double[] xs = Enumerable.Range(0, values.Count).Select(i => (double)i).ToArray();
+        double[] xs = Enumerable.Range(firstEpoch, values.Count).Select(i => (double)i).ToArray();
         var line = plot.Add.Scatter(xs, values.ToArray());
         line.LegendText = label;
         line.MarkerSize = 6;

@@ -101,7 +101,9 @@ internal sealed record TrainReport
 /// <param name="Loss">Minibatch loss of every iteration.</param>
 /// <param name="TrainAcc">Training accuracy at every check (after iteration 1, then every epoch end).</param>
 /// <param name="ValAcc">Validation accuracy at the same checks.</param>
-internal sealed record TrainHistory(double[] Loss, double[] TrainAcc, double[] ValAcc);
+/// <param name="TestAcc">Test accuracy after each epoch, on the parameters of that moment (<c>--test-each-epoch</c>);
+/// null when it was not measured.</param>
+internal sealed record TrainHistory(double[] Loss, double[] TrainAcc, double[] ValAcc, double[]? TestAcc = null);
 
 /// <summary>
 /// A model's first-layer weights as F images of (C, H, W), row-major: a convolution's W1 (F, C, HH, WW)

@@ -30,6 +30,8 @@ internal static class TrainCommand
         var hiddenDims = OptionFactory.IntegerList("--hidden-dims",
             "Hidden layer sizes: fc-net any number, three-layer-convnet one " + Defaults(p => p.HiddenDims is null ? "-" : string.Join(',', p.HiddenDims)));
         var printEvery = OptionFactory.Integer("--print-every", "Iterations between loss lines " + Defaults(p => p.PrintEvery.ToString(CultureInfo.InvariantCulture)), 1);
+        var testEachEpoch = OptionFactory.Flag("--test-each-epoch",
+            "Also measure the test accuracy after every epoch and print it (not counted in the epoch times)");
         var runtime = new RuntimeOptions();
         var output = new OutputOptions(
             "Write the final metrics, settings and histories as JSON (nnk plot --from FILE redraws the plots)",
@@ -37,7 +39,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model and report its test accuracy and speed") { model };
         data.AddTo(command);
-        foreach (Option option in new Option[] { numTrain, numVal, numTest, epochs, batchSize, updateRule, lr, lrDecay, reg, weightScale, hiddenDims, printEvery })
+        foreach (Option option in new Option[] { numTrain, numVal, numTest, epochs, batchSize, updateRule, lr, lrDecay, reg, weightScale, hiddenDims, printEvery, testEachEpoch })
             command.Options.Add(option);
         runtime.AddTo(command);
         output.AddTo(command);
@@ -68,6 +70,7 @@ internal static class TrainCommand
                 JsonPath = output.Json(result),
                 PlotsDirectory = output.Plots(result),
                 Quiet = output.Quiet(result),
+                TestEachEpoch = result.GetValue(testEachEpoch),
             };
             if (ModelFactory.Incompatibility(kind, DatasetShapes.InputShape(dataset)) is string problem)
                 throw new UsageException($"--model {settings.ModelName} cannot train on --dataset {settings.DatasetName}: {problem}.");

@@ -56,6 +56,9 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
         ProgressDisplay? display = settings.Quiet
             ? null
             : new ProgressDisplay(console.Error, console.ErrorIsTerminal, TrainRun.PlainProgressInterval, clock);
+        TextWriter log = display is not null && console.ErrorIsTerminal ? new ProgressAwareWriter(output, display) : output;
+        var testAccHistory = new List<double>();
+        Solver<T>? solver = null;
         var solverOptions = new SolverOptions
         {
             UpdateRule = settings.UpdateRule,
@@ -66,14 +69,17 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
             PrintEvery = settings.PrintEvery,
             Verbose = !settings.Quiet,
             Seed = settings.Runtime.Seed,
-            Log = display is not null && console.ErrorIsTerminal ? new ProgressAwareWriter(output, display) : output,
+            Log = log,
             Progress = new CallbackProgress<SolverProgress>(p =>
             {
+                int epochsBefore = clock.Epochs;
                 clock.Observe(p);
+                if (settings.TestEachEpoch && clock.Epochs > epochsBefore)
+                    testAccHistory.Add(TestAccuracy(solver!, splits, clock, settings.Quiet ? null : log, p.Epoch, settings.Epochs));
                 display?.Report(p);
             }),
         };
-        var solver = new Solver<T>(model, splits.ToSolverData(), solverOptions);
+        solver = new Solver<T>(model, splits.ToSolverData(), solverOptions);
 
         bool cancelled = false;
         clock.Start();
@@ -93,7 +99,7 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
 
         double? testAcc = cancelled ? null : solver.CheckAccuracy(splits.XTest, splits.YTest);
         TrainReport report = Report(settings, runtime, splits, solver, clock, testAcc, cancelled,
-            FirstLayerFilters.From(model, inputShape));
+            FirstLayerFilters.From(model, inputShape), settings.TestEachEpoch ? testAccHistory.ToArray() : null);
         PrintSummary(output, report, clock, solver.NumIterations, settings.Epochs);
 
         if (settings.JsonPath is string json)
@@ -110,7 +116,7 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     private static TrainReport Report(TrainSettings settings, RuntimeInfo runtime, DataSplits<T> splits, Solver<T> solver,
-        TrainingClock clock, double? testAcc, bool cancelled, FilterSet? filters)
+        TrainingClock clock, double? testAcc, bool cancelled, FilterSet? filters, double[]? testAccHistory)
     {
         // The kept parameters are those of the first check with the best validation accuracy.
         double[] valHistory = solver.ValAccHistory.ToArray(), trainHistory = solver.TrainAccHistory.ToArray();
@@ -142,9 +148,20 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
             EpochSeconds = clock.EpochSeconds.ToArray(),
             ImagesPerSecond = clock.ImagesPerSecond,
             Cancelled = cancelled,
-            History = new TrainHistory(solver.LossHistory.ToArray(), trainHistory, valHistory),
+            History = new TrainHistory(solver.LossHistory.ToArray(), trainHistory, valHistory, testAccHistory),
             Filters = filters,
         };
+    }
+
+    // The clock is stopped meanwhile, so that the epoch times stay those of training.
+    private static double TestAccuracy(Solver<T> solver, DataSplits<T> splits, TrainingClock clock, TextWriter? log, int epoch,
+        int epochs)
+    {
+        clock.Stop();
+        double accuracy = solver.CheckAccuracy(splits.XTest, splits.YTest);
+        log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"(Epoch {epoch} / {epochs}) test acc: {accuracy:F6}"));
+        clock.Start();
+        return accuracy;
     }
 
     private static void PrintSummary(TextWriter output, TrainReport report, TrainingClock clock, int numIterations, int epochs)

@@ -62,6 +62,10 @@ internal sealed record TrainSettings
     /// <summary>Print only the final results.</summary>
     public bool Quiet { get; init; }
 
+    /// <summary>Measure the test accuracy after every epoch (on the current parameters), for learning curves;
+    /// the time it takes is left out of the epoch times.</summary>
+    public bool TestEachEpoch { get; init; }
+
     /// <summary>The command-line name of <see cref="Model"/>.</summary>
     public string ModelName => Choices.NameOf(Choices.Models, Model);
 

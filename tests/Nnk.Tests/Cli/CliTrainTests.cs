@@ -86,6 +86,39 @@ public class CliTrainTests
     }
 
     [Fact]
+    public void Train_TestEachEpoch_LogsAndRecordsOneTestAccuracyPerEpoch()
+    {
+        using var temp = new TempDirectory();
+        PatternDigits.Write(temp.Path);
+        string json = Path.Combine(temp.Path, "run.json");
+
+        CliResult result = CliRunner.Run(["train", "--model", "fc-net", "--data", temp.Path, .. SmallSplits,
+            "--epochs", "3", "--test-each-epoch", "--json", json]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(@"\(Epoch 3 / 3\) test acc: \d\.\d{6}", result.Output);
+        using JsonDocument document = JsonDocument.Parse(File.ReadAllText(json));
+        JsonElement testAcc = document.RootElement.GetProperty("history").GetProperty("test_acc");
+        Assert.Equal(3, testAcc.GetArrayLength());
+        Assert.All(testAcc.EnumerateArray(), a => Assert.InRange(a.GetDouble(), 0.0, 1.0));
+    }
+
+    [Fact]
+    public void Train_WithoutTestEachEpoch_WritesNullTestHistory()
+    {
+        using var temp = new TempDirectory();
+        PatternDigits.Write(temp.Path);
+        string json = Path.Combine(temp.Path, "run.json");
+
+        CliResult result = CliRunner.Run(["train", "--model", "fc-net", "--data", temp.Path, .. SmallSplits,
+            "--epochs", "1", "--quiet", "--json", json]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using JsonDocument document = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(JsonValueKind.Null, document.RootElement.GetProperty("history").GetProperty("test_acc").ValueKind);
+    }
+
+    [Fact]
     public void Train_WithPlots_WritesTrainingAndFilterPngs()
     {
         using var temp = new TempDirectory();
