@@ -153,9 +153,11 @@ public sealed class Sequential<T> : IModel<T> where T : unmanaged, IFloatingPoin
         int n = x.Shape[0];
         double loss = double.CreateChecked(_kernels.SoftmaxLoss(n, _numClasses, output.Span, y, _dscores.Span));
 
+        // The first layer's input is data: nobody needs its gradient, so that layer skips it.
         Tensor<T> dout = _dscores;
-        for (int i = _layers.Length - 1; i >= 0; i--)
-            dout = _layers[i].Backward(dout);
+        for (int i = _layers.Length - 1; i > 0; i--)
+            dout = _layers[i].Backward(dout)!;
+        _layers[0].Backward(dout, inputGradient: false);
 
         foreach (var (weights, grad) in _weights)
             loss += L2Regularization.Apply(_reg, weights, grad);
