@@ -30,7 +30,7 @@ public sealed class Solver<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly List<double> _lossHistory = [];
     private readonly List<double> _trainAccHistory = [];
     private readonly List<double> _valAccHistory = [];
-    private readonly Random _random;
+    private readonly Xoshiro256StarStar _random;
     private readonly int _iterationsPerEpoch;
 
     // One minibatch, allocated here and refilled every iteration.
@@ -64,7 +64,7 @@ public sealed class Solver<T> where T : unmanaged, IFloatingPointIeee754<T>
         _verbose = options.Verbose;
         _log = options.Log;
         _progress = options.Progress;
-        _random = new Random(options.Seed);
+        _random = new Xoshiro256StarStar(unchecked((ulong)options.Seed));
 
         // UpdateRules.Create clones the configuration, so every parameter decays its own learning rate.
         foreach (string name in model.Params.Keys)

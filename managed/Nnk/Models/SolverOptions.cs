@@ -99,8 +99,9 @@ public sealed class SolverOptions
     /// <summary>Whether to print the loss and accuracy lines to <see cref="Log"/>; true by default.</summary>
     public bool Verbose { get; set; } = true;
 
-    /// <summary>Seed of the generator that samples minibatches and accuracy subsets; 0 by default.
-    /// The same seed, model and data give the same training run.</summary>
+    /// <summary>Seed of the generator (xoshiro256**) that samples minibatches and accuracy subsets; 0 by
+    /// default. The same seed, model and data give the same training run, and a checkpoint stores the
+    /// generator's state so that a resumed run draws what the uninterrupted one would have.</summary>
     public int Seed { get; set; }
 
     /// <summary>Where the progress lines go; <see cref="Console.Out"/> (as it is when read) unless set.</summary>
