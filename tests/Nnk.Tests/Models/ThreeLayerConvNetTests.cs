@@ -150,7 +150,10 @@ public class ThreeLayerConvNetTests
             AssertRelErrorBelow(grad, managed.Grads[name], 1e-9, name);
     }
 
-    // The seed's overfitting check: 100 training inputs, 15 epochs of batch 50, adam at 1e-3, weight scale 1e-2.
+    // The seed's overfitting check: 100 training inputs, batches of 50, adam at 1e-3, weight scale 1e-2. The
+    // seed trains 15 epochs on CIFAR images; Gaussian noise with random labels is harder to memorise, and
+    // after 15 epochs it reached 0.9 under only some minibatch sequences (3 of solver seeds 0-9), after 20
+    // under all of them (0.95 or more).
     [Fact]
     public void Train_100Samples_Overfits_Float64()
     {
@@ -161,7 +164,7 @@ public class ThreeLayerConvNetTests
         {
             UpdateRule = "adam",
             OptimConfig = new OptimConfig { LearningRate = 1e-3 },
-            NumEpochs = 15,
+            NumEpochs = 20,
             BatchSize = 50,
             Verbose = false,
             Seed = 1,
@@ -171,7 +174,7 @@ public class ThreeLayerConvNetTests
         solver.Train();
 
         double trainAcc = solver.TrainAccHistory[^1];
-        Assert.True(trainAcc > 0.9, $"training accuracy after 15 epochs {trainAcc} should exceed 0.9");
+        Assert.True(trainAcc > 0.9, $"training accuracy after 20 epochs {trainAcc} should exceed 0.9");
     }
 
     [Fact]
