@@ -172,10 +172,15 @@ nnk_status nnki_blas_prepare(void)
 }
 
 /* Gives the BLAS all of our threads for one call made outside an OpenMP region. Caller holds
- * call_lock, so the count cannot change while another thread's call runs. */
+ * call_lock, so the count cannot change while another thread's call runs. An OpenMP OpenBLAS
+ * sizes each call by the calling thread's own OpenMP thread count (a per-thread setting that
+ * openblas_set_num_threads changes only on the thread that called it), so that count is set
+ * on every calling thread; without it a caller that never set it runs the BLAS on all cores. */
 static void use_all_threads(void)
 {
     int threads = nnk_get_num_threads();
+    if (omp_get_max_threads() != threads)
+        omp_set_num_threads(threads);
     pthread_mutex_lock(&lock);
     if (threads != threads_set) {
         if (set_threads != NULL)

@@ -2,6 +2,9 @@
  * load" means what it says. */
 #include "test.h"
 
+#include <omp.h>
+#include <pthread.h>
+
 /* A 1x1 convolution of one pixel: y = w*x + b = 2*3 + 1. */
 static nnk_status tiny_forward(double *y)
 {
@@ -89,4 +92,29 @@ TEST(Blas_MklLoadsOrSaysWhatToInstall)
             CHECK(strstr(nnk_last_error(), expected[i]) != NULL, "\"%s\" lacks \"%s\"",
                   nnk_last_error(), expected[i]);
     }
+}
+
+/* An OpenMP OpenBLAS sizes a call by the calling thread's own OpenMP thread count, so a gemm
+ * made outside our regions must set that count on whichever thread calls; before the fix a
+ * thread that had never set it ran the BLAS on every core whatever nnk_set_num_threads said. */
+static void *gemm_on_new_thread(void *arg)
+{
+    float a = 2, b = 3, c = 0;
+    nnk_status status = nnk_gemm_f32(0, 0, 1, 1, 1, 1, &a, 1, &b, 1, 0, &c, 1);
+    int *seen = arg;
+    seen[0] = status == NNK_OK && c == 6;
+    seen[1] = omp_get_max_threads();
+    return NULL;
+}
+
+TEST(Blas_SerialGemmUsesNnkThreadCountOnEveryCallingThread)
+{
+    unsetenv("NNK_BLAS");
+    CHECK_OK(nnk_set_num_threads(1));
+    int seen[2] = {0, 0};
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, gemm_on_new_thread, seen) == 0, "pthread_create failed");
+    pthread_join(thread, NULL);
+    CHECK(seen[0], "gemm failed or gave the wrong product");
+    CHECK(seen[1] == 1, "the calling thread's OpenMP thread count is %d, not nnk's 1", seen[1]);
 }

@@ -37,7 +37,9 @@ public interface ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// returns dx, a layer-owned buffer shaped like that forward's input.
     /// </summary>
     /// <param name="dout">Upstream gradient, shaped like the last forward output.</param>
+    /// <param name="inputGradient">False when nobody needs dx (the first layer of a model, whose input
+    /// is data): the layer then skips that work, often the larger half of the pass, and returns null.</param>
     /// <exception cref="InvalidOperationException">No forward pass has run.</exception>
     /// <exception cref="ArgumentException">dout does not have the last output's shape.</exception>
-    Tensor<T> Backward(Tensor<T> dout);
+    Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true);
 }

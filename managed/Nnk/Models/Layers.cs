@@ -74,12 +74,14 @@ public sealed class Conv2dLayer<T> : ILayer<T> where T : unmanaged, IFloatingPoi
     }
 
     /// <inheritdoc/>
-    public Tensor<T> Backward(Tensor<T> dout)
+    public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true)
     {
         LayerChecks.Dout(dout, _output);
-        _kernels.Conv2dBackward(_geometry, _x!.Span, _w.Span, dout.Span, _dx!.Span, _dw.Span, _db.Span,
+        // An empty dx tells the kernel to skip the W^T * dy products and col2im.
+        Span<T> dx = inputGradient ? _dx!.Span : default;
+        _kernels.Conv2dBackward(_geometry, _x!.Span, _w.Span, dout.Span, dx, _dw.Span, _db.Span,
             _workspace.AsSpan(0, _backwardWorkspace));
-        return _dx;
+        return inputGradient ? _dx : null;
     }
 }
 
@@ -150,16 +152,17 @@ public sealed class AffineLayer<T> : ILayer<T> where T : unmanaged, IFloatingPoi
     }
 
     /// <inheritdoc/>
-    public Tensor<T> Backward(Tensor<T> dout)
+    public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true)
     {
         LayerChecks.Dout(dout, _output);
         int n = _inputShape[0], d = _w.Shape[0], m = _w.Shape[1];
-        _kernels.Gemm(false, true, n, d, m, T.One, dout.Span, _w.Span, T.Zero, _dx!.Span);
+        if (inputGradient)
+            _kernels.Gemm(false, true, n, d, m, T.One, dout.Span, _w.Span, T.Zero, _dx!.Span);
         _kernels.Gemm(true, false, d, m, n, T.One, _x!.Span, dout.Span, T.Zero, _dw.Span);
         _db.Span.Clear();
         for (int i = 0; i < n; i++)
             TensorPrimitives.Add(_db.Span, dout.Span.Slice(i * m, m), _db.Span);
-        return _dx;
+        return inputGradient ? _dx : null;
     }
 }
 
@@ -194,9 +197,11 @@ public sealed class ReluLayer<T> : ILayer<T> where T : unmanaged, IFloatingPoint
     }
 
     /// <inheritdoc/>
-    public Tensor<T> Backward(Tensor<T> dout)
+    public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true)
     {
         LayerChecks.Dout(dout, _output);
+        if (!inputGradient)
+            return null;
         _kernels.ReluBackward(_x!.Span, dout.Span, _dx!.Span);
         return _dx;
     }
@@ -227,9 +232,11 @@ public sealed class AvgPool2dLayer<T> : ILayer<T> where T : unmanaged, IFloating
     }
 
     /// <inheritdoc/>
-    public Tensor<T> Backward(Tensor<T> dout)
+    public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true)
     {
         Tensor<T> dx = _pool.Dx(dout);
+        if (!inputGradient)
+            return null;
         _pool.Kernels.AvgPool2dBackward(_pool.Geometry, dout.Span, dx.Span);
         return dx;
     }
@@ -262,9 +269,11 @@ public sealed class MaxPool2dLayer<T> : ILayer<T> where T : unmanaged, IFloating
     }
 
     /// <inheritdoc/>
-    public Tensor<T> Backward(Tensor<T> dout)
+    public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true)
     {
         Tensor<T> dx = _pool.Dx(dout);
+        if (!inputGradient)
+            return null;
         _pool.Kernels.MaxPool2dBackward(_pool.Geometry, dout.Span, _argmax, dx.Span);
         return dx;
     }
@@ -355,7 +364,7 @@ public sealed class SpatialBatchNormLayer<T> : ILayer<T> where T : unmanaged, IF
     }
 
     /// <inheritdoc/>
-    public Tensor<T> Backward(Tensor<T> dout) => _norm.Backward(dout);
+    public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true) => _norm.Backward(dout, inputGradient);
 }
 
 /// <summary>
@@ -395,7 +404,7 @@ public sealed class BatchNormLayer<T> : ILayer<T> where T : unmanaged, IFloating
     }
 
     /// <inheritdoc/>
-    public Tensor<T> Backward(Tensor<T> dout) => _norm.Backward(dout);
+    public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true) => _norm.Backward(dout, inputGradient);
 }
 
 // The buffers and kernel calls both batch norm layers share: they differ only in what Spatial is.
@@ -452,14 +461,14 @@ internal sealed class BatchNormBuffers<T> where T : unmanaged, IFloatingPointIee
         return _output;
     }
 
-    public Tensor<T> Backward(Tensor<T> dout)
+    public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient)
     {
         LayerChecks.Dout(dout, _output);
         if (!_lastWasTraining)
             throw new InvalidOperationException("Batch norm backward needs a training-mode forward pass before it.");
         _kernels.BatchNormBackward(_geometry, _x!.Span, _gamma.Span, _saveMean.Span, _saveInvStd.Span, dout.Span,
-            _dx!.Span, _dgamma.Span, _dbeta.Span);
-        return _dx;
+            inputGradient ? _dx!.Span : default, _dgamma.Span, _dbeta.Span);
+        return inputGradient ? _dx : null;
     }
 }
 

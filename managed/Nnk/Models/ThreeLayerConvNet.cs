@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 
 namespace Nnk;
 
@@ -14,12 +13,8 @@ public sealed class ThreeLayerConvNet<T> : IModel<T> where T : unmanaged, IFloat
 {
     private static readonly PoolParam Pool = new(poolHeight: 2, poolWidth: 2, stride: 2);
 
-    private readonly Dictionary<string, Tensor<T>> _params;
-    private readonly ConvParam _convParam;
-    private readonly IKernels<T> _kernels;
-    private readonly int[] _inputDim;
-    private readonly int _numClasses;
-    private double _reg;
+    // The network is a Sequential of buffer-owning layers, so a training step allocates nothing.
+    private readonly Sequential<T> _net;
 
     /// <summary>Creates the network with weights weightScale * N(0, 1) and zero biases.</summary>
     /// <param name="inputDim">(C, H, W) of one input; null for (3, 32, 32).</param>
@@ -47,91 +42,47 @@ public sealed class ThreeLayerConvNet<T> : IModel<T> where T : unmanaged, IFloat
         if (!(weightScale > 0) || double.IsInfinity(weightScale))
             throw new ArgumentOutOfRangeException(nameof(weightScale), weightScale, "weightScale must be positive and finite.");
 
-        _inputDim = (int[])inputDim.Clone();
-        _numClasses = numClasses;
-        _convParam = new ConvParam(stride: 1, pad: (filterSize - 1) / 2);
-        _kernels = kernels ?? Kernels.Default<T>();
-        Reg = reg;
-
+        var convParam = new ConvParam(stride: 1, pad: (filterSize - 1) / 2);
         int c = inputDim[0], h = inputDim[1], w = inputDim[2];
-        int convH = h + 2 * _convParam.PadH - filterSize + 1, convW = w + 2 * _convParam.PadW - filterSize + 1;
+        int convH = h + 2 * convParam.PadH - filterSize + 1, convW = w + 2 * convParam.PadW - filterSize + 1;
         if (convH < Pool.PoolHeight || convW < Pool.PoolWidth)
             throw new ArgumentException(
                 $"A {filterSize}x{filterSize} filter on inputs {TensorShape.Format(inputDim)} gives {convH}x{convW} " +
                 "maps, smaller than the 2x2 pool.", nameof(filterSize));
         int pooled = numFilters * (convH / 2) * (convW / 2);
 
-        // Insertion order is the seeds' order (W1, b1, W2, b2, W3, b3); Dictionary keeps it while nothing is removed.
-        _params = new Dictionary<string, Tensor<T>>
-        {
-            ["W1"] = Scaled(Tensor<T>.RandN([numFilters, c, filterSize, filterSize], DeriveSeed(seed, 1)), weightScale),
-            ["b1"] = new Tensor<T>([numFilters]),
-            ["W2"] = Scaled(Tensor<T>.RandN([pooled, hiddenDim], DeriveSeed(seed, 2)), weightScale),
-            ["b2"] = new Tensor<T>([hiddenDim]),
-            ["W3"] = Scaled(Tensor<T>.RandN([hiddenDim, numClasses], DeriveSeed(seed, 3)), weightScale),
-            ["b3"] = new Tensor<T>([numClasses]),
-        };
+        kernels ??= Kernels.Default<T>();
+        // Sequential names the weighted layers' parameters in order: W1, b1, W2, b2, W3, b3, as the seeds.
+        ILayer<T>[] layers =
+        [
+            new Conv2dLayer<T>(c, numFilters, filterSize, convParam, weightScale, DeriveSeed(seed, 1), kernels),
+            new ReluLayer<T>(kernels),
+            new MaxPool2dLayer<T>(Pool, kernels),
+            new AffineLayer<T>(pooled, hiddenDim, weightScale, DeriveSeed(seed, 2), kernels),
+            new ReluLayer<T>(kernels),
+            new AffineLayer<T>(hiddenDim, numClasses, weightScale, DeriveSeed(seed, 3), kernels),
+        ];
+        _net = new Sequential<T>(layers, inputDim, reg, kernels);
     }
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, Tensor<T>> Params => _params;
+    public IReadOnlyDictionary<string, Tensor<T>> Params => _net.Params;
 
     /// <summary>L2 regularisation strength: the loss adds 0.5 * Reg * sum(W^2) over W1, W2 and W3.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative or not finite.</exception>
     public double Reg
     {
-        get => _reg;
-        set => _reg = ModelArguments.Reg(value);
+        get => _net.Reg;
+        set => _net.Reg = value;
     }
 
     /// <inheritdoc/>
     /// <param name="x">Inputs (N, C, H, W) with (C, H, W) the network's inputDim.</param>
     /// <param name="y">N labels in [0, numClasses), or null for scores only.</param>
-    public LossResult<T> Loss(Tensor<T> x, int[]? y)
-    {
-        Validate(x, y);
-        var (pooled, convCache) = ConvReluPool.Forward(x, _params["W1"], _params["b1"], _convParam, Pool, _kernels);
-        var (hidden, hiddenAffineCache) = Affine.Forward(pooled, _params["W2"], _params["b2"], _kernels);
-        var (hiddenOut, hiddenReluCache) = Relu.Forward(hidden, _kernels);
-        var (scores, scoresCache) = Affine.Forward(hiddenOut, _params["W3"], _params["b3"], _kernels);
-        if (y is null)
-            return new LossResult<T>(double.NaN, new Dictionary<string, Tensor<T>>(), scores);
-
-        var (dataLoss, dscores) = Nnk.Loss.Softmax(scores, y, _kernels);
-        var (dhiddenOut, dw3, db3) = Affine.Backward(dscores, scoresCache);
-        Tensor<T> dhidden = Relu.Backward(dhiddenOut, hiddenReluCache);
-        var (dpooled, dw2, db2) = Affine.Backward(dhidden, hiddenAffineCache);
-        var (_, dw1, db1) = ConvReluPool.Backward(dpooled, convCache);
-
-        double loss = dataLoss + L2Regularization.Apply(_reg, _params["W1"], dw1)
-            + L2Regularization.Apply(_reg, _params["W2"], dw2) + L2Regularization.Apply(_reg, _params["W3"], dw3);
-
-        var grads = new Dictionary<string, Tensor<T>>
-        {
-            ["W1"] = dw1, ["b1"] = db1, ["W2"] = dw2, ["b2"] = db2, ["W3"] = dw3, ["b3"] = db3,
-        };
-        return new LossResult<T>(loss, grads, null);
-    }
-
-    private void Validate(Tensor<T> x, int[]? y)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        TensorShape shape = x.Shape;
-        if (shape.Rank != 4 || shape[0] < 1 || shape[1] != _inputDim[0] || shape[2] != _inputDim[1] || shape[3] != _inputDim[2])
-            throw new ArgumentException(
-                $"x must have shape (N, {_inputDim[0]}, {_inputDim[1]}, {_inputDim[2]}) with N >= 1, but its shape is {shape}.",
-                nameof(x));
-        if (y is null)
-            return;
-        ModelArguments.Labels(y, shape, _numClasses);
-    }
+    /// <remarks>The gradient tensors are the network's own buffers, overwritten by the next call; a
+    /// training step at a fixed batch size allocates nothing.</remarks>
+    public LossResult<T> Loss(Tensor<T> x, int[]? y) => _net.Loss(x, y);
 
     // Distinct, reproducible seeds per weight tensor, so W1, W2 and W3 do not share a stream.
     private static int DeriveSeed(int seed, int tensor) => unchecked(seed * 7919 + tensor);
-
-    private static Tensor<T> Scaled(Tensor<T> t, double scale)
-    {
-        TensorPrimitives.Multiply<T>(t.Span, T.CreateChecked(scale), t.Span);
-        return t;
-    }
 }

@@ -122,6 +122,34 @@ public class SequentialTests(ITestOutputHelper output)
             Assert.Same(firstGrads[name], grad);
     }
 
+    // Sequential skips dx of its first layer; skipping must not change the parameter gradients.
+    [Theory]
+    [MemberData(nameof(NativeAndManaged))]
+    public void LayerBackward_WithoutInputGradient_ReturnsNullAndSameParameterGradients_Float64(Backend backend)
+    {
+        IKernels<double> kernels = Kernels.For<double>(backend);
+        ILayer<double>[] layers =
+        [
+            new Conv2dLayer<double>(2, 3, 3, new ConvParam(stride: 1, pad: 1), 0.5, 5, kernels),
+            new AffineLayer<double>(2 * 6 * 6, 4, 0.5, 6, kernels),
+            new SpatialBatchNormLayer<double>(2, kernels),
+            new ReluLayer<double>(kernels),
+            new MaxPool2dLayer<double>(new PoolParam(poolHeight: 2, poolWidth: 2, stride: 2), kernels),
+        ];
+        var x = Tensor<double>.RandN([3, 2, 6, 6], seed: 3);
+        foreach (ILayer<double> layer in layers)
+        {
+            Tensor<double> y = layer.Forward(x, training: true);
+            var dout = Tensor<double>.RandN(y.Shape.AsSpan().ToArray(), seed: 4);
+            Assert.NotNull(layer.Backward(dout));
+            double[][] withDx = layer.Parameters.Select(p => p.Grad.Span.ToArray()).ToArray();
+
+            Assert.Null(layer.Backward(dout, inputGradient: false));
+            double[][] withoutDx = layer.Parameters.Select(p => p.Grad.Span.ToArray()).ToArray();
+            Assert.Equal(withDx, withoutDx);
+        }
+    }
+
     [Fact]
     public void BatchSizeChange_ReallocatesAndStillComputes()
     {
