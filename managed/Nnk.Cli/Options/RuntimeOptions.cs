@@ -27,13 +27,14 @@ internal sealed class RuntimeOptions
         command.Options.Add(_seed);
     }
 
-    /// <summary>The values given, with defaults filled in.</summary>
-    public RuntimeSettings Read(ParseResult result) => new(
+    /// <summary>The values given, with defaults filled in: <paramref name="dtype"/> and <paramref name="seed"/> when
+    /// given (a resumed run's), else float32 and 0.</summary>
+    public RuntimeSettings Read(ParseResult result, DType? dtype = null, int? seed = null) => new(
         result.GetValue(_threads),
         result.GetValue(_backend) ?? Backend.Native,
         result.GetValue(_blas),
-        result.GetValue(_dtype) ?? DType.Float32,
-        result.GetValue(_seed) ?? 0);
+        result.GetValue(_dtype) ?? dtype ?? DType.Float32,
+        result.GetValue(_seed) ?? seed ?? 0);
 }
 
 /// <summary>What <see cref="RuntimeOptions"/> read.</summary>

@@ -82,7 +82,7 @@ internal sealed class ProgressDisplay
     private string Describe(SolverProgress p, bool bar)
     {
         double fraction = p.NumIterations == 0 ? 0 : (double)p.Iteration / p.NumIterations;
-        double perIteration = p.Iteration == 0 ? 0 : _clock.Elapsed.TotalSeconds / p.Iteration;
+        double perIteration = _clock.Iterations == 0 ? 0 : _clock.Elapsed.TotalSeconds / _clock.Iterations;
         var eta = TimeSpan.FromSeconds(perIteration * (p.NumIterations - p.Iteration));
         string counts = string.Create(CultureInfo.InvariantCulture,
             $"iteration {p.Iteration}/{p.NumIterations} ({fraction:P0}), epoch {p.Epoch}, loss {p.Loss:F4}, " +

@@ -13,17 +13,19 @@ internal sealed class TrainingClock
     private readonly List<double> _epochSeconds = [];
     private readonly int _batchSize;
     private double _lastEpochEnd;
+    private int _startEpoch;
+    private int _startIteration;
 
     /// <summary>Creates a stopped clock for minibatches of <paramref name="batchSize"/> inputs.</summary>
     public TrainingClock(int batchSize) => _batchSize = batchSize;
 
-    /// <summary>Iterations reported so far.</summary>
+    /// <summary>Iterations run so far by this clock's run (after the iteration it started from).</summary>
     public int Iterations { get; private set; }
 
     /// <summary>Iterations of the whole run, from the first report; 0 before it.</summary>
     public int NumIterations { get; private set; }
 
-    /// <summary>Epochs completed so far.</summary>
+    /// <summary>Epochs completed so far by this clock's run.</summary>
     public int Epochs => _epochSeconds.Count;
 
     /// <summary>Seconds each completed epoch took, in order.</summary>
@@ -39,6 +41,15 @@ internal sealed class TrainingClock
     /// <summary>Mean seconds per completed epoch; the whole elapsed time when no epoch completed.</summary>
     public double SecondsPerEpoch => Epochs == 0 ? _watch.Elapsed.TotalSeconds : _epochSeconds.Average();
 
+    /// <summary>Sets where a resumed run starts, before the first report: only what follows is timed.</summary>
+    /// <param name="epoch">Epochs already completed.</param>
+    /// <param name="iteration">Iterations already run.</param>
+    public void StartFrom(int epoch, int iteration)
+    {
+        _startEpoch = epoch;
+        _startIteration = iteration;
+    }
+
     /// <summary>Starts timing.</summary>
     public void Start() => _watch.Start();
 
@@ -48,9 +59,9 @@ internal sealed class TrainingClock
     /// <summary>Takes one report of the solver.</summary>
     public void Observe(SolverProgress progress)
     {
-        Iterations = progress.Iteration;
+        Iterations = progress.Iteration - _startIteration;
         NumIterations = progress.NumIterations;
-        while (_epochSeconds.Count < progress.Epoch)
+        while (_epochSeconds.Count < progress.Epoch - _startEpoch)
         {
             double now = _watch.Elapsed.TotalSeconds;
             _epochSeconds.Add(now - _lastEpochEnd);

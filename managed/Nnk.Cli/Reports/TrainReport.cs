@@ -34,7 +34,7 @@ internal sealed record TrainReport
     /// <summary>Threads the kernels could use.</summary>
     public required int Threads { get; init; }
 
-    /// <summary>Epochs completed (fewer than asked for when cancelled).</summary>
+    /// <summary>Epochs completed (fewer than asked for when cancelled), from the start of the run.</summary>
     public required int Epochs { get; init; }
 
     /// <summary>Iterations completed.</summary>
@@ -89,6 +89,10 @@ internal sealed record TrainReport
 
     /// <summary>True when Ctrl+C stopped the run early.</summary>
     public bool Cancelled { get; init; }
+
+    /// <summary>The checkpoint the run continued from, or null. Epochs, iterations and histories then count from
+    /// the start of the original run; the times and throughput are this run's.</summary>
+    public string? ResumedFrom { get; init; }
 
     /// <summary>The solver's histories.</summary>
     public required TrainHistory History { get; init; }

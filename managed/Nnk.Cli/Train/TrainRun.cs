@@ -69,6 +69,9 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
             PrintEvery = settings.PrintEvery,
             Verbose = !settings.Quiet,
             Seed = settings.Runtime.Seed,
+            CheckpointDirectory = settings.CheckpointDirectory,
+            CheckpointName = settings.ModelName,
+            CheckpointMetadata = new Dictionary<string, string>([CheckpointSettings.From(settings).ToMetadata()]),
             Log = log,
             Progress = new CallbackProgress<SolverProgress>(p =>
             {
@@ -80,6 +83,13 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
             }),
         };
         solver = new Solver<T>(model, splits.ToSolverData(), solverOptions);
+        if (settings.ResumePath is string resumePath)
+        {
+            solver.LoadCheckpoint(resumePath);
+            clock.StartFrom(solver.Epoch, solver.Iteration);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Resumed from {resumePath}: {solver.Epoch} epochs, iteration {solver.Iteration} / {solver.NumIterations}"));
+        }
 
         bool cancelled = false;
         clock.Start();
@@ -97,6 +107,14 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
             display?.Finish();
         }
 
+        if (cancelled && settings.CheckpointDirectory is string checkpoints)
+        {
+            Directory.CreateDirectory(checkpoints);
+            string path = Path.Combine(checkpoints, string.Create(CultureInfo.InvariantCulture,
+                $"{settings.ModelName}_iteration_{solver.Iteration}.safetensors"));
+            solver.SaveCheckpoint(path);
+            output.WriteLine($"Saved {path}; continue with: nnk train --resume {path} --data {settings.DataDirectory}");
+        }
         double? testAcc = cancelled ? null : solver.CheckAccuracy(splits.XTest, splits.YTest);
         TrainReport report = Report(settings, runtime, splits, solver, clock, testAcc, cancelled,
             FirstLayerFilters.From(model, inputShape), settings.TestEachEpoch ? testAccHistory.ToArray() : null);
@@ -148,6 +166,7 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
             EpochSeconds = clock.EpochSeconds.ToArray(),
             ImagesPerSecond = clock.ImagesPerSecond,
             Cancelled = cancelled,
+            ResumedFrom = settings.ResumePath,
             History = new TrainHistory(solver.LossHistory.ToArray(), trainHistory, valHistory, testAccHistory),
             Filters = filters,
         };
@@ -175,11 +194,12 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
                 $"Test accuracy: {report.TestAcc:F4} ({report.NumTest} images), with the parameters of the best " +
                 $"validation accuracy {report.ValAcc:F4} (training accuracy {report.TrainAcc:F4} at that check)"));
 
-        string perEpoch = report.Epochs == 0
+        string perEpoch = clock.Epochs == 0
             ? "no epoch completed"
             : string.Create(CultureInfo.InvariantCulture, $"{report.SecondsPerEpoch:F1} s per epoch ({string.Join(", ", report.EpochSeconds.Select(s => s.ToString("F1", CultureInfo.InvariantCulture)))})");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, 
-            $"Time: {report.Epochs} epochs, {report.Iterations} iterations in {clock.Elapsed.TotalSeconds:F1} s; {perEpoch}; " +
+        string resumed = report.ResumedFrom is null ? "" : " after resuming";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Time: {clock.Epochs} epochs, {clock.Iterations} iterations{resumed} in {clock.Elapsed.TotalSeconds:F1} s; {perEpoch}; " +
             $"{report.ImagesPerSecond:F0} images/s ({report.Backend} backend, " +
             $"{(report.Blas is null ? "no BLAS" : $"BLAS {report.Blas}")}, {report.Threads} threads, {report.Dtype})"));
     }

@@ -66,6 +66,12 @@ internal sealed record TrainSettings
     /// the time it takes is left out of the epoch times.</summary>
     public bool TestEachEpoch { get; init; }
 
+    /// <summary>Directory to write a checkpoint into after every epoch (and when cancelled), or null.</summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>Checkpoint to continue from, or null to start afresh.</summary>
+    public string? ResumePath { get; init; }
+
     /// <summary>The command-line name of <see cref="Model"/>.</summary>
     public string ModelName => Choices.NameOf(Choices.Models, Model);
 

@@ -7,7 +7,8 @@ public class CliHelpTests
     [InlineData(new[] { "--help" }, "nnk [command] [options]", new[] { "train", "experiment", "plot" })]
     [InlineData(new[] { "train", "--help" }, "nnk train [options]",
         new[] { "--model", "--data", "--dataset", "--epochs", "--batch-size", "--update-rule", "--lr", "--lr-decay", "--reg",
-                "--threads", "--backend", "--blas", "--seed", "--plots", "--json", "--num-train", "--dtype", "--quiet" })]
+                "--threads", "--backend", "--blas", "--seed", "--plots", "--json", "--num-train", "--dtype", "--quiet",
+                "--checkpoint", "--resume", "--test-each-epoch" })]
     [InlineData(new[] { "experiment", "--help" }, "nnk experiment [command] [options]", new[] { "weight-scale" })]
     [InlineData(new[] { "experiment", "weight-scale", "--help" }, "nnk experiment weight-scale [options]",
         new[] { "--data", "--dataset", "--num-scales", "--plots", "--json", "--epochs" })]
