@@ -16,15 +16,19 @@ internal static class ReportPlots
 
     /// <summary>Writes <see cref="TrainingFile"/> and, when the report has filters, <see cref="FiltersFile"/>.</summary>
     /// <returns>The paths written.</returns>
-    public static IReadOnlyList<string> Save(string directory, TrainReport report)
+    public static IReadOnlyList<string> Save(string directory, TrainReport report) =>
+        SaveTraining(directory, $"{report.Model} on {report.Dataset}", report.History, report.Filters);
+
+    /// <summary>Writes <see cref="TrainingFile"/> from <paramref name="history"/> and, when given, <see cref="FiltersFile"/>.</summary>
+    /// <returns>The paths written.</returns>
+    public static IReadOnlyList<string> SaveTraining(string directory, string title, TrainHistory history, FilterSet? filters)
     {
         Directory.CreateDirectory(directory);
         var written = new List<string>();
         string training = Path.Combine(directory, TrainingFile);
-        TrainingPlot.Save(training, $"{report.Model} on {report.Dataset}", report.History.Loss, report.History.TrainAcc,
-            report.History.ValAcc, report.History.TestAcc);
+        TrainingPlot.Save(training, title, history.Loss, history.TrainAcc, history.ValAcc, history.TestAcc);
         written.Add(training);
-        if (report.Filters is FilterSet filters)
+        if (filters is not null)
         {
             string grid = Path.Combine(directory, FiltersFile);
             FilterGridPng.Save(grid, FilterGrid.Build(filters.Values, filters.Shape));

@@ -12,10 +12,13 @@ internal static class FirstLayerFilters
     /// </summary>
     /// <param name="model">The trained model.</param>
     /// <param name="inputShape">(C, H, W) of one input.</param>
-    public static FilterSet? From<T>(IModel<T> model, int[] inputShape) where T : unmanaged, IFloatingPointIeee754<T>
+    public static FilterSet? From<T>(IModel<T> model, int[] inputShape) where T : unmanaged, IFloatingPointIeee754<T> =>
+        model.Params.TryGetValue("W1", out Tensor<T>? w1) ? FromWeights(w1, inputShape) : null;
+
+    /// <summary>The images of a first-layer weight tensor <paramref name="w1"/>, as <see cref="From{T}"/>; null when it
+    /// is of neither form (a fully connected one needs <paramref name="inputShape"/>, (C, H, W)).</summary>
+    public static FilterSet? FromWeights<T>(Tensor<T> w1, int[]? inputShape) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!model.Params.TryGetValue("W1", out Tensor<T>? w1))
-            return null;
         ReadOnlySpan<T> w = w1.Span;
         if (w1.Shape.Rank == 4)
         {
@@ -25,8 +28,10 @@ internal static class FirstLayerFilters
             return new FilterSet("W1", w1.Shape.AsSpan().ToArray(), values);
         }
 
+        if (inputShape is not { Length: 3 })
+            return null;
         int features = inputShape.Aggregate(1, (a, b) => a * b);
-        if (w1.Shape.Rank != 2 || w1.Shape[0] != features || inputShape.Length != 3)
+        if (w1.Shape.Rank != 2 || w1.Shape[0] != features)
             return null;
         int hidden = w1.Shape[1];
         var images = new float[w.Length];

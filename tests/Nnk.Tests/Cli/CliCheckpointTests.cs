@@ -59,6 +59,25 @@ public class CliCheckpointTests
     }
 
     [Fact]
+    public void Plot_FromCheckpoint_WritesTrainingAndFilterPngs()
+    {
+        using var temp = new TempDirectory();
+        PatternDigits.Write(temp.Path);
+        string checkpoints = Path.Combine(temp.Path, "ck");
+        CliResult train = CliRunner.Run(["train", "--model", "fc-net", "--data", temp.Path, .. Small, "--epochs", "1",
+            "--hidden-dims", "9", "--checkpoint", checkpoints]);
+        Assert.True(train.ExitCode == 0, train.ToString());
+        string figures = Path.Combine(temp.Path, "figures");
+
+        CliResult result = CliRunner.Run("plot", "--from", Path.Combine(checkpoints, "fc-net_epoch_1.safetensors"), "--out", figures);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Png.AssertValid(Path.Combine(figures, "training.png"), minimumBytes: 10_000);
+        // fc-net's W1 (784, 9) drawn as nine 28x28 images: the stored settings give the input shape.
+        Png.AssertValid(Path.Combine(figures, "filters.png"), minimumBytes: 500);
+    }
+
+    [Fact]
     public void Resume_MissingFile_Returns1AndNamesIt()
     {
         CliResult result = CliRunner.Run("train", "--resume", "/nonexistent/run.safetensors", "--data", ".");
