@@ -7,7 +7,8 @@ namespace Nnk.Cli.Plots;
 /// <summary>
 /// The batch-normalization seed's weight-initialisation figure as a PNG: best validation accuracy,
 /// best training accuracy and final training loss against the weight scale (log axis), baseline and
-/// batchnorm networks in each panel. Runs that diverged have no loss point.
+/// batchnorm networks in each panel. Runs that diverged have no loss point; losses above 3.5 are off the
+/// panel, as in the seed.
 /// </summary>
 internal static class WeightScalePlot
 {
@@ -25,8 +26,12 @@ internal static class WeightScalePlot
             o => o.BestValAcc);
         Panel(multiplot.GetPlot(1), report, "Best train accuracy vs weight initialization scale", "Best training accuracy",
             o => o.BestTrainAcc);
-        Panel(multiplot.GetPlot(2), report, "Final training loss vs weight initialization scale", "Final training loss",
+        Plot lossPanel = multiplot.GetPlot(2);
+        Panel(lossPanel, report, "Final training loss vs weight initialization scale", "Final training loss",
             o => o.FinalLoss);
+        // As the seed's set_ylim(1.0, 3.5), so that an exploding baseline does not flatten the rest; from 0,
+        // because MNIST's losses fall below 1.
+        lossPanel.Axes.SetLimitsY(0, 3.5);
 
         multiplot.SavePng(path, Width, Height);
     }
