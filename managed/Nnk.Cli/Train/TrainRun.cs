@@ -118,7 +118,7 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
         double? testAcc = cancelled ? null : solver.CheckAccuracy(splits.XTest, splits.YTest);
         TrainReport report = Report(settings, runtime, splits, solver, clock, testAcc, cancelled,
             FirstLayerFilters.From(model, inputShape), settings.TestEachEpoch ? testAccHistory.ToArray() : null);
-        PrintSummary(output, report, clock, solver.NumIterations, settings.Epochs);
+        PrintSummary(output, report, runtime, clock, solver.NumIterations, settings.Epochs);
 
         if (settings.JsonPath is string json)
         {
@@ -183,7 +183,8 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
         return accuracy;
     }
 
-    private static void PrintSummary(TextWriter output, TrainReport report, TrainingClock clock, int numIterations, int epochs)
+    private static void PrintSummary(TextWriter output, TrainReport report, RuntimeInfo runtime, TrainingClock clock,
+        int numIterations, int epochs)
     {
         if (report.Cancelled)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, 
@@ -200,7 +201,6 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
         string resumed = report.ResumedFrom is null ? "" : " after resuming";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Time: {clock.Epochs} epochs, {clock.Iterations} iterations{resumed} in {clock.Elapsed.TotalSeconds:F1} s; {perEpoch}; " +
-            $"{report.ImagesPerSecond:F0} images/s ({report.Backend} backend, " +
-            $"{(report.Blas is null ? "no BLAS" : $"BLAS {report.Blas}")}, {report.Threads} threads, {report.Dtype})"));
+            $"{report.ImagesPerSecond:F0} images/s ({runtime})"));
     }
 }
