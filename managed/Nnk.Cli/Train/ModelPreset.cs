@@ -20,14 +20,14 @@ internal sealed record ModelPreset(
     double? WeightScale, int[]? HiddenDims, int PrintEvery)
 {
     /// <summary>
-    /// The MNIST BN-CNN as the MNIST seed (004) trains it: batch 64, plain SGD at 0.001 on a loss
-    /// summed over the batch, which is 0.064 on the Solver's mean loss (10 epochs reach 99.37 % there).
-    /// One change: the learning rate decays by 0.8 per epoch, because the seed's constant rate leaves the
-    /// test accuracy wandering between 99.25 and 99.37 % from epoch 3 on, and the annealed rate settles it.
-    /// Two epochs by default, so a first run takes minutes.
+    /// The MNIST BN-CNN at the MNIST seed's (004) batch of 64, trained with Adam at 1e-3 decaying by 0.85 per
+    /// epoch. The seed itself uses plain SGD at 0.001 on a batch-summed loss (0.064 on the Solver's mean loss)
+    /// and reaches 99.37 % in 10 epochs; on this Solver, which samples minibatches with replacement, that rate
+    /// (even annealed by 0.8 per epoch) stayed at 99.2 %, while these settings passed 99.3 % at epoch 6
+    /// (measured with seed 0). Two epochs by default, so a first run takes minutes.
     /// </summary>
     public static readonly ModelPreset MnistBnCnn = new(ModelKind.MnistBnCnn, Epochs: 2, BatchSize: 64,
-        UpdateRule: "sgd", LearningRate: 0.064, LrDecay: 0.8, Reg: 0.0, WeightScale: null, HiddenDims: null, PrintEvery: 100);
+        UpdateRule: "adam", LearningRate: 1e-3, LrDecay: 0.85, Reg: 0.0, WeightScale: null, HiddenDims: null, PrintEvery: 100);
 
     /// <summary>The convolutional-networks seed's (001) one-epoch run: ThreeLayerConvNet(weight_scale=0.001,
     /// hidden_dim=500, reg=0.001), Adam at 1e-3, batch 50, printing every 20 iterations.</summary>
