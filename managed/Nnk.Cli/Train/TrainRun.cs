@@ -59,6 +59,7 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
         TextWriter log = display is not null && console.ErrorIsTerminal ? new ProgressAwareWriter(output, display) : output;
         var testAccHistory = new List<double>();
         Solver<T>? solver = null;
+        BestRunningStatistics<T>? bestStatistics = null;
         var solverOptions = new SolverOptions
         {
             UpdateRule = settings.UpdateRule,
@@ -75,6 +76,7 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
             Log = log,
             Progress = new CallbackProgress<SolverProgress>(p =>
             {
+                bestStatistics!.Observe(solver!);
                 int epochsBefore = clock.Epochs;
                 clock.Observe(p);
                 if (settings.TestEachEpoch && clock.Epochs > epochsBefore)
@@ -90,12 +92,14 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Resumed from {resumePath}: {solver.Epoch} epochs, iteration {solver.Iteration} / {solver.NumIterations}"));
         }
+        bestStatistics = new BestRunningStatistics<T>(model, solver);
 
         bool cancelled = false;
         clock.Start();
         try
         {
             solver.Train(cancellationToken);
+            bestStatistics.Restore();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
