@@ -43,7 +43,7 @@ internal static class WeightScaleExperiment<T> where T : unmanaged, IFloatingPoi
         });
         SolverData<T> data = splits.ToSolverData();
         int inputDim = splits.InputShape.Aggregate(1, (a, b) => a * b);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, 
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Weight-scale experiment on {settings.DatasetName}: {settings.NumTrain} training rows, {splits.YVal.Length} validation rows; " +
             $"hidden {string.Join(',', settings.HiddenDims)}; {settings.UpdateRule} {settings.LearningRate:G}, batch {settings.BatchSize}, " +
             $"{settings.Epochs} epochs; {settings.NumScales} scales; {runtime}"));

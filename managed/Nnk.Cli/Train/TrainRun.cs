@@ -48,7 +48,7 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
         int[] inputShape = splits.InputShape;
         IModel<T> model = ModelFactory.Create(settings, inputShape, splits.NumClasses, Kernels.For<T>(settings.Runtime.Backend));
         long parameters = model.Params.Values.Sum(p => (long)p.Length);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, 
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Model {settings.ModelName}: {parameters} parameters; {settings.UpdateRule}, learning rate {settings.LearningRate:G}, " +
             $"lr decay {settings.LrDecay:G}, reg {settings.Reg:G}, batch {settings.BatchSize}, {settings.Epochs} epochs; {runtime}"));
 
@@ -191,11 +191,11 @@ internal static class TrainRun<T> where T : unmanaged, IFloatingPointIeee754<T>
         int numIterations, int epochs)
     {
         if (report.Cancelled)
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, 
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Cancelled after iteration {report.Iterations} / {numIterations} ({report.Epochs} of {epochs} epochs done) " +
                 $"in {report.Seconds:F1} s; best validation accuracy so far {report.ValAcc:F4}."));
         else
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, 
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Test accuracy: {report.TestAcc:F4} ({report.NumTest} images), with the parameters of the best " +
                 $"validation accuracy {report.ValAcc:F4} (training accuracy {report.TrainAcc:F4} at that check)"));
 
