@@ -245,6 +245,9 @@ static inline void fuzz_free_all(fuzz_input *in)
 /* The message nnk_set_num_threads(0) leaves: set before every call, it must be replaced by the
  * call's own when the call fails. */
 static char fuzz_mark_message[256];
+/* NNK_FUZZ_VERBOSE set: every call's status and message go to stderr, to see what an input
+ * (a seed, a crash) does. */
+static bool fuzz_verbose;
 
 static inline void fuzz_mark(void)
 {
@@ -262,6 +265,9 @@ static inline void fuzz_mark(void)
 /* A call's status is one of nnk_status, and a failure says why. */
 static inline nnk_status fuzz_status(nnk_status s, const char *call)
 {
+    if (fuzz_verbose)
+        fprintf(stderr, "%s: %s%s%s\n", call, nnk_status_string(s), s == NNK_OK ? "" : ": ",
+                s == NNK_OK ? "" : nnk_last_error());
     if ((unsigned)s > NNK_ERROR_BLAS_UNAVAILABLE)
         FUZZ_FAIL("%s returned %d, not an nnk_status", call, (int)s);
     if (s == NNK_ERROR_BLAS_UNAVAILABLE)
@@ -290,6 +296,7 @@ static inline void fuzz_initialize(void)
         fprintf(stderr, "fuzz: cannot set up libnnk: %s\n", nnk_last_error());
         exit(1);
     }
+    fuzz_verbose = getenv("NNK_FUZZ_VERBOSE") != NULL;
     fuzz_mark();
     snprintf(fuzz_mark_message, sizeof fuzz_mark_message, "%s", nnk_last_error());
 }
