@@ -111,7 +111,7 @@ static int norm_threads(int64_t units, int64_t len)
 }
 
 /* Channel blocks of the spatial = 1 batch norm loops. */
-static int64_t norm_blocks(int64_t c) { return (c + NORM_BLOCK - 1) / NORM_BLOCK; }
+static int64_t norm_blocks(int64_t c) { return (c - 1) / NORM_BLOCK + 1; } /* c >= 1 */
 
 /* GNU vectors of four doubles: one register in the AVX2 clone; the baseline clone emulates
  * them through memory, about a third slower than 128-bit vectors would be, which only CPUs
