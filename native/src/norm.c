@@ -133,14 +133,16 @@ NORM_LOOP double norm_lanes_sum(const norm_v4d v[2])
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-/* Mean and biased variance of count values from the sums of d and d*d, d = value - shift. */
+/* Mean and biased variance of count values from the sums of d and d*d, d = value - shift. A
+ * variance that rounds below zero is clamped to it; a NaN one (the set held a NaN or an
+ * infinity) stays NaN, as the managed kernels' Math.Max keeps it. */
 static inline void moments_to_stats(double shift, double sum, double squares, double count,
                                     double *mean, double *var)
 {
     double centred = sum / count; /* mean - shift */
     double v = squares / count - centred * centred;
     *mean = shift + centred;
-    *var = v > 0 ? v : 0;
+    *var = v < 0 ? 0 : v;
 }
 
 /* Over one normalisation set of count values, with s1 = sum of gamma*dy and s2 = sum of
