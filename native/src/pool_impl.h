@@ -65,16 +65,15 @@ POOL_INLINE void NNK_FN(max_clipped)(const pool_geom *g, const NNK_T *restrict x
  * overlaps the one before instead, recomputing a few outputs identically.
  *
  * Vectors are passed by pointer: a 32-byte vector by value has a different ABI in the AVX2
- * and the baseline build (GCC's -Wpsabi). Inlined, they live in registers. */
+ * and the baseline build (GCC's -Wpsabi). Inlined, they live in registers. Shuffles name their
+ * lanes as constants (__builtin_shufflevector, which GCC and clang both have), so that these
+ * loops also build with clang, as the fuzz targets need. */
 typedef NNK_T NNK_FN(vec) __attribute__((vector_size(32)));
 /* Lanes of NNK_INT, as wide as NNK_T: comparison masks (0 or -1) and window offsets. */
 typedef NNK_INT NNK_FN(mask) __attribute__((vector_size(32)));
 typedef int32_t NNK_FN(index) __attribute__((vector_size(NNK_LANES * sizeof(int32_t))));
 
 static const NNK_FN(mask) NNK_FN(lanes) = {NNK_LANE_ORDER};
-
-/* Shuffles name their lanes as constants (__builtin_shufflevector, which GCC and clang both
- * have), so the pool kernels also build with clang for the fuzz targets. */
 
 /* p[0], p[2], ... and p[1], p[3], ... of the 2*NNK_LANES elements from p, each in the lane
  * order NNK_WINDOW_ORDER: the order one in-lane shuffle per vector gives (vshufps or
