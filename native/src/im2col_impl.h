@@ -4,7 +4,8 @@
  *
  * Layout: one image's cols is (c*kh*kw, out_h*out_w) row-major, row (ci*kh + ki)*kw + kj
  * holding input channel ci shifted by kernel tap (ki, kj), so that y = w * cols is the
- * convolution.
+ * convolution. Rows are ld apart (ld >= out_h*out_w), so that conv can lay several images'
+ * cols side by side and run one gemm for all of them.
  *
  * Loop order (Caffe's): ci, ki, kj, oy, ox, so cols is walked strictly in order, one output
  * row of out_w elements at a time; the image rows it reads stay in cache across the kj taps.
@@ -14,7 +15,8 @@
  * otherwise to a branch-free strided copy.
  */
 
-void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, NNK_T *restrict cols)
+void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, NNK_T *restrict cols_0,
+                         int64_t ld)
 {
     const int64_t sw = g->stride_w;
     for (int64_t ci = 0; ci < g->c; ci++) {
@@ -23,6 +25,7 @@ void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, NNK_T
             for (int64_t kj = 0; kj < g->kw; kj++) {
                 int64_t lo, hi, first = kj - g->pad_w;
                 valid_columns(g, kj, &lo, &hi);
+                NNK_T *cols = cols_0 + ((ci * g->kh + ki) * g->kw + kj) * ld;
                 for (int64_t oy = 0; oy < g->out_h; oy++, cols += g->out_w) {
                     int64_t iy = oy * g->stride_h - g->pad_h + ki;
                     if ((uint64_t)iy >= (uint64_t)g->h) {
@@ -48,7 +51,8 @@ void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, NNK_T
 
 /* The adjoint of im2col: every element of cols is added back to the pixel it was copied
  * from, so a pixel covered by several windows receives the sum of their gradients. */
-void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols, NNK_T *restrict x)
+void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols_0, int64_t ld,
+                         NNK_T *restrict x)
 {
     const int64_t sw = g->stride_w;
     memset(x, 0, (size_t)g->image * sizeof *x);
@@ -58,6 +62,7 @@ void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols, NN
             for (int64_t kj = 0; kj < g->kw; kj++) {
                 int64_t lo, hi, first = kj - g->pad_w;
                 valid_columns(g, kj, &lo, &hi);
+                const NNK_T *cols = cols_0 + ((ci * g->kh + ki) * g->kw + kj) * ld;
                 for (int64_t oy = 0; oy < g->out_h; oy++, cols += g->out_w) {
                     int64_t iy = oy * g->stride_h - g->pad_h + ki;
                     if ((uint64_t)iy >= (uint64_t)g->h)
@@ -86,7 +91,7 @@ nnk_status NNK_FN(nnk_im2col)(const nnk_conv2d_desc *desc, const NNK_T *x, int64
     int threads = nnki_loop_threads(g.n, g.n);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g.n; i++)
-        NNK_FN(nnki_im2col)(&g, x + i * g.image, cols + i * g.col_image);
+        NNK_FN(nnki_im2col)(&g, x + i * g.image, cols + i * g.col_image, g.out_hw);
     return NNK_OK;
 }
 
@@ -101,6 +106,6 @@ nnk_status NNK_FN(nnk_col2im)(const nnk_conv2d_desc *desc, const NNK_T *cols, in
     int threads = nnki_loop_threads(g.n, g.n);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g.n; i++)
-        NNK_FN(nnki_col2im)(&g, cols + i * g.col_image, x + i * g.image);
+        NNK_FN(nnki_col2im)(&g, cols + i * g.col_image, g.out_hw, x + i * g.image);
     return NNK_OK;
 }

@@ -128,10 +128,11 @@ nnk_status nnki_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64
 
 /* ---- im2col (im2col.c) -------------------------------------------------------------------- */
 
-/* One image: cols (ckk, out_hw) from x (c, h, w), and x = col2im(cols) (overwritten). */
-void nnki_im2col_f32(const nnki_conv_geom *g, const float *x, float *cols);
-void nnki_im2col_f64(const nnki_conv_geom *g, const double *x, double *cols);
-void nnki_col2im_f32(const nnki_conv_geom *g, const float *cols, float *x);
-void nnki_col2im_f64(const nnki_conv_geom *g, const double *cols, double *x);
+/* One image: cols (ckk, out_hw, rows ld >= out_hw apart) from x (c, h, w), and
+ * x = col2im(cols) (overwritten). */
+void nnki_im2col_f32(const nnki_conv_geom *g, const float *x, float *cols, int64_t ld);
+void nnki_im2col_f64(const nnki_conv_geom *g, const double *x, double *cols, int64_t ld);
+void nnki_col2im_f32(const nnki_conv_geom *g, const float *cols, int64_t ld, float *x);
+void nnki_col2im_f64(const nnki_conv_geom *g, const double *cols, int64_t ld, double *x);
 
 #endif /* NNK_INTERNAL_H */
