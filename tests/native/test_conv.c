@@ -400,6 +400,37 @@ TEST(Conv2dWorkspaceSize_GroupsSmallImages)
     CHECK_OK(nnk_set_num_threads(1));
 }
 
+/* An image whose cols exceeds the cache budget runs in bands of output rows, the last band
+ * shorter here (41 rows), with and without stride, at one and two threads. */
+TEST(Conv2d_LargeImagesInBands_MatchDirectLoops)
+{
+    const nnk_conv2d_desc bands[] = {
+        {2, 16, 41, 36, 3, 3, 3, 1, 1, 1, 1},
+        {3, 16, 81, 36, 2, 3, 3, 2, 1, 1, 1},
+    };
+    for (int bi = 0; bi < 2; bi++)
+        for (int threads = 1; threads <= 2; threads++) {
+            conv_case c = make_case(&bands[bi], 6000 + 10 * bi);
+            CHECK_OK(nnk_set_num_threads(threads));
+            double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
+            double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
+            double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
+            reference_forward(&c, c.b, ref_y);
+            reference_backward(&c, ref_dx, ref_dw, ref_db);
+            run_forward(&c, false, true, -1, y);
+            run_backward(&c, false, -1, dx, dw, db);
+            check_close("y", &c, y, ref_y, c.y_len, 1e-12);
+            check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
+            check_close("dw", &c, dw, ref_dw, c.w_len, 1e-12);
+            check_close("db", &c, db, ref_db, c.d.f, 1e-12);
+            for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db}, **q = p; q < p + 8;
+                 q++)
+                free(*q);
+            free_case(&c);
+        }
+    CHECK_OK(nnk_set_num_threads(1));
+}
+
 /* A workspace of one image's cols, less than a group needs, still works: one image per gemm. */
 TEST(Conv2d_OneImageWorkspace_WorksWhenImagesWouldBeGrouped)
 {
