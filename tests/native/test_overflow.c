@@ -36,11 +36,12 @@ TEST(Overflow_ConvProductsPast32Bits_AreComparedInFull)
     CHECK_ERROR(nnk_conv2d_backward_f32(&dw, xf, 1, wf, 1, dy, 641, NULL, 0, wf, 1, NULL, 0, ws, 1),
                 NNK_ERROR_BUFFER_SIZE, "dw has 1 elements, expected 641*6700417*1*1 = " WRAPPED);
 
-    /* One image's cols is c*kh*kw*out_h*out_w = 641*1*1*6700417*1: the workspace size. */
-    const nnk_conv2d_desc wide = {1, P641, P6700417, 1, 1, 1, 1, 1, 1, 0, 0};
+    /* A thread's cols holds at least one output row, c*kh*kw*out_w = 641*1*1*6700417: here the
+     * whole image and the workspace size. */
+    const nnk_conv2d_desc wide = {1, P641, 1, P6700417, 1, 1, 1, 1, 1, 0, 0};
     int64_t elements = 0, out_h = 0, out_w = 0;
     CHECK_OK(nnk_conv2d_output_size(&wide, &out_h, &out_w));
-    CHECK(out_h == P6700417 && out_w == 1, "out %lldx%lld", (long long)out_h, (long long)out_w);
+    CHECK(out_h == 1 && out_w == P6700417, "out %lldx%lld", (long long)out_h, (long long)out_w);
     CHECK_OK(nnk_set_num_threads(1));
     CHECK_OK(nnk_conv2d_workspace_size(&wide, NNK_CONV_FORWARD, &elements));
     CHECK(elements == (INT64_C(1) << 32) + 1, "workspace %lld, expected " WRAPPED,
