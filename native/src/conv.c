@@ -29,33 +29,89 @@ static nnk_status conv_geometry(const char *fn, const nnk_conv2d_desc *desc, nnk
     return NNK_OK;
 }
 
-/* Workspace layout for t threads: t slices of one image's cols (cols elements each), then,
- * when the pass sums dw, t - 1 partial sums of part elements (thread 0 sums into dw itself). */
-static int64_t threads_fitting(int64_t workspace_len, int64_t cols, int64_t part)
+/* Images per gemm, and output rows per gemm. A small image's gemm is too narrow for the BLAS
+ * to run near its peak (conv_mnist2: 50 x 81 x 500 runs at 100 GFLOP/s on one core, 50 x 486
+ * x 500 at 118), so small images are grouped: their cols side by side, one gemm for the group.
+ * Only when each output sums many products: with few (conv_seed's 27, conv_mnist1's 9) the
+ * gemm is bound by writing y, and the group's extra copy of y costs more than the wider gemm
+ * saves. A large image's cols would not stay in L2 (2 MiB a core) between im2col writing it
+ * and the gemm reading it (conv_wide: 2.25 MiB), so it is cut into bands of output rows, one
+ * gemm per band. Either way cols stays within 2^17 elements, 512 KiB of float: half of L2,
+ * leaving room for the BLAS's packed blocks and y (measured against 2^16 and 2^18). */
+#define NNKI_COLS_ELEMENTS (INT64_C(1) << 17)
+#define NNKI_GROUP_MIN_CKK 128
+
+typedef struct conv_plan {
+    int64_t group;   /* images per gemm */
+    int64_t rows;    /* output rows per gemm: out_h unless group is 1 */
+    int64_t columns; /* group*rows*out_w: columns of the gemm's cols */
+    int64_t share;   /* workspace elements per thread: cols, then (group > 1) f x columns
+                      * for the grouped y or dy */
+    int threads;
+} conv_plan;
+
+static conv_plan plan_for_group(const nnki_conv_geom *g, int64_t group)
 {
-    int64_t per_extra_thread;
-    if (workspace_len < cols)
-        return 0;
-    if (__builtin_add_overflow(cols, part, &per_extra_thread))
-        return 1;
-    return 1 + (workspace_len - cols) / per_extra_thread;
+    conv_plan p = {group, g->out_h, group * g->out_hw, 0, 1};
+    if (group == 1 && g->col_image > NNKI_COLS_ELEMENTS) {
+        /* Bands of equal height, as few as the budget allows. */
+        int64_t rows = nnki_min(g->out_h, nnki_max(1, NNKI_COLS_ELEMENTS / (g->ckk * g->out_w)));
+        int64_t bands = (g->out_h + rows - 1) / rows;
+        p.rows = (g->out_h + bands - 1) / bands;
+        p.columns = p.rows * g->out_w;
+    }
+    /* Only a group or band within the budget is ever formed, so these products fit too. */
+    p.share = group == 1 ? g->ckk * p.columns : (g->ckk + g->f) * p.columns;
+    return p;
 }
 
-/* Checks the workspace, chooses the threads of the image loop and the BLAS's thread count. */
-static nnk_status conv_threads(const char *fn, const nnki_conv_geom *g, const void *workspace,
-                               int64_t workspace_len, int64_t part, int *threads)
+static conv_plan preferred_plan(const nnki_conv_geom *g, int64_t threads)
+{
+    int64_t group = 1;
+    if (g->ckk >= NNKI_GROUP_MIN_CKK && g->col_image <= NNKI_COLS_ELEMENTS / 2) {
+        group = NNKI_COLS_ELEMENTS / g->col_image;
+        /* The same number of groups for every thread, each as full as that allows. */
+        int64_t groups = (g->n + group - 1) / group;
+        groups = (groups + threads - 1) / threads * threads;
+        group = (g->n + groups - 1) / groups;
+    }
+    return plan_for_group(g, group);
+}
+
+/* Workspace layout for t threads: t shares, then, when the pass sums dw, t - 1 partial sums
+ * of part elements (thread 0 sums into dw itself). */
+static int64_t threads_fitting(int64_t workspace_len, int64_t share, int64_t part)
+{
+    int64_t per_extra_thread;
+    if (workspace_len < share)
+        return 0;
+    if (__builtin_add_overflow(share, part, &per_extra_thread))
+        return 1;
+    return 1 + (workspace_len - share) / per_extra_thread;
+}
+
+/* Checks the workspace and chooses the plan: the preferred group if the workspace holds it
+ * (it does when sized by nnk_conv2d_workspace_size), else one image per gemm. */
+static nnk_status conv_plan_for(const char *fn, const nnki_conv_geom *g, const void *workspace,
+                                int64_t workspace_len, int64_t part, conv_plan *plan)
 {
     if (workspace == NULL)
         return nnki_set_error(NNK_ERROR_NULL_POINTER, "%s: workspace is NULL", fn);
-    int64_t fit = threads_fitting(workspace_len, g->col_image, part);
+    int64_t threads = nnki_min(nnk_get_num_threads(), g->n);
+    conv_plan p = preferred_plan(g, threads);
+    int64_t fit = threads_fitting(workspace_len, p.share, part);
+    if (p.group > 1 && fit < threads) {
+        p = plan_for_group(g, 1);
+        fit = threads_fitting(workspace_len, p.share, part);
+    }
     if (fit < 1)
         return nnki_set_error(NNK_ERROR_BUFFER_SIZE,
                               "%s: workspace has %" PRId64 " elements, one thread needs %" PRId64
-                              " (c*kh*kw*out_h*out_w = %" PRId64 "*%" PRId64 "*%" PRId64
+                              " (c*kh*kw*rows*out_w = %" PRId64 "*%" PRId64 "*%" PRId64
                               "*%" PRId64 "*%" PRId64 ")",
-                              fn, workspace_len, g->col_image, g->c, g->kh, g->kw, g->out_h,
-                              g->out_w);
-    *threads = nnki_loop_threads(g->n, fit);
+                              fn, workspace_len, p.share, g->c, g->kh, g->kw, p.rows, g->out_w);
+    p.threads = nnki_loop_threads((g->n + p.group - 1) / p.group, fit);
+    *plan = p;
     return nnki_blas_prepare();
 }
 
@@ -86,15 +142,16 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
         return nnki_set_error(NNK_ERROR_NULL_POINTER, "%s: elements is NULL", fn);
     int64_t threads = nnki_min(nnk_get_num_threads(), g.n);
     int64_t part = pass == NNK_CONV_BACKWARD ? g.w_len : 0;
+    int64_t share = preferred_plan(&g, threads).share;
     int64_t cols_total, parts_total, total;
-    if (!nnki_mul(threads, g.col_image, &cols_total) ||
+    if (!nnki_mul(threads, share, &cols_total) ||
         !nnki_mul(threads - 1, part, &parts_total) ||
         __builtin_add_overflow(cols_total, parts_total, &total))
         return nnki_set_error(NNK_ERROR_OVERFLOW,
                               "%s: workspace for %" PRId64 " threads (%" PRId64
                               " cols elements each, %" PRId64
                               " dw partial elements for each but the first) overflows int64",
-                              fn, threads, g.col_image, part);
+                              fn, threads, share, part);
     *elements = total;
     return NNK_OK;
 }

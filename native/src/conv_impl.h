@@ -6,6 +6,10 @@
  * (f x c*kh*kw):
  *   forward   y_i  = w * cols_i + b
  *   backward  dw  += dy_i * cols_i^T,   dx_i = col2im(w^T * dy_i),   db = sum of dy
+ * A group of small images (conv_plan) runs as one image whose cols are the group's cols side
+ * by side: y and dy then go through a grouped copy (f x group*out_hw) in the workspace. A
+ * large image runs in bands of output rows, each band's y and dy a block of columns of y_i
+ * and dy_i (leading dimension out_hw).
  *
  * Inside the image loops gemm cannot fail: conv_threads has loaded the BLAS and conv_geometry
  * has checked every dimension against its int. The loops still fold the status, rather than
@@ -24,24 +28,51 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
     NNKI_TRY(nnki_check_tensor(fn, "w", w, w_len, true, NNKI_DIMS(g.f, g.c, g.kh, g.kw)));
     NNKI_TRY(nnki_check_tensor(fn, "b", b, b_len, false, NNKI_DIMS(g.f)));
     NNKI_TRY(nnki_check_tensor(fn, "y", y, y_len, true, NNKI_DIMS(g.n, g.f, g.out_h, g.out_w)));
-    int threads;
-    NNKI_TRY(conv_threads(fn, &g, workspace, workspace_len, 0, &threads));
+    conv_plan p;
+    NNKI_TRY(conv_plan_for(fn, &g, workspace, workspace_len, 0, &p));
+    const int64_t groups = (g.n + p.group - 1) / p.group;
 
     int status = NNK_OK;
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
+#pragma omp parallel for num_threads(p.threads) if (p.threads > 1) schedule(static) \
     reduction(max : status)
-    for (int64_t i = 0; i < g.n; i++) {
-        NNK_T *cols = workspace + omp_get_thread_num() * g.col_image;
-        NNK_T *y_i = y + i * g.f * g.out_hw;
-        NNK_FN(nnki_im2col)(&g, x + i * g.image, cols);
-        /* The bias goes in first and the gemm accumulates onto it: one pass over y_i. */
-        if (b != NULL)
-            for (int64_t fi = 0; fi < g.f; fi++)
-                for (int64_t p = 0; p < g.out_hw; p++)
-                    y_i[fi * g.out_hw + p] = b[fi];
-        int s = NNK_FN(nnki_gemm)(false, false, g.f, g.out_hw, g.ckk, 1, w, g.ckk, cols,
-                                  g.out_hw, b != NULL ? 1 : 0, y_i, g.out_hw);
+    for (int64_t gi = 0; gi < groups; gi++) {
+        NNK_T *cols = workspace + omp_get_thread_num() * p.share;
+        const int64_t first = gi * p.group, count = nnki_min(p.group, g.n - first);
+        NNK_T *y_first = y + first * g.f * g.out_hw;
+        if (count == 1) {
+            for (int64_t oy0 = 0; oy0 < g.out_h; oy0 += p.rows) {
+                const int64_t oy1 = nnki_min(g.out_h, oy0 + p.rows);
+                const int64_t columns = (oy1 - oy0) * g.out_w;
+                NNK_T *y_band = y_first + oy0 * g.out_w;
+                NNK_FN(nnki_im2col)(&g, x + first * g.image, oy0, oy1, cols, columns);
+                /* The bias goes in first and the gemm accumulates onto it: one pass over y. */
+                if (b != NULL)
+                    for (int64_t fi = 0; fi < g.f; fi++)
+                        for (int64_t q = 0; q < columns; q++)
+                            y_band[fi * g.out_hw + q] = b[fi];
+                int s = NNK_FN(nnki_gemm)(false, false, g.f, columns, g.ckk, 1, w, g.ckk, cols,
+                                          columns, b != NULL ? 1 : 0, y_band, g.out_hw);
+                status = s > status ? s : status;
+            }
+            continue;
+        }
+        const int64_t columns = count * g.out_hw;
+        NNK_T *grouped = cols + g.ckk * p.columns;
+        for (int64_t k = 0; k < count; k++)
+            NNK_FN(nnki_im2col)(&g, x + (first + k) * g.image, 0, g.out_h, cols + k * g.out_hw,
+                                columns);
+        int s = NNK_FN(nnki_gemm)(false, false, g.f, columns, g.ckk, 1, w, g.ckk, cols, columns,
+                                  0, grouped, columns);
         status = s > status ? s : status;
+        /* Unpacking to y is a pass over y anyway: the bias rides along. */
+        for (int64_t k = 0; k < count; k++)
+            for (int64_t fi = 0; fi < g.f; fi++) {
+                const NNK_T bias = b != NULL ? b[fi] : 0;
+                const NNK_T *from = grouped + fi * columns + k * g.out_hw;
+                NNK_T *to = y_first + (k * g.f + fi) * g.out_hw;
+                for (int64_t q = 0; q < g.out_hw; q++)
+                    to[q] = from[q] + bias;
+            }
     }
     return (nnk_status)status;
 }
@@ -83,11 +114,13 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
         NNK_FN(bias_gradient)(&g, dy, db);
     if (dx == NULL && dw == NULL)
         return NNK_OK;
-    int threads;
-    NNKI_TRY(conv_threads(fn, &g, workspace, workspace_len, dw != NULL ? g.w_len : 0, &threads));
+    conv_plan p;
+    NNKI_TRY(conv_plan_for(fn, &g, workspace, workspace_len, dw != NULL ? g.w_len : 0, &p));
+    const int threads = p.threads;
+    const int64_t groups = (g.n + p.group - 1) / p.group;
 
     /* Thread t > 0 sums its images' dw into its own partial, added to dw at the end. */
-    NNK_T *partials = workspace + threads * g.col_image;
+    NNK_T *partials = workspace + threads * p.share;
     if (dw != NULL) {
         memset(dw, 0, (size_t)g.w_len * sizeof *dw);
         memset(partials, 0, (size_t)((threads - 1) * g.w_len) * sizeof *partials);
@@ -95,22 +128,60 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
     int status = NNK_OK;
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
     reduction(max : status)
-    for (int64_t i = 0; i < g.n; i++) {
+    for (int64_t gi = 0; gi < groups; gi++) {
         int t = omp_get_thread_num();
-        NNK_T *cols = workspace + t * g.col_image;
-        const NNK_T *dy_i = dy + i * g.f * g.out_hw;
+        NNK_T *cols = workspace + t * p.share;
+        const int64_t first = gi * p.group, count = nnki_min(p.group, g.n - first);
+        if (count == 1) {
+            const NNK_T *dy_i = dy + first * g.f * g.out_hw;
+            NNK_T *dx_i = dx != NULL ? dx + first * g.image : NULL;
+            if (dx_i != NULL)
+                memset(dx_i, 0, (size_t)g.image * sizeof *dx_i);
+            for (int64_t oy0 = 0; oy0 < g.out_h; oy0 += p.rows) {
+                const int64_t oy1 = nnki_min(g.out_h, oy0 + p.rows);
+                const int64_t columns = (oy1 - oy0) * g.out_w;
+                const NNK_T *dy_band = dy_i + oy0 * g.out_w;
+                if (dw != NULL) {
+                    NNK_T *dw_sum = t == 0 ? dw : partials + (t - 1) * g.w_len;
+                    NNK_FN(nnki_im2col)(&g, x + first * g.image, oy0, oy1, cols, columns);
+                    int s = NNK_FN(nnki_gemm)(false, true, g.f, g.ckk, columns, 1, dy_band,
+                                              g.out_hw, cols, columns, 1, dw_sum, g.ckk);
+                    status = s > status ? s : status;
+                }
+                if (dx_i != NULL) {
+                    int s = NNK_FN(nnki_gemm)(true, false, g.ckk, columns, g.f, 1, w, g.ckk,
+                                              dy_band, g.out_hw, 0, cols, columns);
+                    status = s > status ? s : status;
+                    NNK_FN(nnki_col2im)(&g, cols, columns, oy0, oy1, dx_i);
+                }
+            }
+            continue;
+        }
+        const int64_t columns = count * g.out_hw;
+        /* A group's dy is gathered into one (f x columns) matrix. */
+        NNK_T *dy_group = cols + g.ckk * p.columns;
+        for (int64_t k = 0; k < count; k++)
+            for (int64_t fi = 0; fi < g.f; fi++)
+                memcpy(dy_group + fi * columns + k * g.out_hw,
+                       dy + ((first + k) * g.f + fi) * g.out_hw, (size_t)g.out_hw * sizeof *dy);
         if (dw != NULL) {
             NNK_T *dw_sum = t == 0 ? dw : partials + (t - 1) * g.w_len;
-            NNK_FN(nnki_im2col)(&g, x + i * g.image, cols);
-            int s = NNK_FN(nnki_gemm)(false, true, g.f, g.ckk, g.out_hw, 1, dy_i, g.out_hw,
-                                      cols, g.out_hw, 1, dw_sum, g.ckk);
+            for (int64_t k = 0; k < count; k++)
+                NNK_FN(nnki_im2col)(&g, x + (first + k) * g.image, 0, g.out_h, cols + k * g.out_hw,
+                                    columns);
+            int s = NNK_FN(nnki_gemm)(false, true, g.f, g.ckk, columns, 1, dy_group, columns,
+                                      cols, columns, 1, dw_sum, g.ckk);
             status = s > status ? s : status;
         }
         if (dx != NULL) {
-            int s = NNK_FN(nnki_gemm)(true, false, g.ckk, g.out_hw, g.f, 1, w, g.ckk, dy_i,
-                                      g.out_hw, 0, cols, g.out_hw);
+            int s = NNK_FN(nnki_gemm)(true, false, g.ckk, columns, g.f, 1, w, g.ckk, dy_group,
+                                      columns, 0, cols, columns);
             status = s > status ? s : status;
-            NNK_FN(nnki_col2im)(&g, cols, dx + i * g.image);
+            for (int64_t k = 0; k < count; k++) {
+                NNK_T *dx_k = dx + (first + k) * g.image;
+                memset(dx_k, 0, (size_t)g.image * sizeof *dx_k);
+                NNK_FN(nnki_col2im)(&g, cols + k * g.out_hw, columns, 0, g.out_h, dx_k);
+            }
         }
     }
     if (dw != NULL)

@@ -4,7 +4,9 @@
  *
  * Layout: one image's cols is (c*kh*kw, out_h*out_w) row-major, row (ci*kh + ki)*kw + kj
  * holding input channel ci shifted by kernel tap (ki, kj), so that y = w * cols is the
- * convolution.
+ * convolution. conv also works on parts: the output rows [oy0, oy1) of an image (a large
+ * image's cols need not leave the cache), with rows of cols ld apart (several small images'
+ * cols side by side, one gemm for all of them).
  *
  * Loop order (Caffe's): ci, ki, kj, oy, ox, so cols is walked strictly in order, one output
  * row of out_w elements at a time; the image rows it reads stay in cache across the kj taps.
@@ -14,7 +16,8 @@
  * otherwise to a branch-free strided copy.
  */
 
-void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, NNK_T *restrict cols)
+void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, int64_t oy0,
+                         int64_t oy1, NNK_T *restrict cols_0, int64_t ld)
 {
     const int64_t sw = g->stride_w;
     for (int64_t ci = 0; ci < g->c; ci++) {
@@ -23,7 +26,8 @@ void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, NNK_T
             for (int64_t kj = 0; kj < g->kw; kj++) {
                 int64_t lo, hi, first = kj - g->pad_w;
                 valid_columns(g, kj, &lo, &hi);
-                for (int64_t oy = 0; oy < g->out_h; oy++, cols += g->out_w) {
+                NNK_T *cols = cols_0 + ((ci * g->kh + ki) * g->kw + kj) * ld;
+                for (int64_t oy = oy0; oy < oy1; oy++, cols += g->out_w) {
                     int64_t iy = oy * g->stride_h - g->pad_h + ki;
                     if ((uint64_t)iy >= (uint64_t)g->h) {
                         memset(cols, 0, (size_t)g->out_w * sizeof *cols);
@@ -46,19 +50,21 @@ void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, NNK_T
     }
 }
 
-/* The adjoint of im2col: every element of cols is added back to the pixel it was copied
- * from, so a pixel covered by several windows receives the sum of their gradients. */
-void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols, NNK_T *restrict x)
+/* The adjoint of im2col: every element of cols is added to the pixel it was copied from, so
+ * a pixel covered by several windows receives the sum of their gradients. x accumulates (the
+ * caller zeroes it once for all of an image's parts). */
+void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols_0, int64_t ld,
+                         int64_t oy0, int64_t oy1, NNK_T *restrict x)
 {
     const int64_t sw = g->stride_w;
-    memset(x, 0, (size_t)g->image * sizeof *x);
     for (int64_t ci = 0; ci < g->c; ci++) {
         NNK_T *plane = x + ci * g->h * g->w;
         for (int64_t ki = 0; ki < g->kh; ki++) {
             for (int64_t kj = 0; kj < g->kw; kj++) {
                 int64_t lo, hi, first = kj - g->pad_w;
                 valid_columns(g, kj, &lo, &hi);
-                for (int64_t oy = 0; oy < g->out_h; oy++, cols += g->out_w) {
+                const NNK_T *cols = cols_0 + ((ci * g->kh + ki) * g->kw + kj) * ld;
+                for (int64_t oy = oy0; oy < oy1; oy++, cols += g->out_w) {
                     int64_t iy = oy * g->stride_h - g->pad_h + ki;
                     if ((uint64_t)iy >= (uint64_t)g->h)
                         continue;
@@ -86,7 +92,7 @@ nnk_status NNK_FN(nnk_im2col)(const nnk_conv2d_desc *desc, const NNK_T *x, int64
     int threads = nnki_loop_threads(g.n, g.n);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g.n; i++)
-        NNK_FN(nnki_im2col)(&g, x + i * g.image, cols + i * g.col_image);
+        NNK_FN(nnki_im2col)(&g, x + i * g.image, 0, g.out_h, cols + i * g.col_image, g.out_hw);
     return NNK_OK;
 }
 
@@ -100,7 +106,9 @@ nnk_status NNK_FN(nnk_col2im)(const nnk_conv2d_desc *desc, const NNK_T *cols, in
     NNKI_TRY(nnki_check_tensor("col2im", "x", x, x_len, true, NNKI_DIMS(g.n, g.c, g.h, g.w)));
     int threads = nnki_loop_threads(g.n, g.n);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-    for (int64_t i = 0; i < g.n; i++)
-        NNK_FN(nnki_col2im)(&g, cols + i * g.col_image, x + i * g.image);
+    for (int64_t i = 0; i < g.n; i++) {
+        memset(x + i * g.image, 0, (size_t)g.image * sizeof *x);
+        NNK_FN(nnki_col2im)(&g, cols + i * g.col_image, g.out_hw, 0, g.out_h, x + i * g.image);
+    }
     return NNK_OK;
 }

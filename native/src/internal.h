@@ -42,6 +42,7 @@ static inline bool nnki_mul(int64_t a, int64_t b, int64_t *out)
 }
 
 static inline int64_t nnki_min(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t nnki_max(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* ---- Argument checks ---------------------------------------------------------------------- */
 
@@ -66,7 +67,8 @@ nnk_status nnki_conv_geometry(const char *fn, const nnk_conv2d_desc *desc, nnki_
 
 /* Checks a tensor argument against its shape dims[0..ndims). A required tensor must be
  * non-NULL; an optional one may be NULL with length 0, meaning absent. Any other length than
- * the product of dims is NNK_ERROR_BUFFER_SIZE, with the shape in the message. */
+ * the product of dims is NNK_ERROR_BUFFER_SIZE, with the shape in the message; a product past
+ * int64 is NNK_ERROR_OVERFLOW (callers check their products first, so that is a safety net). */
 nnk_status nnki_check_tensor(const char *fn, const char *name, const void *p, int64_t len,
                              bool required, const int64_t *dims, int ndims);
 
@@ -127,10 +129,15 @@ nnk_status nnki_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64
 
 /* ---- im2col (im2col.c) -------------------------------------------------------------------- */
 
-/* One image: cols (ckk, out_hw) from x (c, h, w), and x = col2im(cols) (overwritten). */
-void nnki_im2col_f32(const nnki_conv_geom *g, const float *x, float *cols);
-void nnki_im2col_f64(const nnki_conv_geom *g, const double *x, double *cols);
-void nnki_col2im_f32(const nnki_conv_geom *g, const float *cols, float *x);
-void nnki_col2im_f64(const nnki_conv_geom *g, const double *cols, double *x);
+/* The output rows [oy0, oy1) of one image: cols (ckk, (oy1 - oy0)*out_w, rows ld apart)
+ * from x (c, h, w), and x += col2im(cols). */
+void nnki_im2col_f32(const nnki_conv_geom *g, const float *x, int64_t oy0, int64_t oy1,
+                     float *cols, int64_t ld);
+void nnki_im2col_f64(const nnki_conv_geom *g, const double *x, int64_t oy0, int64_t oy1,
+                     double *cols, int64_t ld);
+void nnki_col2im_f32(const nnki_conv_geom *g, const float *cols, int64_t ld, int64_t oy0,
+                     int64_t oy1, float *x);
+void nnki_col2im_f64(const nnki_conv_geom *g, const double *cols, int64_t ld, int64_t oy0,
+                     int64_t oy1, double *x);
 
 #endif /* NNK_INTERNAL_H */

@@ -121,6 +121,9 @@ static const nnk_conv2d_desc test_geometries[] = {
     {2, 1, 3, 3, 2, 2, 2, 1, 1, 3, 3},
     {3, 2, 9, 4, 3, 4, 3, 3, 1, 1, 2},
     {5, 3, 11, 10, 4, 3, 3, 2, 2, 1, 1},
+    /* c*kh*kw >= 128 and small images: conv2d groups images per gemm, the last group short. */
+    {5, 8, 6, 7, 3, 4, 4, 1, 2, 1, 0},
+    {7, 16, 5, 5, 3, 3, 3, 2, 1, 1, 0},
 };
 #define TEST_GEOMETRY_COUNT ((int)(sizeof test_geometries / sizeof test_geometries[0]))
 

@@ -382,3 +382,77 @@ TEST(Conv2dWorkspaceSize_DependsOnThreadsImagesAndPass)
     CHECK(query_workspace(&d, NNK_CONV_FORWARD) == cols, "forward, 1 thread");
     CHECK(query_workspace(&d, NNK_CONV_BACKWARD) == cols, "backward, 1 thread");
 }
+
+/* With c*kh*kw >= 128 and small images a thread's share holds a group of images: their cols
+ * ((c*kh*kw) x group*out_h*out_w) and their y or dy (f x group*out_h*out_w), the images split
+ * evenly over the threads. */
+TEST(Conv2dWorkspaceSize_GroupsSmallImages)
+{
+    const nnk_conv2d_desc d = {5, 8, 6, 7, 3, 4, 4, 1, 2, 1, 0};
+    const int64_t per_image = (8 * 4 * 4 + 3) * 5 * 2, part = 3 * 8 * 4 * 4;
+    CHECK_OK(nnk_set_num_threads(1));
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == 5 * per_image, "forward, 1 thread");
+    CHECK(query_workspace(&d, NNK_CONV_BACKWARD) == 5 * per_image, "backward, 1 thread");
+    CHECK_OK(nnk_set_num_threads(2));
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == 2 * 3 * per_image, "forward, 2 threads");
+    CHECK(query_workspace(&d, NNK_CONV_BACKWARD) == 2 * 3 * per_image + part,
+          "backward, 2 threads");
+    CHECK_OK(nnk_set_num_threads(1));
+}
+
+/* An image whose cols exceeds the cache budget runs in bands of output rows, the last band
+ * shorter here (41 rows), with and without stride, at one and two threads. */
+TEST(Conv2d_LargeImagesInBands_MatchDirectLoops)
+{
+    const nnk_conv2d_desc bands[] = {
+        {2, 16, 41, 36, 3, 3, 3, 1, 1, 1, 1},
+        {3, 16, 81, 36, 2, 3, 3, 2, 1, 1, 1},
+    };
+    for (int bi = 0; bi < 2; bi++)
+        for (int threads = 1; threads <= 2; threads++) {
+            conv_case c = make_case(&bands[bi], 6000 + 10 * bi);
+            CHECK_OK(nnk_set_num_threads(threads));
+            double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
+            double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
+            double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
+            reference_forward(&c, c.b, ref_y);
+            reference_backward(&c, ref_dx, ref_dw, ref_db);
+            run_forward(&c, false, true, -1, y);
+            run_backward(&c, false, -1, dx, dw, db);
+            check_close("y", &c, y, ref_y, c.y_len, 1e-12);
+            check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
+            check_close("dw", &c, dw, ref_dw, c.w_len, 1e-12);
+            check_close("db", &c, db, ref_db, c.d.f, 1e-12);
+            for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db}, **q = p; q < p + 8;
+                 q++)
+                free(*q);
+            free_case(&c);
+        }
+    CHECK_OK(nnk_set_num_threads(1));
+}
+
+/* A workspace of one image's cols, less than a group needs, still works: one image per gemm. */
+TEST(Conv2d_OneImageWorkspace_WorksWhenImagesWouldBeGrouped)
+{
+    for (int gi = TEST_GEOMETRY_COUNT - 2; gi < TEST_GEOMETRY_COUNT; gi++) {
+        conv_case c = make_case(&test_geometries[gi], 5000 + 10 * gi);
+        int64_t oh = 0, ow = 0;
+        CHECK_OK(nnk_conv2d_output_size(&c.d, &oh, &ow));
+        const int64_t cols = c.d.c * c.d.kh * c.d.kw * oh * ow;
+        CHECK_OK(nnk_set_num_threads(1));
+        double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
+        double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
+        double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
+        reference_forward(&c, c.b, ref_y);
+        reference_backward(&c, ref_dx, ref_dw, ref_db);
+        run_forward(&c, false, true, cols, y);
+        run_backward(&c, false, cols, dx, dw, db);
+        check_close("y", &c, y, ref_y, c.y_len, 1e-12);
+        check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
+        check_close("dw", &c, dw, ref_dw, c.w_len, 1e-12);
+        check_close("db", &c, db, ref_db, c.d.f, 1e-12);
+        for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db}, **q = p; q < p + 8; q++)
+            free(*q);
+        free_case(&c);
+    }
+}

@@ -100,7 +100,7 @@ TEST(Errors_BufferLengths)
                 NNK_ERROR_BUFFER_SIZE, "y has -1 elements, expected 2*2*4*4 = 64");
     CHECK_ERROR(nnk_conv2d_forward_f64(&good, x, X_LEN, w, W_LEN, b, 2, y, Y_LEN, ws, 431),
                 NNK_ERROR_BUFFER_SIZE,
-                "workspace has 431 elements, one thread needs 432 (c*kh*kw*out_h*out_w = "
+                "workspace has 431 elements, one thread needs 432 (c*kh*kw*rows*out_w = "
                 "3*3*3*4*4)");
     CHECK_ERROR(nnk_conv2d_backward_f64(&good, x, X_LEN, w, W_LEN, dy, Y_LEN, dx, 95, dw, W_LEN,
                                         db, 2, ws, WS_LEN),

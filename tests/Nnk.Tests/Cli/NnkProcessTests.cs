@@ -14,7 +14,7 @@ public class NnkProcessTests
         PatternDigits.Write(temp.Path);
         string json = Path.Combine(temp.Path, "run.json");
         string plots = Path.Combine(temp.Path, "plots");
-        var start = new ProcessStartInfo(NnkExecutable)
+        var start = new ProcessStartInfo(NnkExecutable.Path)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -34,24 +34,5 @@ public class NnkProcessTests
         Assert.Contains("Test accuracy:", output);
         Assert.True(File.Exists(json));
         Png.AssertValid(Path.Combine(plots, "training.png"));
-    }
-
-    // The apphost copied as `nnk` next to Nnk.Cli.dll, built in the configuration of this test assembly.
-    private static string NnkExecutable
-    {
-        get
-        {
-            string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;   // .../bin/<Configuration>/net10.0/
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(Path.Combine(directory.FullName, "Native.sln")))
-                {
-                    string path = Path.Combine(directory.FullName, "managed", "Nnk.Cli", "bin", configuration, "net10.0", "nnk");
-                    Assert.True(File.Exists(path), $"the nnk executable should have been built at {path}");
-                    return path;
-                }
-            }
-            throw new InvalidOperationException($"No Native.sln above {AppContext.BaseDirectory}.");
-        }
     }
 }
