@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace Nnk.Interop;
 
 /// <summary>P/Invoke declarations of libnnk, one per function of <c>nnk.h</c>, and its integer macros.</summary>
-public static unsafe partial class NativeMethods
+internal static unsafe partial class NativeMethods
 {
     /// <summary>Library version as "MAJOR.MINOR.PATCH" (the repository's VERSION file); static storage.</summary>
     [LibraryImport("nnk", EntryPoint = "nnk_version")]
