@@ -7,7 +7,11 @@ need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 # cmake and a C compiler build libnnk; OpenBLAS (OpenMP flavour, so its threads and ours share
 # one runtime) is the default BLAS; python3-clang runs the bindings generator and its drift test.
-for pkg in cmake gcc make libc6-dev libgomp1 libopenblas0-openmp python3 python3-clang; do
+# The hardening phases of test.sh: clang-14 with its sanitizer and libFuzzer runtimes
+# (libclang-rt-14-dev) and its OpenMP (libomp-14-dev) build the fuzz targets; valgrind runs the
+# C tests under memcheck. GCC's own ASan and UBSan runtimes come with gcc.
+for pkg in cmake gcc make libc6-dev libgomp1 libopenblas0-openmp python3 python3-clang \
+  clang-14 libclang-rt-14-dev libomp-14-dev valgrind; do
   have_pkg "$pkg" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

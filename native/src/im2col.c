@@ -53,6 +53,10 @@ nnk_status nnki_conv_geometry(const char *fn, const nnk_conv2d_desc *d, nnki_con
     return NNK_OK;
 }
 
+/* a / s rounded up, for a >= 0 and s >= 1; unlike (a + s - 1) / s it cannot overflow, which a
+ * stride near INT64_MAX would make it do. */
+static inline int64_t ceil_div(int64_t a, int64_t s) { return a == 0 ? 0 : (a - 1) / s + 1; }
+
 /* Output columns [*lo, *hi) whose input column ox*stride_w - pad_w + kj lies inside the
  * image; the columns outside read padding. Computed once per kernel column so that the inner
  * loops below have no bounds test at all. */
@@ -60,8 +64,8 @@ static inline void valid_columns(const nnki_conv_geom *g, int64_t kj, int64_t *l
 {
     int64_t first = kj - g->pad_w; /* input column of ox = 0 */
     int64_t s = g->stride_w;
-    int64_t l = first >= 0 ? 0 : (-first + s - 1) / s;
-    int64_t h = first >= g->w ? 0 : (g->w - first + s - 1) / s;
+    int64_t l = first >= 0 ? 0 : ceil_div(-first, s);
+    int64_t h = first >= g->w ? 0 : ceil_div(g->w - first, s); /* w - first <= w + pad_w */
     *lo = nnki_min(l, g->out_w);
     *hi = h > *lo ? nnki_min(h, g->out_w) : *lo;
 }

@@ -66,7 +66,8 @@ nnk_status nnki_conv_geometry(const char *fn, const nnk_conv2d_desc *desc, nnki_
 
 /* Checks a tensor argument against its shape dims[0..ndims). A required tensor must be
  * non-NULL; an optional one may be NULL with length 0, meaning absent. Any other length than
- * the product of dims is NNK_ERROR_BUFFER_SIZE, with the shape in the message. */
+ * the product of dims is NNK_ERROR_BUFFER_SIZE, with the shape in the message; a product past
+ * int64 is NNK_ERROR_OVERFLOW (callers check their products first, so that is a safety net). */
 nnk_status nnki_check_tensor(const char *fn, const char *name, const void *p, int64_t len,
                              bool required, const int64_t *dims, int ndims);
 

@@ -67,7 +67,8 @@ static void NNK_FN(loss_rows)(double (*row)(const NNK_T *, int64_t, int32_t, dou
     const int threads = loss_threads(blocks, len);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t b = 0; b < blocks; b++) {
-        const int64_t end = nnki_min((b + 1) * rows, n);
+        /* b*rows <= n, whereas (b + 1)*rows may pass INT64_MAX for n near it. */
+        const int64_t end = b * rows + nnki_min(rows, n - b * rows);
         double sum = 0;
         for (int64_t i = b * rows; i < end; i++)
             sum += row(scores + i * classes, classes, labels[i], inv_n, dscores + i * classes);

@@ -111,7 +111,7 @@ static int norm_threads(int64_t units, int64_t len)
 }
 
 /* Channel blocks of the spatial = 1 batch norm loops. */
-static int64_t norm_blocks(int64_t c) { return (c + NORM_BLOCK - 1) / NORM_BLOCK; }
+static int64_t norm_blocks(int64_t c) { return (c - 1) / NORM_BLOCK + 1; } /* c >= 1 */
 
 /* GNU vectors of four doubles: one register in the AVX2 clone; the baseline clone emulates
  * them through memory, about a third slower than 128-bit vectors would be, which only CPUs
@@ -133,14 +133,16 @@ NORM_LOOP double norm_lanes_sum(const norm_v4d v[2])
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-/* Mean and biased variance of count values from the sums of d and d*d, d = value - shift. */
+/* Mean and biased variance of count values from the sums of d and d*d, d = value - shift. A
+ * variance that rounds below zero is clamped to it; a NaN one (the set held a NaN or an
+ * infinity) stays NaN, as the managed kernels' Math.Max keeps it. */
 static inline void moments_to_stats(double shift, double sum, double squares, double count,
                                     double *mean, double *var)
 {
     double centred = sum / count; /* mean - shift */
     double v = squares / count - centred * centred;
     *mean = shift + centred;
-    *var = v > 0 ? v : 0;
+    *var = v < 0 ? 0 : v;
 }
 
 /* Over one normalisation set of count values, with s1 = sum of gamma*dy and s2 = sum of

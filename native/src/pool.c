@@ -162,14 +162,19 @@ nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h, i
  * vector masks), and for a 32-byte vector of NNK_T: NNK_LANES, its lane count; NNK_LANE_ORDER,
  * 0 to NNK_LANES - 1; NNK_EVEN_ORDER, the lanes of two such vectors that in-lane shuffles
  * (vshufps, vunpcklpd) take for the even elements, whose windows then come in
- * NNK_WINDOW_ORDER, a permutation that is its own inverse. */
+ * NNK_WINDOW_ORDER, a permutation that is its own inverse; NNK_ODD_ORDER, the same for the odd
+ * elements (NNK_EVEN_ORDER plus one); NNK_LOW_PAIRS and NNK_HIGH_PAIRS, each lane of the low
+ * and the high half of a vector twice in a row. */
 #define NNK_T float
 #define NNK_SUFFIX f32
 #define NNK_INT int32_t
 #define NNK_LANES 8
 #define NNK_LANE_ORDER 0, 1, 2, 3, 4, 5, 6, 7
 #define NNK_EVEN_ORDER 0, 2, 8, 10, 4, 6, 12, 14
+#define NNK_ODD_ORDER 1, 3, 9, 11, 5, 7, 13, 15
 #define NNK_WINDOW_ORDER 0, 1, 4, 5, 2, 3, 6, 7
+#define NNK_LOW_PAIRS 0, 0, 1, 1, 2, 2, 3, 3
+#define NNK_HIGH_PAIRS 4, 4, 5, 5, 6, 6, 7, 7
 #include "pool_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
@@ -177,7 +182,10 @@ nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h, i
 #undef NNK_LANES
 #undef NNK_LANE_ORDER
 #undef NNK_EVEN_ORDER
+#undef NNK_ODD_ORDER
 #undef NNK_WINDOW_ORDER
+#undef NNK_LOW_PAIRS
+#undef NNK_HIGH_PAIRS
 
 #define NNK_T double
 #define NNK_SUFFIX f64
@@ -185,7 +193,10 @@ nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h, i
 #define NNK_LANES 4
 #define NNK_LANE_ORDER 0, 1, 2, 3
 #define NNK_EVEN_ORDER 0, 4, 2, 6
+#define NNK_ODD_ORDER 1, 5, 3, 7
 #define NNK_WINDOW_ORDER 0, 2, 1, 3
+#define NNK_LOW_PAIRS 0, 0, 1, 1
+#define NNK_HIGH_PAIRS 2, 2, 3, 3
 #include "pool_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
@@ -193,4 +204,7 @@ nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h, i
 #undef NNK_LANES
 #undef NNK_LANE_ORDER
 #undef NNK_EVEN_ORDER
+#undef NNK_ODD_ORDER
 #undef NNK_WINDOW_ORDER
+#undef NNK_LOW_PAIRS
+#undef NNK_HIGH_PAIRS

@@ -65,7 +65,9 @@ POOL_INLINE void NNK_FN(max_clipped)(const pool_geom *g, const NNK_T *restrict x
  * overlaps the one before instead, recomputing a few outputs identically.
  *
  * Vectors are passed by pointer: a 32-byte vector by value has a different ABI in the AVX2
- * and the baseline build (GCC's -Wpsabi). Inlined, they live in registers. */
+ * and the baseline build (GCC's -Wpsabi). Inlined, they live in registers. Shuffles name their
+ * lanes as constants (__builtin_shufflevector, which GCC and clang both have), so that these
+ * loops also build with clang, as the fuzz targets need. */
 typedef NNK_T NNK_FN(vec) __attribute__((vector_size(32)));
 /* Lanes of NNK_INT, as wide as NNK_T: comparison masks (0 or -1) and window offsets. */
 typedef NNK_INT NNK_FN(mask) __attribute__((vector_size(32)));
@@ -79,12 +81,11 @@ static const NNK_FN(mask) NNK_FN(lanes) = {NNK_LANE_ORDER};
  * reduction, and one permutation per vector restores natural order at the end. */
 POOL_INLINE void NNK_FN(deinterleave)(const NNK_T *p, NNK_FN(vec) *even, NNK_FN(vec) *odd)
 {
-    static const NNK_FN(mask) even_lanes = {NNK_EVEN_ORDER};
     NNK_FN(vec) low, high;
     memcpy(&low, p, sizeof low);
     memcpy(&high, p + NNK_LANES, sizeof high);
-    *even = __builtin_shuffle(low, high, even_lanes);
-    *odd = __builtin_shuffle(low, high, even_lanes + 1);
+    *even = __builtin_shufflevector(low, high, NNK_EVEN_ORDER);
+    *odd = __builtin_shufflevector(low, high, NNK_ODD_ORDER);
 }
 
 /* The best of each lane's window (or window row) so far, and where it is: along a row, its
@@ -129,7 +130,6 @@ POOL_INLINE void NNK_FN(max_s2_row)(const NNK_T *restrict row, int32_t corner, i
                                     const NNK_FN(mask) (*offsets)[3], bool three, int64_t rows,
                                     int32_t count, NNK_T *restrict y, int32_t *restrict at)
 {
-    static const NNK_FN(mask) natural = {NNK_WINDOW_ORDER};
     for (int32_t i = 0;; i += NNK_LANES) {
         if (i > count - NNK_LANES)
             i = count - NNK_LANES;
@@ -140,8 +140,9 @@ POOL_INLINE void NNK_FN(max_s2_row)(const NNK_T *restrict row, int32_t corner, i
             NNK_FN(row_best)(&later, first + r * w, offsets[r], three);
             NNK_FN(combine)(&best, &later.value, &later.offset);
         }
-        NNK_FN(vec) value = __builtin_shuffle(best.value, natural);
-        NNK_FN(mask) offset = __builtin_shuffle(best.offset, natural);
+        NNK_FN(vec) value = __builtin_shufflevector(best.value, best.value, NNK_WINDOW_ORDER);
+        NNK_FN(mask) offset =
+            __builtin_shufflevector(best.offset, best.offset, NNK_WINDOW_ORDER);
         NNK_FN(index) index = __builtin_convertvector(
             offset + NNK_FN(lanes) * 2 + (corner + 2 * i), NNK_FN(index));
         memcpy(y + i, &value, sizeof value);
@@ -343,7 +344,6 @@ POOL_INLINE void NNK_FN(avg_clipped)(const pool_geom *g, const NNK_T *restrict x
 POOL_INLINE void NNK_FN(avg_2x2_row)(const NNK_T *restrict top, int64_t w, int64_t rows,
                                      int64_t count, NNK_T *restrict y)
 {
-    static const NNK_FN(mask) natural = {NNK_WINDOW_ORDER};
     for (int64_t i = 0;; i += NNK_LANES) {
         if (i > count - NNK_LANES)
             i = count - NNK_LANES;
@@ -352,7 +352,8 @@ POOL_INLINE void NNK_FN(avg_2x2_row)(const NNK_T *restrict top, int64_t w, int64
             NNK_FN(deinterleave)(top + r * w + 2 * i, &left, &right);
             sum = sum + left + right;
         }
-        NNK_FN(vec) mean = __builtin_shuffle(sum / (NNK_T)4, natural);
+        NNK_FN(vec) mean = sum / (NNK_T)4;
+        mean = __builtin_shufflevector(mean, mean, NNK_WINDOW_ORDER);
         memcpy(y + i, &mean, sizeof mean);
         if (i == count - NNK_LANES)
             break;
@@ -425,8 +426,8 @@ POOL_INLINE void NNK_FN(avg_spread_2x2_row)(const NNK_T *restrict dy, int64_t co
         memcpy(&share, dy + i, sizeof share);
         share = zero + share / (NNK_T)4;
         /* Each share twice in a row: lanes 0 0 1 1 ... of share, then the upper half's. */
-        NNK_FN(vec) low = __builtin_shuffle(share, NNK_FN(lanes) >> 1);
-        NNK_FN(vec) high = __builtin_shuffle(share, (NNK_FN(lanes) >> 1) + NNK_LANES / 2);
+        NNK_FN(vec) low = __builtin_shufflevector(share, share, NNK_LOW_PAIRS);
+        NNK_FN(vec) high = __builtin_shufflevector(share, share, NNK_HIGH_PAIRS);
         for (int64_t r = 0; r < rows; r++) {
             memcpy(top + r * w + 2 * i, &low, sizeof low);
             memcpy(top + r * w + 2 * i + NNK_LANES, &high, sizeof high);

@@ -92,10 +92,10 @@ nnk_status nnki_check_tensor(const char *fn, const char *name, const void *p, in
                                          "%s: %s is NULL but %s_len is %" PRId64
                                          " (pass NULL with length 0 to skip it)",
                                          fn, name, name, len);
-    /* Callers pass shapes whose product is already known to fit in int64. */
-    int64_t expected = 1;
-    for (int i = 0; i < ndims; i++)
-        expected *= dims[i];
+    /* Callers pass shapes whose product they have already checked; checking again costs
+     * nothing and keeps a missed check from turning into a wrapped length. */
+    int64_t expected = 0;
+    NNKI_TRY(nnki_checked_product(fn, name, dims, ndims, &expected));
     if (p == NULL || len == expected)
         return NNK_OK;
 

@@ -17,6 +17,7 @@ public static class SpeedupHarness
     public static int Run(IReadOnlyList<string> args)
     {
         SpeedupOptions options;
+        PeerTable? peers;
         try
         {
             if (args.Contains("--help") || args.Contains("-h"))
@@ -25,8 +26,9 @@ public static class SpeedupHarness
                 return 0;
             }
             options = SpeedupOptions.Parse(args, StandardShapes.Names);
+            peers = options.PeersPath is null ? null : PeerTable.Read(options.PeersPath);
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or IOException)
         {
             Console.Error.WriteLine(ex.Message);
             Console.Error.WriteLine(SpeedupOptions.Usage, string.Join(", ", StandardShapes.Names));
@@ -37,9 +39,13 @@ public static class SpeedupHarness
             NnkRuntime.SelectBlas(options.Blas);
         string blas = NnkRuntime.Blas;
         Console.WriteLine($"nnk {NnkRuntime.NativeVersion}, BLAS {blas}, {Environment.ProcessorCount} cores; float32 medians in ms, rel_error in float64 against naive");
+        if (peers is not null)
+            Console.WriteLine($"peer: {peers.Path} ({peers.Count} rows); native/peer below 1 means nnk is faster");
         Console.WriteLine();
-        Console.WriteLine("| shape | pass | threads | naive ms | managed ms | native ms | managed/naive | native/naive | native/managed | native rate | rel_error native | rel_error managed |");
-        Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        string peerHeader = peers is null ? "" : " peer ms | native/peer |";
+        string peerAlign = peers is null ? "" : " ---: | ---: |";
+        Console.WriteLine("| shape | pass | threads | naive ms | managed ms | native ms | managed/naive | native/naive | native/managed | native rate | rel_error native | rel_error managed |" + peerHeader);
+        Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + peerAlign);
 
         var rows = new List<SpeedupRow>();
         foreach (int threads in options.Threads)
@@ -52,14 +58,14 @@ public static class SpeedupHarness
                 {
                     if (!Console.IsErrorRedirected)
                         Console.Error.Write($"  measuring {name} {pass} at {threads} thread(s)...\r");
-                    SpeedupRow row = Measure(shape, pass, threads, blas);
+                    SpeedupRow row = Measure(shape, pass, threads, blas) with { PeerMs = peers?.Milliseconds(name, pass, threads) };
                     rows.Add(row);
                     if (!Console.IsErrorRedirected)
                         Console.Error.Write(new string(' ', 60) + "\r");
                     Console.WriteLine(
                         $"| {row.Shape} | {row.Pass} | {row.Threads} | {row.NaiveMs:F1} | {row.ManagedMs:F2} | {row.NativeMs:F2} | " +
                         $"{row.ManagedSpeedup:F1}x | {row.NativeSpeedup:F1}x | {row.NativeVsManaged:F1}x | {row.NativeRate:F1} {row.NativeRateUnit} | " +
-                        $"{row.RelError:E1} | {row.ManagedRelError:E1} |");
+                        $"{row.RelError:E1} | {row.ManagedRelError:E1} |" + PeerCells(row, peers));
                 }
             }
         }
@@ -74,6 +80,9 @@ public static class SpeedupHarness
         }
         return 0;
     }
+
+    private static string PeerCells(SpeedupRow row, PeerTable? peers) =>
+        peers is null ? "" : row.PeerMs is double peer ? $" {peer:F2} | {row.NativeVsPeer:F2} |" : " - | - |";
 
     // Naive code is single-threaded, so its time and its float64 reference outputs are computed
     // once per shape and pass and reused for every thread count.
@@ -117,7 +126,7 @@ public static class SpeedupHarness
 
         var (rate, unit) = shape.Rate(forward, nativeMs);
         return new SpeedupRow(shape.Name, pass, threads, blas, naiveMs, managedMs, nativeMs,
-            RelError(Backend.Native), RelError(Backend.Managed), rate, unit);
+            RelError(Backend.Native), RelError(Backend.Managed), rate, unit, PeerMs: null);
     }
 
     // The seeds' cell comparing batchnorm_backward (computation graph) with batchnorm_backward_alt

@@ -1,22 +1,24 @@
 namespace Nnk.Bench.Speedup;
 
-/// <summary>Command line of <c>speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl] [--json FILE]</c>.</summary>
-public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<int> Threads, string? Blas, string? JsonPath)
+/// <summary>Command line of <c>speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl] [--json FILE] [--peers FILE]</c>.</summary>
+public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<int> Threads, string? Blas, string? JsonPath,
+    string? PeersPath)
 {
     public const string Usage =
-        "usage: Nnk.Bench speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl|PATH] [--json FILE]\n" +
+        "usage: Nnk.Bench speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl|PATH] [--json FILE] [--peers FILE]\n" +
         "  Times naive managed, fast managed and native kernels on the standard shapes (forward and backward)\n" +
         "  and prints the speedups and the rel_error between their outputs.\n" +
         "  --shape NAME   a standard shape (repeatable; default: all): " + "{0}\n" +
         "  --threads N    threads for every backend, or a comma list to sweep (default: 1 and all cores)\n" +
         "  --blas NAME    BLAS for the native kernels (default: NNK_BLAS, else openblas)\n" +
-        "  --json FILE    also write the rows as a JSON array";
+        "  --json FILE    also write the rows as a JSON array\n" +
+        "  --peers FILE   a peer's table (../shared/peers/torchsharp/run.sh > FILE): adds its median and native/peer";
 
     public static SpeedupOptions Parse(IReadOnlyList<string> args, IEnumerable<string> knownShapes)
     {
         var shapes = new List<string>();
         var threads = new List<int>();
-        string? blas = null, json = null;
+        string? blas = null, json = null, peers = null;
         for (int i = 0; i < args.Count; i++)
         {
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -39,6 +41,9 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
                 case "--json":
                     json = Value();
                     break;
+                case "--peers":
+                    peers = Value();
+                    break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
@@ -47,6 +52,6 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
             shapes.AddRange(knownShapes);
         if (threads.Count == 0)
             threads.AddRange(new[] { 1, Environment.ProcessorCount }.Distinct());
-        return new SpeedupOptions(shapes, threads, blas, json);
+        return new SpeedupOptions(shapes, threads, blas, json, peers);
     }
 }

@@ -14,8 +14,13 @@ public sealed record SpeedupRow(
     [property: JsonPropertyName("rel_error")] double RelError,
     [property: JsonPropertyName("managed_rel_error")] double ManagedRelError,
     [property: JsonPropertyName("native_rate")] double NativeRate,
-    [property: JsonPropertyName("native_rate_unit")] string NativeRateUnit)
+    [property: JsonPropertyName("native_rate_unit")] string NativeRateUnit,
+    [property: JsonPropertyName("peer_ms")] double? PeerMs)
 {
+    /// <summary>nnk native time over the peer's; below 1 means nnk is faster. Null without a peer row.</summary>
+    [JsonPropertyName("native_vs_peer")]
+    public double? NativeVsPeer => PeerMs is double peer ? NativeMs / peer : null;
+
     [JsonPropertyName("managed_speedup")]
     public double ManagedSpeedup => NaiveMs / ManagedMs;
 

@@ -142,7 +142,8 @@ internal static class HelperThreads
 {
     private static readonly Lock s_lock = new();
     private static readonly Semaphore s_posted = new(0, int.MaxValue);
-    private static IChunkWork?[] s_queue = new IChunkWork?[16];
+    // Roomy from the start: posts pile up while helpers are starved of CPU, and growing allocates.
+    private static IChunkWork?[] s_queue = new IChunkWork?[256];
     private static int s_head;
     private static int s_count;
     private static int s_threads;

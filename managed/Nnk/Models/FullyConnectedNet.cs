@@ -9,7 +9,7 @@ namespace Nnk;
 /// <c>b1..bL</c>, and for normalised hidden layers <c>gamma1..gamma(L-1)</c>, <c>beta1..beta(L-1)</c>.
 /// </summary>
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class FullyConnectedNet<T> : IModel<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class FullyConnectedNet<T> : IModel<T>, IHasRunningStatistics<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Layer norm has no parameter object in the seeds; their default eps.
     private const double LayerNormEps = 1e-5;
@@ -91,6 +91,7 @@ public sealed class FullyConnectedNet<T> : IModel<T> where T : unmanaged, IFloat
         _bnParams = normalization == NormalizationKind.BatchNorm
             ? Enumerable.Range(0, hiddenDims.Length).Select(_ => new BatchNormParam<T>()).ToArray()
             : [];
+        RunningStatistics = _bnParams.Index().ToDictionary(p => p.Index + 1, p => p.Item).AsReadOnly();
     }
 
     /// <inheritdoc/>
@@ -101,6 +102,10 @@ public sealed class FullyConnectedNet<T> : IModel<T> where T : unmanaged, IFloat
     /// running statistics; <see cref="Loss"/> sets each one's mode.
     /// </summary>
     public IReadOnlyList<BatchNormParam<T>> BatchNormParams => _bnParams;
+
+    /// <inheritdoc/>
+    /// <remarks>Key k is hidden layer k, the same object as <c>BatchNormParams[k - 1]</c>.</remarks>
+    public IReadOnlyDictionary<int, BatchNormParam<T>> RunningStatistics { get; }
 
     /// <summary>Number of affine layers L (hidden layers + 1).</summary>
     public int NumLayers { get; }

@@ -12,7 +12,7 @@ namespace Nnk;
 /// layers and <c>gamma1</c>, <c>beta1</c>, ... over the norm layers.
 /// </summary>
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Sequential<T> : IModel<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Sequential<T> : IModel<T>, IHasRunningStatistics<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static readonly IReadOnlyDictionary<string, Tensor<T>> NoGrads = new Dictionary<string, Tensor<T>>();
 
@@ -23,6 +23,7 @@ public sealed class Sequential<T> : IModel<T> where T : unmanaged, IFloatingPoin
     private readonly Dictionary<string, Tensor<T>> _params = new();
     private readonly Dictionary<string, Tensor<T>> _grads = new();
     private readonly (Tensor<T> Value, Tensor<T> Grad)[] _weights;
+    private readonly Dictionary<int, BatchNormParam<T>> _runningStatistics = new();
     private Tensor<T>? _dscores;
     private double _reg;
 
@@ -64,6 +65,10 @@ public sealed class Sequential<T> : IModel<T> where T : unmanaged, IFloatingPoin
                 continue;
             bool isNorm = parameters.Any(p => p.Name == "gamma");
             int index = isNorm ? ++norms : ++weighted;
+            if (layer is BatchNormLayer<T> batchNorm)
+                _runningStatistics.Add(index, batchNorm.BatchNormParam);
+            else if (layer is SpatialBatchNormLayer<T> spatialBatchNorm)
+                _runningStatistics.Add(index, spatialBatchNorm.BatchNormParam);
             foreach (var (name, value, grad) in parameters)
             {
                 string key = name + index;
@@ -118,6 +123,11 @@ public sealed class Sequential<T> : IModel<T> where T : unmanaged, IFloatingPoin
 
     /// <inheritdoc/>
     public IReadOnlyDictionary<string, Tensor<T>> Params => _params;
+
+    /// <inheritdoc/>
+    /// <remarks>The <see cref="BatchNormLayer{T}"/> and <see cref="SpatialBatchNormLayer{T}"/> stages, numbered
+    /// with the other norm layers as their gamma and beta are.</remarks>
+    public IReadOnlyDictionary<int, BatchNormParam<T>> RunningStatistics => _runningStatistics;
 
     /// <summary>
     /// The layers' gradient tensors by parameter name: the same dictionary and tensors every

@@ -11,6 +11,12 @@ namespace Nnk;
 /// training and validation accuracy and keeps a copy of the parameters with the best validation
 /// accuracy, which it puts back into the model when training ends. The minibatch tensor and label
 /// array given to the model are the solver's own and are refilled every iteration. Not thread-safe.
+/// <para>
+/// Checkpoints (<see cref="SaveCheckpoint"/>, and every <see cref="SolverOptions.CheckpointEvery"/> epochs
+/// into <see cref="SolverOptions.CheckpointDirectory"/>) hold everything training depends on; a new solver
+/// with the same model architecture, data and options that loads one (<see cref="LoadCheckpoint"/>)
+/// and then trains ends exactly where this one would have.
+/// </para>
 /// </summary>
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class Solver<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -25,13 +31,15 @@ public sealed class Solver<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly bool _verbose;
     private readonly TextWriter _log;
     private readonly IProgress<SolverProgress>? _progress;
+    private readonly string? _checkpointDirectory;
+    private readonly string _checkpointName;
+    private readonly int _checkpointEvery;
     private readonly Dictionary<string, IUpdateRule<T>> _updateRules = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tensor<T>> _bestParams = new(StringComparer.Ordinal);
     private readonly List<double> _lossHistory = [];
     private readonly List<double> _trainAccHistory = [];
     private readonly List<double> _valAccHistory = [];
-    private readonly Random _random;
-    private readonly int _iterationsPerEpoch;
+    private readonly Xoshiro256StarStar _random;
 
     // One minibatch, allocated here and refilled every iteration.
     private readonly Tensor<T> _xBatch;
@@ -64,15 +72,23 @@ public sealed class Solver<T> where T : unmanaged, IFloatingPointIeee754<T>
         _verbose = options.Verbose;
         _log = options.Log;
         _progress = options.Progress;
-        _random = new Random(options.Seed);
+        _checkpointDirectory = options.CheckpointDirectory;
+        _checkpointName = options.CheckpointName;
+        _checkpointEvery = options.CheckpointEvery;
+        UpdateRuleName = options.UpdateRule;
+        OptimConfig = options.OptimConfig.Clone();
+        BatchSize = options.BatchSize;
+        Seed = options.Seed;
+        CheckpointMetadata = options.CheckpointMetadata;
+        _random = new Xoshiro256StarStar(unchecked((ulong)options.Seed));
 
         // UpdateRules.Create clones the configuration, so every parameter decays its own learning rate.
         foreach (string name in model.Params.Keys)
             _updateRules[name] = UpdateRules.Create<T>(options.UpdateRule, options.OptimConfig);
 
         int numTrain = data.XTrain.Shape[0];
-        _iterationsPerEpoch = Math.Max(numTrain / options.BatchSize, 1);
-        NumIterations = checked(_numEpochs * _iterationsPerEpoch);
+        IterationsPerEpoch = Math.Max(numTrain / options.BatchSize, 1);
+        NumIterations = checked(_numEpochs * IterationsPerEpoch);
 
         int[] batchShape = data.XTrain.Shape.AsSpan().ToArray();
         batchShape[0] = options.BatchSize;
@@ -108,12 +124,80 @@ public sealed class Solver<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Epochs completed so far.</summary>
     public int Epoch { get; private set; }
 
+    /// <summary>Iterations run so far (each one sampled a minibatch and asked for the loss).</summary>
+    public int Iteration { get; private set; }
+
     /// <summary>Iterations of the whole run: epochs times max(N_train / batch size, 1).</summary>
     public int NumIterations { get; }
 
+    /// <summary>The model being trained.</summary>
+    internal IModel<T> Model => _model;
+
+    /// <summary>Each parameter's update rule, by parameter name.</summary>
+    internal IReadOnlyDictionary<string, IUpdateRule<T>> Rules => _updateRules;
+
+    /// <summary>The generator that samples minibatches and accuracy subsets.</summary>
+    internal Xoshiro256StarStar Random => _random;
+
+    internal string UpdateRuleName { get; }
+
+    /// <summary>The update rule's configuration as the options gave it, before any decay.</summary>
+    internal OptimConfig OptimConfig { get; }
+
+    internal int BatchSize { get; }
+
+    internal double LrDecay => _lrDecay;
+
+    internal int NumEpochs => _numEpochs;
+
+    internal int IterationsPerEpoch { get; }
+
+    internal int Seed { get; }
+
+    internal IReadOnlyDictionary<string, string> CheckpointMetadata { get; }
+
     /// <summary>
-    /// Runs every iteration, then puts the parameters with the best validation accuracy back into the
-    /// model. Can be called once per solver.
+    /// Writes a checkpoint of this run to <paramref name="path"/>, atomically (see <see cref="SafeTensors.Write(string, IReadOnlyDictionary{string, SafeTensor}, IReadOnlyDictionary{string, string}?)"/>):
+    /// the model's parameters and batch-norm running statistics, each update rule's state and current learning
+    /// rate, the generator's state, the epoch and iteration, the histories, and the best parameters and
+    /// validation accuracy. <see cref="Checkpoint"/> describes the layout. Call it from the thread that trains,
+    /// between iterations: from <see cref="SolverOptions.Progress"/> when it reports synchronously, or after
+    /// <see cref="Train"/> returned or was cancelled (then the checkpoint resumes at the next iteration). After
+    /// a non-finite loss stopped training, the model holds restored parameters and no longer continues the run.
+    /// </summary>
+    /// <param name="path">The file to create or replace; its directory must exist.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="IOException">The file could not be written; an existing file at <paramref name="path"/> is unchanged.</exception>
+    public void SaveCheckpoint(string path) => Checkpoint.Save(path, this);
+
+    /// <summary>
+    /// Restores a checkpoint that <see cref="SaveCheckpoint"/> wrote, so that <see cref="Train"/> continues from
+    /// its iteration: the model's parameters and running statistics, the update rules' state and learning rates,
+    /// the generator, the epoch and iteration, the histories, the best parameters and validation accuracy. The
+    /// solver must have been made with a model of the same kind and parameter shapes, the same update rule, and
+    /// data and batch size giving the same iterations per epoch; the other options are this solver's own, so use
+    /// the same ones for a run identical to one that never stopped (more epochs continue the run further).
+    /// Everything is checked before anything changes, so on an exception the solver and model are untouched.
+    /// </summary>
+    /// <param name="path">A checkpoint file.</param>
+    /// <exception cref="InvalidOperationException"><see cref="Train"/> has already been called.</exception>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">The file is not a valid safetensors file, not an nnk checkpoint, or
+    /// an incomplete one; the message names the file.</exception>
+    /// <exception cref="ArgumentException">The checkpoint does not fit this solver (another model kind, parameter
+    /// shape, element type, update rule or number of iterations per epoch, or more iterations than this run has);
+    /// the message names the file and both values.</exception>
+    public void LoadCheckpoint(string path)
+    {
+        if (_trainCalled)
+            throw new InvalidOperationException("LoadCheckpoint must come before Train; create a new Solver to resume from a checkpoint.");
+        Checkpoint.Load(path, this);
+    }
+
+    /// <summary>
+    /// Runs the iterations from <see cref="Iteration"/> on (the first, or the one after a loaded checkpoint),
+    /// writing the periodic checkpoints <see cref="SolverOptions.CheckpointDirectory"/> asks for, then puts the
+    /// parameters with the best validation accuracy back into the model. Can be called once per solver.
     /// </summary>
     /// <param name="cancellationToken">Checked before every iteration; on cancellation the model keeps its current parameters.</param>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -121,17 +205,19 @@ public sealed class Solver<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// in which case training stops and the model gets the best parameters so far, if an accuracy check
     /// has happened, else keeps its current ones; or the model returned no gradient, or one of the wrong
     /// size, for a parameter, or no scores of shape (N, classes).</exception>
+    /// <exception cref="IOException">A periodic checkpoint could not be written; the previous file of that name, if any, is unchanged.</exception>
     public void Train(CancellationToken cancellationToken = default)
     {
         if (_trainCalled)
             throw new InvalidOperationException("Train has already been called on this solver; create a new Solver to train again.");
         _trainCalled = true;
 
-        for (int t = 0; t < NumIterations; t++)
+        for (int t = Iteration; t < NumIterations; t++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             double loss = Step();
             _lossHistory.Add(loss);
+            Iteration = t + 1;
             if (!double.IsFinite(loss))
             {
                 string kept = _bestParams.Count > 0
@@ -146,7 +232,7 @@ public sealed class Solver<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (_verbose && t % _printEvery == 0)
                 _log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"(Iteration {t + 1} / {NumIterations}) loss: {loss:F6}"));
 
-            bool epochEnd = (t + 1) % _iterationsPerEpoch == 0;
+            bool epochEnd = (t + 1) % IterationsPerEpoch == 0;
             if (epochEnd)
             {
                 Epoch++;
@@ -156,6 +242,12 @@ public sealed class Solver<T> where T : unmanaged, IFloatingPointIeee754<T>
 
             if (t == 0 || t == NumIterations - 1 || epochEnd)
                 CheckpointAccuracy();
+
+            if (epochEnd && _checkpointDirectory is not null && Epoch % _checkpointEvery == 0)
+            {
+                Directory.CreateDirectory(_checkpointDirectory);
+                SaveCheckpoint(Path.Combine(_checkpointDirectory, Checkpoint.FileName(_checkpointName, Epoch)));
+            }
 
             _progress?.Report(new SolverProgress(t + 1, NumIterations, Epoch, loss));
         }
@@ -213,6 +305,27 @@ public sealed class Solver<T> where T : unmanaged, IFloatingPointIeee754<T>
             correct += CountCorrect(ScoresOf(batch), labels);
         }
         return (double)correct / count;
+    }
+
+    /// <summary>
+    /// Puts back the progress a checkpoint recorded; <see cref="Checkpoint"/> has checked every value and
+    /// restores the model, the rules and the generator itself.
+    /// </summary>
+    internal void RestoreProgress(int epoch, int iteration, double[] lossHistory, double[] trainAccHistory,
+        double[] valAccHistory, double bestValAcc, IReadOnlyDictionary<string, Tensor<T>> bestParams)
+    {
+        Epoch = epoch;
+        Iteration = iteration;
+        _lossHistory.Clear();
+        _lossHistory.AddRange(lossHistory);
+        _trainAccHistory.Clear();
+        _trainAccHistory.AddRange(trainAccHistory);
+        _valAccHistory.Clear();
+        _valAccHistory.AddRange(valAccHistory);
+        BestValAcc = bestValAcc;
+        _bestParams.Clear();
+        foreach ((string name, Tensor<T> best) in bestParams)
+            _bestParams[name] = best;
     }
 
     /// <summary>One minibatch: sample, loss and gradients, and (for a finite loss) the updates.</summary>

@@ -16,6 +16,10 @@ public sealed class SolverOptions
     private int? _numValSamples;
     private int _printEvery = 10;
     private TextWriter? _log;
+    private string? _checkpointDirectory;
+    private string _checkpointName = "checkpoint";
+    private int _checkpointEvery = 1;
+    private IReadOnlyDictionary<string, string> _checkpointMetadata = new Dictionary<string, string>();
 
     /// <summary>Name of the update rule, one of <see cref="UpdateRules.Names"/>; "sgd" by default.</summary>
     /// <exception cref="ArgumentNullException">The value is null.</exception>
@@ -99,8 +103,9 @@ public sealed class SolverOptions
     /// <summary>Whether to print the loss and accuracy lines to <see cref="Log"/>; true by default.</summary>
     public bool Verbose { get; set; } = true;
 
-    /// <summary>Seed of the generator that samples minibatches and accuracy subsets; 0 by default.
-    /// The same seed, model and data give the same training run.</summary>
+    /// <summary>Seed of the generator (xoshiro256**) that samples minibatches and accuracy subsets; 0 by
+    /// default. The same seed, model and data give the same training run, and a checkpoint stores the
+    /// generator's state so that a resumed run draws what the uninterrupted one would have.</summary>
     public int Seed { get; set; }
 
     /// <summary>Where the progress lines go; <see cref="Console.Out"/> (as it is when read) unless set.</summary>
@@ -113,6 +118,75 @@ public sealed class SolverOptions
 
     /// <summary>Optional receiver of one <see cref="SolverProgress"/> after every iteration, for progress bars.</summary>
     public IProgress<SolverProgress>? Progress { get; set; }
+
+    /// <summary>
+    /// Where the solver writes a checkpoint (<see cref="Solver{T}.SaveCheckpoint"/>) at the end of every
+    /// <see cref="CheckpointEvery"/>-th epoch, named by <see cref="Checkpoint.FileName"/> as
+    /// <c>{CheckpointName}_epoch_{epoch}.safetensors</c>; created if missing. Null (the default) for no checkpoints.
+    /// </summary>
+    /// <exception cref="ArgumentException">The value is empty.</exception>
+    public string? CheckpointDirectory
+    {
+        get => _checkpointDirectory;
+        set
+        {
+            if (value is { Length: 0 })
+                throw new ArgumentException("CheckpointDirectory must be a path or null for no checkpoints; it was empty.", nameof(CheckpointDirectory));
+            _checkpointDirectory = value;
+        }
+    }
+
+    /// <summary>Start of every checkpoint's file name, the seeds' <c>checkpoint_name</c>; "checkpoint" by default.
+    /// It must be a plain file name, without directory separators.</summary>
+    /// <exception cref="ArgumentNullException">The value is null.</exception>
+    /// <exception cref="ArgumentException">The value is empty or holds a character not allowed in a file name.</exception>
+    public string CheckpointName
+    {
+        get => _checkpointName;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value, nameof(CheckpointName));
+            if (value.Length == 0 || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || value.Contains('/') || value.Contains('\\'))
+                throw new ArgumentException(
+                    $"CheckpointName must be a non-empty file name without directory separators; it was \"{value}\".", nameof(CheckpointName));
+            _checkpointName = value;
+        }
+    }
+
+    /// <summary>Epochs between checkpoints, at least 1; 1 (every epoch) by default. A checkpoint is written
+    /// at the end of each epoch whose number is a multiple of it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int CheckpointEvery
+    {
+        get => _checkpointEvery;
+        set => _checkpointEvery = AtLeastOne(value, nameof(CheckpointEvery));
+    }
+
+    /// <summary>
+    /// Extra strings stored in the <c>__metadata__</c> of every checkpoint the solver writes, for example how
+    /// to rebuild the model; read them back with <see cref="SafeTensors.Read"/>. Copied when set; keys must not
+    /// be ones the checkpoint itself uses (<see cref="Checkpoint.ReservedMetadataKeys"/>). Empty by default.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">The value, or a value in it, is null.</exception>
+    /// <exception cref="ArgumentException">A key is one the checkpoint itself uses.</exception>
+    public IReadOnlyDictionary<string, string> CheckpointMetadata
+    {
+        get => _checkpointMetadata;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value, nameof(CheckpointMetadata));
+            foreach ((string key, string item) in value)
+            {
+                if (Checkpoint.ReservedMetadataKeys.Contains(key))
+                    throw new ArgumentException(
+                        $"CheckpointMetadata may not use the key \"{key}\"; the checkpoint itself writes " +
+                        $"{string.Join(", ", Checkpoint.ReservedMetadataKeys)}.", nameof(CheckpointMetadata));
+                if (item is null)
+                    throw new ArgumentNullException(nameof(CheckpointMetadata), $"CheckpointMetadata[\"{key}\"] is null.");
+            }
+            _checkpointMetadata = new Dictionary<string, string>(value, StringComparer.Ordinal).AsReadOnly();
+        }
+    }
 
     private static int AtLeastOne(int value, string property) => value >= 1
         ? value

@@ -6,16 +6,19 @@ namespace Nnk;
 /// <summary>
 /// The seeds' <c>adam</c>: t += 1; m = beta1*m + (1-beta1)*dw; v = beta2*v + (1-beta2)*dw²;
 /// w -= learning_rate * (m/(1-beta1^t)) / (sqrt(v/(1-beta2^t)) + epsilon).
-/// State: the moments m and v, the step count t, plus one scratch array so a step allocates nothing.
+/// State: the moments m and v and the step count t (the base class's StepCount), plus one scratch array so a step allocates nothing.
 /// </summary>
 internal sealed class Adam<T>(OptimConfig config) : UpdateRule<T>(config) where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private static readonly string[] s_stateNames = ["m", "v"];
+
     private T[] _m = [];
     private T[] _v = [];
     private T[] _scratch = [];
-    private long _t;
 
     public override string Name => "adam";
+
+    public override IReadOnlyList<string> StateNames => s_stateNames;
 
     protected override void CreateState(int length)
     {
@@ -24,11 +27,13 @@ internal sealed class Adam<T>(OptimConfig config) : UpdateRule<T>(config) where 
         _scratch = new T[length];
     }
 
+    protected override T[] StateArray(string name) => name == "m" ? _m : _v;
+
     protected override void Update(Span<T> w, ReadOnlySpan<T> dw)
     {
         Span<T> m = _m, v = _v, s = _scratch;
         double beta1 = Config.Beta1, beta2 = Config.Beta2;
-        _t++;
+        long t = StepCount;
         TensorPrimitives.Multiply(m, Scalar(beta1), m);
         TensorPrimitives.MultiplyAdd(dw, Scalar(1 - beta1), m, m);
         TensorPrimitives.Multiply(dw, dw, s);
@@ -36,10 +41,10 @@ internal sealed class Adam<T>(OptimConfig config) : UpdateRule<T>(config) where 
         TensorPrimitives.MultiplyAdd(s, Scalar(1 - beta2), v, v);
 
         // The first-moment bias correction is folded into the scalar step size, saving a pass.
-        TensorPrimitives.Divide(v, Scalar(1 - Math.Pow(beta2, _t)), s);
+        TensorPrimitives.Divide(v, Scalar(1 - Math.Pow(beta2, t)), s);
         TensorPrimitives.Sqrt(s, s);
         TensorPrimitives.Add(s, Scalar(Config.Epsilon), s);
         TensorPrimitives.Divide(m, s, s);
-        TensorPrimitives.MultiplyAdd(s, Scalar(-Config.LearningRate / (1 - Math.Pow(beta1, _t))), w, w);
+        TensorPrimitives.MultiplyAdd(s, Scalar(-Config.LearningRate / (1 - Math.Pow(beta1, t))), w, w);
     }
 }

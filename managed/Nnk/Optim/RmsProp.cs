@@ -10,16 +10,22 @@ namespace Nnk;
 /// </summary>
 internal sealed class RmsProp<T>(OptimConfig config) : UpdateRule<T>(config) where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private static readonly string[] s_stateNames = ["cache"];
+
     private T[] _cache = [];
     private T[] _scratch = [];
 
     public override string Name => "rmsprop";
+
+    public override IReadOnlyList<string> StateNames => s_stateNames;
 
     protected override void CreateState(int length)
     {
         _cache = new T[length];
         _scratch = new T[length];
     }
+
+    protected override T[] StateArray(string name) => _cache;
 
     protected override void Update(Span<T> w, ReadOnlySpan<T> dw)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -8,9 +9,13 @@ internal sealed class Sgd<T>(OptimConfig config) : UpdateRule<T>(config) where T
 {
     public override string Name => "sgd";
 
+    public override IReadOnlyList<string> StateNames => [];
+
     protected override void CreateState(int length)
     {
     }
+
+    protected override T[] StateArray(string name) => throw new UnreachableException();
 
     protected override void Update(Span<T> w, ReadOnlySpan<T> dw) =>
         TensorPrimitives.MultiplyAdd(dw, Scalar(-Config.LearningRate), w, w);

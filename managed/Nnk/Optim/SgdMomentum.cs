@@ -6,11 +6,17 @@ namespace Nnk;
 /// <summary>The seeds' <c>sgd_momentum</c>: v = momentum*v - learning_rate*dw; w += v. State: the velocity v.</summary>
 internal sealed class SgdMomentum<T>(OptimConfig config) : UpdateRule<T>(config) where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private static readonly string[] s_stateNames = ["velocity"];
+
     private T[] _velocity = [];
 
     public override string Name => "sgd_momentum";
 
+    public override IReadOnlyList<string> StateNames => s_stateNames;
+
     protected override void CreateState(int length) => _velocity = new T[length];
+
+    protected override T[] StateArray(string name) => _velocity;
 
     protected override void Update(Span<T> w, ReadOnlySpan<T> dw)
     {

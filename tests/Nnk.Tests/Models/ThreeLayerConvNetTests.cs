@@ -150,12 +150,19 @@ public class ThreeLayerConvNetTests
             AssertRelErrorBelow(grad, managed.Grads[name], 1e-9, name);
     }
 
-    // The seed's overfitting check: 100 training inputs, 15 epochs of batch 50, adam at 1e-3, weight scale 1e-2.
-    [Fact]
-    public void Train_100Samples_Overfits_Float64()
+    // The seed's overfitting check: 100 training inputs, batches of 50, adam at 1e-3, weight scale 1e-2,
+    // 15 epochs. The seed uses CIFAR images; here a fixed synthetic 10-class set: each class a random
+    // prototype image, each input its class's prototype plus noise of the same scale, so, like real
+    // images, the inputs of a class share structure (pure noise with random labels is a harder,
+    // different task: memorisation).
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Train_100Samples_Overfits_Float64(int solverSeed)
     {
-        var (xTrain, yTrain) = RandomBatch(n: 100, [3, 32, 32], classes: 10, seed: 231);
-        var (xVal, yVal) = RandomBatch(n: 20, [3, 32, 32], classes: 10, seed: 232);
+        var (xTrain, yTrain) = ClassImages(n: 100, seed: 231);
+        var (xVal, yVal) = ClassImages(n: 20, seed: 232);
         var model = new ThreeLayerConvNet<double>(weightScale: 1e-2, kernels: Kernels.For<double>(Backend.Native));
         var options = new SolverOptions
         {
@@ -164,14 +171,30 @@ public class ThreeLayerConvNetTests
             NumEpochs = 15,
             BatchSize = 50,
             Verbose = false,
-            Seed = 1,
+            Seed = solverSeed,
         };
         var solver = new Solver<double>(model, new SolverData<double>(xTrain, yTrain, xVal, yVal), options);
 
         solver.Train();
 
         double trainAcc = solver.TrainAccHistory[^1];
-        Assert.True(trainAcc > 0.9, $"training accuracy after 15 epochs {trainAcc} should exceed 0.9");
+        Assert.True(trainAcc >= 0.9, $"training accuracy after 15 epochs {trainAcc} should reach 0.9");
+    }
+
+    // n inputs (3, 32, 32) of 10 classes: prototype[y] + N(0, 1) noise; the prototypes come from one fixed seed.
+    private static (Tensor<double> X, int[] Y) ClassImages(int n, int seed)
+    {
+        const int classes = 10, length = 3 * 32 * 32;
+        var prototypes = Tensor<double>.RandN([classes, length], seed: 230);
+        var x = Tensor<double>.RandN([n, 3, 32, 32], seed);
+        var random = new Random(seed);
+        int[] y = Enumerable.Range(0, n).Select(_ => random.Next(classes)).ToArray();
+        for (int i = 0; i < n; i++)
+        {
+            Span<double> row = x.Span.Slice(i * length, length);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, prototypes.Span.Slice(y[i] * length, length), row);
+        }
+        return (x, y);
     }
 
     [Fact]

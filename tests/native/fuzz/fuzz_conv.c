@@ -1,0 +1,155 @@
+/*
+ * fuzz_conv.c - libFuzzer target for the convolution family: conv2d_output_size,
+ * conv2d_workspace_size, im2col, col2im, conv2d_forward and conv2d_backward, in float and
+ * double.
+ *
+ * Input: an op byte (bit 0: double; bits 1-3: the call; bits 4-5: the workspace pass; bits
+ * 5-7 all set: a NULL descriptor), the 11 sizes of the descriptor, then each buffer's length
+ * choice and values (fuzz.h).
+ */
+#include "fuzz.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    fuzz_initialize();
+    return 0;
+}
+
+/* The output side along one axis, worked out in 128 bits: what output_size must report. */
+static __int128 expected_side(int64_t size, int64_t pad, int64_t kernel, int64_t stride)
+{
+    return ((__int128)size + 2 * (__int128)pad - kernel) / stride + 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_input in = {.data = data, .size = size};
+    const uint8_t op = fuzz_byte(&in);
+    const bool f64 = op & 1;
+    const enum fuzz_type type = f64 ? FUZZ_F64 : FUZZ_F32;
+    nnk_conv2d_desc d;
+    d.n = fuzz_size(&in);
+    d.c = fuzz_size(&in);
+    d.h = fuzz_size(&in);
+    d.w = fuzz_size(&in);
+    d.f = fuzz_size(&in);
+    d.kh = fuzz_size(&in);
+    d.kw = fuzz_size(&in);
+    d.stride_h = fuzz_size(&in);
+    d.stride_w = fuzz_size(&in);
+    d.pad_h = fuzz_pad(&in);
+    d.pad_w = fuzz_pad(&in);
+    const nnk_conv2d_desc *desc = (op & 0xE0) == 0xE0 ? NULL : &d;
+
+    int64_t oh = 0, ow = 0;
+    const bool valid =
+        FUZZ_CALL("conv2d_output_size", nnk_conv2d_output_size(desc, &oh, &ow)) == NNK_OK;
+    if (valid && (oh != expected_side(d.h, d.pad_h, d.kh, d.stride_h) ||
+                  ow != expected_side(d.w, d.pad_w, d.kw, d.stride_w) || oh < 1 || ow < 1))
+        FUZZ_FAIL("conv2d_output_size gave %lld x %lld", (long long)oh, (long long)ow);
+
+    const int64_t x_want = FUZZ_PRODUCT(d.n, d.c, d.h, d.w);
+    const int64_t w_want = FUZZ_PRODUCT(d.f, d.c, d.kh, d.kw);
+    const int64_t y_want = valid ? FUZZ_PRODUCT(d.n, d.f, oh, ow) : -1;
+    const int64_t cols_want = valid ? FUZZ_PRODUCT(d.n, d.c, d.kh, d.kw, oh, ow) : -1;
+    const int64_t one_image = valid ? FUZZ_PRODUCT(d.c, d.kh, d.kw, oh, ow) : -1;
+
+    const nnk_conv_pass pass = (nnk_conv_pass)((op >> 4) & 3); /* 2 and 3 are invalid */
+    int64_t workspace_want = -1;
+    nnk_status s = FUZZ_CALL("conv2d_workspace_size",
+                             nnk_conv2d_workspace_size(desc, pass, &workspace_want));
+    if (s == NNK_OK && (!valid || pass > NNK_CONV_BACKWARD || workspace_want < one_image))
+        FUZZ_FAIL("conv2d_workspace_size gave %lld for pass %d", (long long)workspace_want,
+                  (int)pass);
+    if (s != NNK_OK)
+        workspace_want = -1;
+
+    switch ((op >> 1) & 3) {
+    case 0: {
+        fuzz_buffer x = fuzz_tensor(&in, x_want, type, 0);
+        fuzz_buffer cols = fuzz_tensor(&in, cols_want, type, 0);
+        s = FUZZ_CALL("im2col", f64 ? nnk_im2col_f64(desc, x.p, x.len, cols.p, cols.len)
+                                    : nnk_im2col_f32(desc, x.p, x.len, cols.p, cols.len));
+        if (s == NNK_OK) {
+            FUZZ_EXPECT_LEN("im2col", "x", x, x_want);
+            FUZZ_EXPECT_LEN("im2col", "cols", cols, cols_want);
+        }
+        break;
+    }
+    case 1: {
+        fuzz_buffer cols = fuzz_tensor(&in, cols_want, type, 0);
+        fuzz_buffer x = fuzz_tensor(&in, x_want, type, 0);
+        s = FUZZ_CALL("col2im", f64 ? nnk_col2im_f64(desc, cols.p, cols.len, x.p, x.len)
+                                    : nnk_col2im_f32(desc, cols.p, cols.len, x.p, x.len));
+        if (s == NNK_OK) {
+            FUZZ_EXPECT_LEN("col2im", "x", x, x_want);
+            FUZZ_EXPECT_LEN("col2im", "cols", cols, cols_want);
+        }
+        break;
+    }
+    case 2: {
+        fuzz_buffer x = fuzz_tensor(&in, x_want, type, 0);
+        fuzz_buffer w = fuzz_tensor(&in, w_want, type, 0);
+        fuzz_buffer b = fuzz_tensor(&in, d.f, type, 0);
+        fuzz_buffer y = fuzz_tensor(&in, y_want, type, 0);
+        fuzz_buffer ws = fuzz_tensor(&in, workspace_want, type, 0);
+        s = FUZZ_CALL("conv2d_forward",
+                      f64 ? nnk_conv2d_forward_f64(desc, x.p, x.len, w.p, w.len, b.p, b.len, y.p,
+                                                   y.len, ws.p, ws.len)
+                          : nnk_conv2d_forward_f32(desc, x.p, x.len, w.p, w.len, b.p, b.len, y.p,
+                                                   y.len, ws.p, ws.len));
+        if (s == NNK_OK) {
+            FUZZ_EXPECT_LEN("conv2d_forward", "x", x, x_want);
+            FUZZ_EXPECT_LEN("conv2d_forward", "w", w, w_want);
+            FUZZ_EXPECT_LEN("conv2d_forward", "y", y, y_want);
+            if (b.p != NULL)
+                FUZZ_EXPECT_LEN("conv2d_forward", "b", b, d.f);
+            if (ws.len < one_image)
+                FUZZ_FAIL("conv2d_forward succeeded with a workspace of %lld < %lld",
+                          (long long)ws.len, (long long)one_image);
+        }
+        break;
+    }
+    default: {
+        fuzz_buffer x = fuzz_tensor(&in, x_want, type, 0);
+        fuzz_buffer w = fuzz_tensor(&in, w_want, type, 0);
+        fuzz_buffer dy = fuzz_tensor(&in, y_want, type, 0);
+        fuzz_buffer dx = fuzz_tensor(&in, x_want, type, 0);
+        fuzz_buffer dw = fuzz_tensor(&in, w_want, type, 0);
+        fuzz_buffer db = fuzz_tensor(&in, d.f, type, 0);
+        fuzz_buffer ws = fuzz_tensor(&in, workspace_want, type, 0);
+        s = FUZZ_CALL("conv2d_backward",
+                      f64 ? nnk_conv2d_backward_f64(desc, x.p, x.len, w.p, w.len, dy.p, dy.len,
+                                                    dx.p, dx.len, dw.p, dw.len, db.p, db.len,
+                                                    ws.p, ws.len)
+                          : nnk_conv2d_backward_f32(desc, x.p, x.len, w.p, w.len, dy.p, dy.len,
+                                                    dx.p, dx.len, dw.p, dw.len, db.p, db.len,
+                                                    ws.p, ws.len));
+        if (s == NNK_OK) {
+            FUZZ_EXPECT_LEN("conv2d_backward", "dy", dy, y_want);
+            if (dx.p != NULL) {
+                FUZZ_EXPECT_LEN("conv2d_backward", "dx", dx, x_want);
+                FUZZ_EXPECT_LEN("conv2d_backward", "w", w, w_want);
+            }
+            if (dw.p != NULL) {
+                FUZZ_EXPECT_LEN("conv2d_backward", "dw", dw, w_want);
+                FUZZ_EXPECT_LEN("conv2d_backward", "x", x, x_want);
+            }
+            if (db.p != NULL)
+                FUZZ_EXPECT_LEN("conv2d_backward", "db", db, d.f);
+            if ((dx.p != NULL || dw.p != NULL) && ws.len < one_image)
+                FUZZ_FAIL("conv2d_backward succeeded with a workspace of %lld < %lld",
+                          (long long)ws.len, (long long)one_image);
+        }
+        break;
+    }
+    }
+    if (s == NNK_OK && !valid)
+        FUZZ_FAIL("a kernel succeeded on a descriptor conv2d_output_size rejects");
+    fuzz_free_all(&in);
+    return 0;
+}
