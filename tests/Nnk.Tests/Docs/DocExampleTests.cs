@@ -7,11 +7,21 @@ using Microsoft.CodeAnalysis.CSharp;
 namespace Nnk.Tests.Docs;
 
 /// <summary>
+/// Compiling with Roslyn is the heaviest CPU load of the suite; it runs alone, after the parallel
+/// tests, so it cannot starve the tests that measure allocations.
+/// </summary>
+[CollectionDefinition("DocExamples", DisableParallelization = true)]
+public class DocExamplesCollection
+{
+}
+
+/// <summary>
 /// Every <c>csharp</c> block of the documentation pages below compiles, without warnings, as a
 /// program of its own (top-level statements, the SDK's implicit usings plus <c>using Nnk;</c>) and
 /// runs to completion, so the documentation cannot drift from the API. The README's own examples
 /// are mirrored by <see cref="ReadmeExampleTests"/> instead (they are fragments of one session).
 /// </summary>
+[Collection("DocExamples")]
 public partial class DocExampleTests
 {
     private static readonly string[] Pages = ["docs/cs231n-mapping.md", "managed/Nnk/PACKAGE.md"];
