@@ -118,3 +118,30 @@ TEST(Blas_SerialGemmUsesNnkThreadCountOnEveryCallingThread)
     CHECK(seen[0], "gemm failed or gave the wrong product");
     CHECK(seen[1] == 1, "the calling thread's OpenMP thread count is %d, not nnk's 1", seen[1]);
 }
+
+/* Debian 12's OpenBLAS mistakes recent Intel cores for a Prescott and runs SSE3 kernels; nnk
+ * names the kernel family the CPU's features allow before loading it, unless the user did. */
+TEST(Blas_OpenblasCoreChosenFromCpuFeaturesUnlessSet)
+{
+    unsetenv("NNK_BLAS");
+    unsetenv("OPENBLAS_CORETYPE");
+    double y = 0;
+    CHECK_OK(tiny_forward(&y));
+    const char *core = getenv("OPENBLAS_CORETYPE");
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        CHECK(core != NULL && strcmp(core, "SkylakeX") == 0, "core %s", core ? core : "(unset)");
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        CHECK(core != NULL && strcmp(core, "Haswell") == 0, "core %s", core ? core : "(unset)");
+}
+
+TEST(Blas_OpenblasCoreSetByUserIsKept)
+{
+    unsetenv("NNK_BLAS");
+    setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+    double y = 0;
+    CHECK_OK(tiny_forward(&y));
+    CHECK(y == 7, "y = %g", y);
+    CHECK(strcmp(getenv("OPENBLAS_CORETYPE"), "Haswell") == 0, "core %s", getenv("OPENBLAS_CORETYPE"));
+}
