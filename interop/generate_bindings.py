@@ -36,6 +36,10 @@ LIBRARY = "nnk"
 METHODS_CLASS = "NativeMethods"
 SYMBOL_PREFIX = "nnk_"
 MACRO_PREFIX = "NNK_"
+# Every generated type is internal (ClangSharp's `--with-access-specifier *=Internal`): the raw
+# bindings are Nnk.Interop's implementation, reached by Nnk through InternalsVisibleTo, and are
+# not part of the NuGet package's public API. Members stay public, as ClangSharp writes them.
+TYPE_ACCESS = "internal"
 # -fparse-all-comments makes libclang attach plain /* */ comments, not only /** */ ones.
 CLANG_ARGS = ["-x", "c", "-std=c11", "-fparse-all-comments"]
 
@@ -242,7 +246,7 @@ def emit_enum(cursor):
     if int_type not in ("int", "unsigned int"):
         raise GenerationError(f"enum {cursor.spelling}: underlying type '{int_type}' is not supported")
     body = doc(cursor.raw_comment, f"C enum <c>{cursor.spelling}</c>.", 0)
-    body += [f"public enum {cursor.spelling}", "{"]
+    body += [f"{TYPE_ACCESS} enum {cursor.spelling}", "{"]
     members = list(cursor.get_children())
     for i, member in enumerate(members):
         if i:
@@ -255,7 +259,7 @@ def emit_enum(cursor):
 
 def emit_struct(cursor, records):
     body = doc(cursor.raw_comment, f"C struct <c>{cursor.spelling}</c>.", 0)
-    body += [f"public partial struct {cursor.spelling}", "{"]
+    body += [f"{TYPE_ACCESS} partial struct {cursor.spelling}", "{"]
     fields = list(cursor.get_children())
     for i, field in enumerate(fields):
         if field.kind != ci.CursorKind.FIELD_DECL:
@@ -292,7 +296,7 @@ def function_docs(functions):
 def emit_methods(functions, macros, records):
     comments = function_docs(functions)
     body = ["/// <summary>P/Invoke declarations of libnnk, one per function of <c>nnk.h</c>, and its integer macros.</summary>",
-            f"public static unsafe partial class {METHODS_CLASS}", "{"]
+            f"{TYPE_ACCESS} static unsafe partial class {METHODS_CLASS}", "{"]
     members = []
     for fn in functions:
         name = fn.spelling

@@ -1,6 +1,6 @@
 namespace Nnk.Interop;
 
-public static unsafe partial class NnkNative
+internal static unsafe partial class NnkNative
 {
     /// <summary>
     /// <paramref name="c"/> (m x n) = alpha * op(a) * op(b) + beta * c through the loaded BLAS,

@@ -1,6 +1,6 @@
 namespace Nnk.Interop;
 
-public static unsafe partial class NnkNative
+internal static unsafe partial class NnkNative
 {
     /// <summary>
     /// Throws unless a buffer of <paramref name="actual"/> elements has the product of

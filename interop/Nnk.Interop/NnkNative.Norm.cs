@@ -1,6 +1,6 @@
 namespace Nnk.Interop;
 
-public static unsafe partial class NnkNative
+internal static unsafe partial class NnkNative
 {
     /// <summary>
     /// Batch norm forward over x seen as (n, c, spatial): per-channel statistics over n*spatial

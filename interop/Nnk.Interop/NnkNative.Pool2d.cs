@@ -1,6 +1,6 @@
 namespace Nnk.Interop;
 
-public static unsafe partial class NnkNative
+internal static unsafe partial class NnkNative
 {
     /// <summary>
     /// Validates the geometry and returns the output size:

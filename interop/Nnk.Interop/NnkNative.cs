@@ -8,7 +8,7 @@ namespace Nnk.Interop;
 /// exception carrying the native message. The library never keeps a pointer after a call
 /// returns, so callers keep ownership of every buffer.
 /// </summary>
-public static unsafe partial class NnkNative
+internal static unsafe partial class NnkNative
 {
     /// <summary>Version of the loaded libnnk as <c>"MAJOR.MINOR.PATCH"</c>.</summary>
     public static string Version => NnkErrors.Utf8(NativeMethods.nnk_version());

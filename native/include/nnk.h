@@ -28,10 +28,6 @@ extern "C" {
 #define NNK_API
 #endif
 
-#define NNK_VERSION_MAJOR 0
-#define NNK_VERSION_MINOR 1
-#define NNK_VERSION_PATCH 0
-
 /* Result of every call. */
 typedef enum nnk_status {
     NNK_OK = 0,
@@ -66,7 +62,7 @@ typedef struct nnk_conv2d_desc {
 
 /* ---- Runtime ------------------------------------------------------------------------------ */
 
-/* Library version as "MAJOR.MINOR.PATCH"; static storage. */
+/* Library version as "MAJOR.MINOR.PATCH" (the repository's VERSION file); static storage. */
 NNK_API const char *nnk_version(void);
 
 /* Short fixed description of a status code; static storage. */

@@ -108,7 +108,8 @@ static nnk_status load(const char *choice)
     if (strcasecmp(choice, "openblas") == 0) {
         paths = openblas_paths;
         label = "openblas";
-        install = "install OpenBLAS (apt-get install libopenblas0)";
+        install = "install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas0-openmp), or "
+                  "install MKL (libmkl-rt) and set NNK_BLAS=mkl";
     } else if (strcasecmp(choice, "mkl") == 0) {
         paths = mkl_paths;
         label = "mkl";

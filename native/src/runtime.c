@@ -10,14 +10,12 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#define NNK_STR_(x) #x
-#define NNK_STR(x) NNK_STR_(x)
+/* Defined by native/CMakeLists.txt from the VERSION file. */
+#ifndef NNK_VERSION_STRING
+#error "NNK_VERSION_STRING must be defined by the build (see native/CMakeLists.txt)"
+#endif
 
-const char *nnk_version(void)
-{
-    return NNK_STR(NNK_VERSION_MAJOR) "." NNK_STR(NNK_VERSION_MINOR) "." NNK_STR(
-        NNK_VERSION_PATCH);
-}
+const char *nnk_version(void) { return NNK_VERSION_STRING; }
 
 const char *nnk_status_string(nnk_status status)
 {

@@ -5,9 +5,9 @@ using System.Runtime.InteropServices;
 namespace Nnk.Interop;
 
 /// <summary>P/Invoke declarations of libnnk, one per function of <c>nnk.h</c>, and its integer macros.</summary>
-public static unsafe partial class NativeMethods
+internal static unsafe partial class NativeMethods
 {
-    /// <summary>Library version as "MAJOR.MINOR.PATCH"; static storage.</summary>
+    /// <summary>Library version as "MAJOR.MINOR.PATCH" (the repository's VERSION file); static storage.</summary>
     [LibraryImport("nnk", EntryPoint = "nnk_version")]
     [return: NativeTypeName("const char *")]
     public static partial sbyte* nnk_version();
@@ -293,16 +293,4 @@ public static unsafe partial class NativeMethods
     /// </summary>
     [LibraryImport("nnk", EntryPoint = "nnk_svm_loss_f64")]
     public static partial nnk_status nnk_svm_loss_f64([NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long classes, [NativeTypeName("const double *")] double* scores, [NativeTypeName("int64_t")] long scores_len, [NativeTypeName("const int32_t *")] int* labels, [NativeTypeName("int64_t")] long labels_len, double* loss, double* dscores, [NativeTypeName("int64_t")] long dscores_len);
-
-    /// <summary>Value of the C macro <c>NNK_VERSION_MAJOR</c>.</summary>
-    [NativeTypeName("#define NNK_VERSION_MAJOR 0")]
-    public const int NNK_VERSION_MAJOR = 0;
-
-    /// <summary>Value of the C macro <c>NNK_VERSION_MINOR</c>.</summary>
-    [NativeTypeName("#define NNK_VERSION_MINOR 1")]
-    public const int NNK_VERSION_MINOR = 1;
-
-    /// <summary>Value of the C macro <c>NNK_VERSION_PATCH</c>.</summary>
-    [NativeTypeName("#define NNK_VERSION_PATCH 0")]
-    public const int NNK_VERSION_PATCH = 0;
 }

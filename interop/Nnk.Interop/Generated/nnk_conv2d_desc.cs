@@ -6,7 +6,7 @@ namespace Nnk.Interop;
 /// Geometry of a 2-D convolution: input (n, c, h, w), weights (f, c, kh, kw).
 /// Output is (n, f, out_h, out_w) with out_h = 1 + (h + 2*pad_h - kh) / stride_h (floored).
 /// </summary>
-public partial struct nnk_conv2d_desc
+internal partial struct nnk_conv2d_desc
 {
     /// <summary>C field <c>n</c> (<c>int64_t</c>).</summary>
     [NativeTypeName("int64_t")]

@@ -3,7 +3,7 @@
 namespace Nnk.Interop;
 
 /// <summary>Which pass a workspace is sized for.</summary>
-public enum nnk_conv_pass
+internal enum nnk_conv_pass
 {
     /// <summary>C enumerator <c>NNK_CONV_FORWARD</c>.</summary>
     NNK_CONV_FORWARD = 0,

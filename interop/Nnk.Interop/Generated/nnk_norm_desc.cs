@@ -10,7 +10,7 @@ namespace Nnk.Interop;
 /// variance; momentum in [0, 1] weighs the old running statistics:
 /// running = momentum*running + (1-momentum)*batch. Variances are biased (divided by the count).
 /// </summary>
-public partial struct nnk_norm_desc
+internal partial struct nnk_norm_desc
 {
     /// <summary>C field <c>n</c> (<c>int64_t</c>).</summary>
     [NativeTypeName("int64_t")]

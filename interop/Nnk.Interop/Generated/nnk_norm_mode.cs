@@ -3,7 +3,7 @@
 namespace Nnk.Interop;
 
 /// <summary>Training or test behaviour of batch normalisation.</summary>
-public enum nnk_norm_mode
+internal enum nnk_norm_mode
 {
     /// <summary>statistics of the batch; running statistics updated</summary>
     NNK_NORM_TRAIN = 0,

@@ -7,7 +7,7 @@ namespace Nnk.Interop;
 /// (n, c, out_h, out_w) with out_h = 1 + (h + 2*pad_h - pool_h) / stride_h (floored).
 /// 0 &lt;= pad &lt; pool along each axis, so every window holds at least one real input.
 /// </summary>
-public partial struct nnk_pool2d_desc
+internal partial struct nnk_pool2d_desc
 {
     /// <summary>C field <c>n</c> (<c>int64_t</c>).</summary>
     [NativeTypeName("int64_t")]

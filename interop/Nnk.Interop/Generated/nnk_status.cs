@@ -3,7 +3,7 @@
 namespace Nnk.Interop;
 
 /// <summary>Result of every call.</summary>
-public enum nnk_status
+internal enum nnk_status
 {
     /// <summary>C enumerator <c>NNK_OK</c>.</summary>
     NNK_OK = 0,

@@ -9,6 +9,8 @@ public sealed record ConvParam
     /// <summary>Same stride and padding along height and width.</summary>
     /// <param name="stride">Step between neighbouring windows, at least 1.</param>
     /// <param name="pad">Zeros added on each side of the input, at least 0.</param>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0027",
+        Justification = "The seeds' two-number form keeps its defaults; the per-axis overload takes every value explicitly, so no call can be ambiguous.")]
     public ConvParam(int stride = 1, int pad = 0)
         : this(stride, stride, pad, pad)
     {

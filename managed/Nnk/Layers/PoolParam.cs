@@ -11,6 +11,8 @@ public sealed record PoolParam
     /// <param name="poolWidth">Window width, at least 1.</param>
     /// <param name="stride">Step between neighbouring windows, at least 1.</param>
     /// <param name="pad">Padding on each side, at least 0 and smaller than the window.</param>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0027",
+        Justification = "The seeds' two-number form keeps its defaults; the per-axis overload takes every value explicitly, so no call can be ambiguous.")]
     public PoolParam(int poolHeight = 2, int poolWidth = 2, int stride = 2, int pad = 0)
         : this(poolHeight, poolWidth, stride, stride, pad, pad)
     {

@@ -40,19 +40,7 @@ public class BindingsDriftTests
         }
     }
 
-    private static string RepoRoot { get; } = FindRepoRoot();
-
-    private static string FindRepoRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Native.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException($"No Native.sln above {AppContext.BaseDirectory}.");
-    }
+    private static string RepoRoot => RepositoryRoot.Path;
 
     private static (int ExitCode, string Output) RunGenerator(params string[] arguments)
     {

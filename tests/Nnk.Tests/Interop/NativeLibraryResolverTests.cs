@@ -5,15 +5,6 @@ namespace Nnk.Tests.Interop;
 public class NativeLibraryResolverTests
 {
     [Fact]
-    public void Version_LoadsLibraryNextToAssembly_AndMatchesHeaderConstants()
-    {
-        string expected = $"{NativeMethods.NNK_VERSION_MAJOR}.{NativeMethods.NNK_VERSION_MINOR}.{NativeMethods.NNK_VERSION_PATCH}";
-
-        Assert.Equal("0.1.0", NnkNative.Version);
-        Assert.Equal(expected, NnkNative.Version);
-    }
-
-    [Fact]
     public void Candidates_StartNextToAssembly_ThenRuntimesFolder()
     {
         string directory = Path.GetDirectoryName(typeof(NnkNative).Assembly.Location)!;

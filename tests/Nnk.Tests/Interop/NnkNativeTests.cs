@@ -72,13 +72,15 @@ public unsafe class NnkNativeTests
     }
 
     [Theory]
-    [InlineData(nnk_status.NNK_ERROR_NULL_POINTER, typeof(ArgumentNullException))]
-    [InlineData(nnk_status.NNK_ERROR_INVALID_ARGUMENT, typeof(ArgumentException))]
-    [InlineData(nnk_status.NNK_ERROR_BUFFER_SIZE, typeof(ArgumentException))]
-    [InlineData(nnk_status.NNK_ERROR_OVERFLOW, typeof(ArgumentOutOfRangeException))]
-    [InlineData(nnk_status.NNK_ERROR_BLAS_UNAVAILABLE, typeof(InvalidOperationException))]
-    public void ToException_MapsStatusToExceptionType_WithStatusName(nnk_status status, Type expected)
+    [InlineData((int)nnk_status.NNK_ERROR_NULL_POINTER, typeof(ArgumentNullException))]
+    [InlineData((int)nnk_status.NNK_ERROR_INVALID_ARGUMENT, typeof(ArgumentException))]
+    [InlineData((int)nnk_status.NNK_ERROR_BUFFER_SIZE, typeof(ArgumentException))]
+    [InlineData((int)nnk_status.NNK_ERROR_OVERFLOW, typeof(ArgumentOutOfRangeException))]
+    [InlineData((int)nnk_status.NNK_ERROR_BLAS_UNAVAILABLE, typeof(InvalidOperationException))]
+    public void ToException_MapsStatusToExceptionType_WithStatusName(int statusCode, Type expected)
     {
+        // A public test method cannot take the internal enum, so the status travels as its value.
+        var status = (nnk_status)statusCode;
         Exception e = NnkErrors.ToException(status, "p");
 
         Assert.IsType(expected, e);
