@@ -1,0 +1,64 @@
+using Nnk;
+using Xunit.Abstractions;
+
+namespace Nnk.Tests.Models;
+
+/// <summary>
+/// A training step at a fixed batch size allocates nothing, on both backends. In the NumThreads
+/// collection, which runs alone: another class changing the thread count mid-measurement would
+/// make the managed kernels set up new helper threads and jobs, which allocate once.
+/// </summary>
+[Collection("NumThreads")]
+public class TrainingStepAllocationTests(ITestOutputHelper output)
+{
+    public static TheoryData<Backend> NativeAndManaged => new() { Backend.Native, Backend.Managed };
+
+    // The bytes one training step allocates on the calling thread after warm-up: nothing on either backend
+    // (the managed kernels' parallel loops hand their work to pool threads without allocating).
+    [Theory]
+    [MemberData(nameof(NativeAndManaged))]
+    public void MnistBnCnnStep_AtFixedBatchSize_AllocatesNothing_Float32(Backend backend)
+    {
+        var model = Sequential<float>.MnistBnCnn(kernels: Kernels.For<float>(backend));
+        var (xd, y) = RandomBatch(n: 32, [1, 28, 28], classes: 10, seed: 1);
+        Tensor<float> x = xd.Cast<float>();
+        for (int i = 0; i < 3; i++)
+            model.Loss(x, y);
+
+        const int steps = 20;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < steps; i++)
+            model.Loss(x, y);
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
+
+        output.WriteLine($"{backend}: {perStep} bytes per training step (N = 32, float32)");
+        Assert.True(perStep == 0, $"a training step allocated {perStep} bytes; its buffers should be reused");
+    }
+
+    // The seeds' network keeps its buffers between steps: after warm-up a step allocates nothing.
+    [Theory]
+    [MemberData(nameof(NativeAndManaged))]
+    public void ThreeLayerConvNetStep_AtFixedBatchSize_AllocatesNothing_Float32(Backend backend)
+    {
+        var model = new ThreeLayerConvNet<float>(inputDim: [3, 16, 16], numFilters: 4, filterSize: 3, hiddenDim: 7,
+            kernels: Kernels.For<float>(backend));
+        var (xd, y) = RandomBatch(n: 8, [3, 16, 16], classes: 10, seed: 1);
+        Tensor<float> x = xd.Cast<float>();
+        for (int i = 0; i < 3; i++)
+            model.Loss(x, y);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+            model.Loss(x, y);
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    private static (Tensor<double> X, int[] Y) RandomBatch(int n, int[] inputDim, int classes, int seed)
+    {
+        var x = Tensor<double>.RandN([n, .. inputDim], seed);
+        var rng = new Random(seed);
+        int[] y = Enumerable.Range(0, n).Select(_ => rng.Next(classes)).ToArray();
+        return (x, y);
+    }
+}
