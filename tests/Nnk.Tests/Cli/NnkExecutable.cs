@@ -1,6 +1,9 @@
 namespace Nnk.Tests.Cli;
 
-/// <summary>Where the built <c>nnk</c> apphost is: next to Nnk.Cli.dll, in this test assembly's configuration.</summary>
+/// <summary>
+/// Where the built <c>nnk</c> apphost is: next to Nnk.Cli.dll, in this test assembly's configuration,
+/// else in Release or Debug (the sanitized run copies the test assembly out of its bin folder).
+/// </summary>
 internal static class NnkExecutable
 {
     public static string Path
@@ -12,9 +15,11 @@ internal static class NnkExecutable
             {
                 if (File.Exists(System.IO.Path.Combine(directory.FullName, "Native.sln")))
                 {
-                    string path = System.IO.Path.Combine(directory.FullName, "managed", "Nnk.Cli", "bin", configuration, "net10.0", "nnk");
-                    Assert.True(File.Exists(path), $"the nnk executable should have been built at {path}");
-                    return path;
+                    string[] candidates = [.. new[] { configuration, "Release", "Debug" }.Distinct()
+                        .Select(c => System.IO.Path.Combine(directory.FullName, "managed", "Nnk.Cli", "bin", c, "net10.0", "nnk"))];
+                    string? path = candidates.FirstOrDefault(File.Exists);
+                    Assert.True(path is not null, $"the nnk executable should have been built at {candidates[0]}");
+                    return path!;
                 }
             }
             throw new InvalidOperationException($"No Native.sln above {AppContext.BaseDirectory}.");
