@@ -104,6 +104,10 @@ public class ConcurrentKernelTests
                 if (garbage.Count > 256)
                     garbage.RemoveRange(0, 128);
                 GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+                // A breather between collections: back to back, they starved the calls under test
+                // for minutes on a loaded machine; a compaction every millisecond still lands in
+                // the middle of every call.
+                Thread.Sleep(1);
             }
         });
         collector.Start();
