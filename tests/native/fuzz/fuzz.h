@@ -117,6 +117,13 @@ static inline int64_t fuzz_product(const int64_t *dims, int count)
     fuzz_product((const int64_t[]){__VA_ARGS__},                                             \
                  (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
 
+/* The output side of a convolution or pooling window along one axis, worked out in 128 bits:
+ * what the *_output_size calls must report. */
+static inline __int128 fuzz_expected_side(int64_t size, int64_t pad, int64_t window, int64_t stride)
+{
+    return ((__int128)size + 2 * (__int128)pad - window) / stride + 1;
+}
+
 /* ---- Values ------------------------------------------------------------------------------- */
 
 /* Filling buffers is the harness's busiest loop and has nothing to teach the fuzzer, so it is

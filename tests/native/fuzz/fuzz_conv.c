@@ -19,12 +19,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* The output side along one axis, worked out in 128 bits: what output_size must report. */
-static __int128 expected_side(int64_t size, int64_t pad, int64_t kernel, int64_t stride)
-{
-    return ((__int128)size + 2 * (__int128)pad - kernel) / stride + 1;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_input in = {.data = data, .size = size};
@@ -48,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t oh = 0, ow = 0;
     const bool valid =
         FUZZ_CALL("conv2d_output_size", nnk_conv2d_output_size(desc, &oh, &ow)) == NNK_OK;
-    if (valid && (oh != expected_side(d.h, d.pad_h, d.kh, d.stride_h) ||
-                  ow != expected_side(d.w, d.pad_w, d.kw, d.stride_w) || oh < 1 || ow < 1))
+    if (valid && (oh != fuzz_expected_side(d.h, d.pad_h, d.kh, d.stride_h) ||
+                  ow != fuzz_expected_side(d.w, d.pad_w, d.kw, d.stride_w) || oh < 1 || ow < 1))
         FUZZ_FAIL("conv2d_output_size gave %lld x %lld", (long long)oh, (long long)ow);
 
     const int64_t x_want = FUZZ_PRODUCT(d.n, d.c, d.h, d.w);

@@ -21,11 +21,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static __int128 expected_side(int64_t size, int64_t pad, int64_t pool, int64_t stride)
-{
-    return ((__int128)size + 2 * (__int128)pad - pool) / stride + 1;
-}
-
 /* Output o of plane p is input argmax[o] of that plane, bit for bit or both NaN. */
 #define CHECK_ARGMAX(T, x, y, argmax, planes, plane, out_plane)                              \
     do {                                                                                     \
@@ -66,8 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t oh = 0, ow = 0;
     const bool valid =
         FUZZ_CALL("pool2d_output_size", nnk_pool2d_output_size(desc, &oh, &ow)) == NNK_OK;
-    if (valid && (oh != expected_side(d.h, d.pad_h, d.pool_h, d.stride_h) ||
-                  ow != expected_side(d.w, d.pad_w, d.pool_w, d.stride_w) || oh < 1 || ow < 1))
+    if (valid && (oh != fuzz_expected_side(d.h, d.pad_h, d.pool_h, d.stride_h) ||
+                  ow != fuzz_expected_side(d.w, d.pad_w, d.pool_w, d.stride_w) || oh < 1 || ow < 1))
         FUZZ_FAIL("pool2d_output_size gave %lld x %lld", (long long)oh, (long long)ow);
 
     const int64_t x_want = FUZZ_PRODUCT(d.n, d.c, d.h, d.w);
