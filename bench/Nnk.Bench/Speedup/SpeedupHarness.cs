@@ -58,19 +58,20 @@ public static class SpeedupHarness
                 {
                     if (!Console.IsErrorRedirected)
                         Console.Error.Write($"  measuring {name} {pass} at {threads} thread(s)...\r");
-                    SpeedupRow row = Measure(shape, pass, threads, blas) with { PeerMs = peers?.Milliseconds(name, pass, threads) };
+                    SpeedupRow row = Measure(shape, pass, threads, blas, options.NativeOnly) with { PeerMs = peers?.Milliseconds(name, pass, threads) };
                     rows.Add(row);
                     if (!Console.IsErrorRedirected)
                         Console.Error.Write(new string(' ', 60) + "\r");
                     Console.WriteLine(
-                        $"| {row.Shape} | {row.Pass} | {row.Threads} | {row.NaiveMs:F1} | {row.ManagedMs:F2} | {row.NativeMs:F2} | " +
-                        $"{row.ManagedSpeedup:F1}x | {row.NativeSpeedup:F1}x | {row.NativeVsManaged:F1}x | {row.NativeRate:F1} {row.NativeRateUnit} | " +
-                        $"{row.RelError:E1} | {row.ManagedRelError:E1} |" + PeerCells(row, peers));
+                        $"| {row.Shape} | {row.Pass} | {row.Threads} | {Cell(row.NaiveMs, "F1")} | {Cell(row.ManagedMs, "F2")} | {row.NativeMs:F2} | " +
+                        $"{Cell(row.ManagedSpeedup, "F1", "x")} | {Cell(row.NativeSpeedup, "F1", "x")} | {Cell(row.NativeVsManaged, "F1", "x")} | " +
+                        $"{row.NativeRate:F1} {row.NativeRateUnit} | {Cell(row.RelError, "E1")} | {Cell(row.ManagedRelError, "E1")} |" +
+                        PeerCells(row, peers));
                 }
             }
         }
 
-        if (options.Shapes.Contains("bn_seed"))
+        if (options.Shapes.Contains("bn_seed") && !options.NativeOnly)
             PrintGraphVersusAlt();
 
         if (options.JsonPath is not null)
@@ -81,6 +82,9 @@ public static class SpeedupHarness
         return 0;
     }
 
+    private static string Cell(double? value, string format, string suffix = "") =>
+        value is double v ? v.ToString(format, System.Globalization.CultureInfo.InvariantCulture) + suffix : "-";
+
     private static string PeerCells(SpeedupRow row, PeerTable? peers) =>
         peers is null ? "" : row.PeerMs is double peer ? $" {peer:F2} | {row.NativeVsPeer:F2} |" : " - | - |";
 
@@ -89,12 +93,18 @@ public static class SpeedupHarness
     private static readonly Dictionary<(string, string), double> s_naiveMs = new();
     private static readonly Dictionary<(string, string), IReadOnlyList<double[]>> s_naiveReference = new();
 
-    private static SpeedupRow Measure(BenchShape shape, string pass, int threads, string blas)
+    private static SpeedupRow Measure(BenchShape shape, string pass, int threads, string blas, bool nativeOnly)
     {
         bool forward = pass == "forward";
         Action Call<T>(BenchCase<T> c) where T : unmanaged, IFloatingPointIeee754<T> => forward ? c.Forward : c.Backward;
         IReadOnlyList<T[]> Outputs<T>(BenchCase<T> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             forward ? c.ForwardOutputs : c.BackwardOutputs;
+
+        var native = shape.CreateCase(Kernels.For<float>(Backend.Native));
+        double nativeMs = MedianTimer.MedianMilliseconds(Call(native), warmup: 2, minSamples: 5, maxSamples: 500, FastBudget);
+        var (rate, unit) = shape.Rate(forward, nativeMs);
+        if (nativeOnly)
+            return new SpeedupRow(shape.Name, pass, threads, blas, null, null, nativeMs, null, null, rate, unit, PeerMs: null);
 
         if (!s_naiveMs.TryGetValue((shape.Name, pass), out double naiveMs))
         {
@@ -103,9 +113,7 @@ public static class SpeedupHarness
             s_naiveMs[(shape.Name, pass)] = naiveMs;
         }
         var managed = shape.CreateCase(Kernels.For<float>(Backend.Managed));
-        var native = shape.CreateCase(Kernels.For<float>(Backend.Native));
         double managedMs = MedianTimer.MedianMilliseconds(Call(managed), warmup: 2, minSamples: 5, maxSamples: 200, FastBudget);
-        double nativeMs = MedianTimer.MedianMilliseconds(Call(native), warmup: 2, minSamples: 5, maxSamples: 500, FastBudget);
 
         // Timings are float32, as the standard shapes say; the errors are measured in float64,
         // as the seeds' cells do, because the seeds' elementwise rel_error is meaningless at
@@ -124,7 +132,6 @@ public static class SpeedupHarness
             return Outputs(other).Zip(reference, (a, b) => GradientCheck.RelError<double>(a, b)).Max();
         }
 
-        var (rate, unit) = shape.Rate(forward, nativeMs);
         return new SpeedupRow(shape.Name, pass, threads, blas, naiveMs, managedMs, nativeMs,
             RelError(Backend.Native), RelError(Backend.Managed), rate, unit, PeerMs: null);
     }

@@ -1,24 +1,26 @@
 namespace Nnk.Bench.Speedup;
 
-/// <summary>Command line of <c>speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl] [--json FILE] [--peers FILE]</c>.</summary>
+/// <summary>Command line of <c>speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl] [--json FILE] [--peers FILE] [--native-only]</c>.</summary>
 public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<int> Threads, string? Blas, string? JsonPath,
-    string? PeersPath)
+    string? PeersPath, bool NativeOnly)
 {
     public const string Usage =
-        "usage: Nnk.Bench speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl|PATH] [--json FILE] [--peers FILE]\n" +
+        "usage: Nnk.Bench speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl|PATH] [--json FILE] [--peers FILE] [--native-only]\n" +
         "  Times naive managed, fast managed and native kernels on the standard shapes (forward and backward)\n" +
         "  and prints the speedups and the rel_error between their outputs.\n" +
         "  --shape NAME   a standard shape (repeatable; default: all): " + "{0}\n" +
         "  --threads N    threads for every backend, or a comma list to sweep (default: 1 and all cores)\n" +
         "  --blas NAME    BLAS for the native kernels (default: NNK_BLAS, else openblas)\n" +
         "  --json FILE    also write the rows as a JSON array\n" +
-        "  --peers FILE   a peer's table (../shared/peers/torchsharp/run.sh > FILE): adds its median and native/peer";
+        "  --peers FILE   a peer's table (../shared/peers/torchsharp/run.sh > FILE): adds its median and native/peer\n" +
+        "  --native-only  time only the native kernels (no naive or managed timings, no rel_error): quick peer comparisons";
 
     public static SpeedupOptions Parse(IReadOnlyList<string> args, IEnumerable<string> knownShapes)
     {
         var shapes = new List<string>();
         var threads = new List<int>();
         string? blas = null, json = null, peers = null;
+        bool nativeOnly = false;
         for (int i = 0; i < args.Count; i++)
         {
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -44,6 +46,9 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
                 case "--peers":
                     peers = Value();
                     break;
+                case "--native-only":
+                    nativeOnly = true;
+                    break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
@@ -52,6 +57,6 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
             shapes.AddRange(knownShapes);
         if (threads.Count == 0)
             threads.AddRange(new[] { 1, Environment.ProcessorCount }.Distinct());
-        return new SpeedupOptions(shapes, threads, blas, json, peers);
+        return new SpeedupOptions(shapes, threads, blas, json, peers, nativeOnly);
     }
 }

@@ -2,17 +2,20 @@ using System.Text.Json.Serialization;
 
 namespace Nnk.Bench.Speedup;
 
-/// <summary>One row of the speedup table: one shape, one pass, one thread count; times are medians in milliseconds.</summary>
+/// <summary>
+/// One row of the speedup table: one shape, one pass, one thread count; times are medians in
+/// milliseconds. The naive and managed columns are null when only native code was timed (--native-only).
+/// </summary>
 public sealed record SpeedupRow(
     [property: JsonPropertyName("shape")] string Shape,
     [property: JsonPropertyName("pass")] string Pass,
     [property: JsonPropertyName("threads")] int Threads,
     [property: JsonPropertyName("blas")] string Blas,
-    [property: JsonPropertyName("naive_ms")] double NaiveMs,
-    [property: JsonPropertyName("managed_ms")] double ManagedMs,
+    [property: JsonPropertyName("naive_ms")] double? NaiveMs,
+    [property: JsonPropertyName("managed_ms")] double? ManagedMs,
     [property: JsonPropertyName("native_ms")] double NativeMs,
-    [property: JsonPropertyName("rel_error")] double RelError,
-    [property: JsonPropertyName("managed_rel_error")] double ManagedRelError,
+    [property: JsonPropertyName("rel_error")] double? RelError,
+    [property: JsonPropertyName("managed_rel_error")] double? ManagedRelError,
     [property: JsonPropertyName("native_rate")] double NativeRate,
     [property: JsonPropertyName("native_rate_unit")] string NativeRateUnit,
     [property: JsonPropertyName("peer_ms")] double? PeerMs)
@@ -22,11 +25,11 @@ public sealed record SpeedupRow(
     public double? NativeVsPeer => PeerMs is double peer ? NativeMs / peer : null;
 
     [JsonPropertyName("managed_speedup")]
-    public double ManagedSpeedup => NaiveMs / ManagedMs;
+    public double? ManagedSpeedup => NaiveMs / ManagedMs;
 
     [JsonPropertyName("native_speedup")]
-    public double NativeSpeedup => NaiveMs / NativeMs;
+    public double? NativeSpeedup => NaiveMs / NativeMs;
 
     [JsonPropertyName("native_vs_managed")]
-    public double NativeVsManaged => ManagedMs / NativeMs;
+    public double? NativeVsManaged => ManagedMs / NativeMs;
 }
