@@ -1,6 +1,7 @@
 /*
  * conv.c - 2-D convolution as im2col + gemm, one image at a time (instantiated from
- * conv_impl.h for float and double), and the size queries.
+ * conv_impl.h for float and double), and the size queries. 3x3 stride-1 convolutions with
+ * enough channels go to Winograd (winograd.c) instead, except for the weight gradient.
  *
  * Threads: either images run in parallel, each thread with its own slice of the workspace and
  * a single-threaded BLAS, or images run one after another with every thread given to the
@@ -115,6 +116,17 @@ static nnk_status conv_plan_for(const char *fn, const nnki_conv_geom *g, const v
     return nnki_blas_prepare();
 }
 
+/* Threads for the Winograd path (forward, or the input gradient when backward), or 0 when it
+ * does not suit g or the workspace does not hold it (sized by an older query, say): then
+ * im2col + gemm runs. */
+static int winograd_threads(const nnki_conv_geom *g, bool backward, const void *workspace,
+                            int64_t workspace_len)
+{
+    if (workspace == NULL || !nnki_winograd_applies(g, backward))
+        return 0;
+    return nnki_winograd_threads(g, backward, workspace_len);
+}
+
 nnk_status nnk_conv2d_output_size(const nnk_conv2d_desc *desc, int64_t *out_h, int64_t *out_w)
 {
     static const char fn[] = "conv2d_output_size";
@@ -152,6 +164,8 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
                               " cols elements each, %" PRId64
                               " dw partial elements for each but the first) overflows int64",
                               fn, threads, share, part);
+    if (nnki_winograd_applies(&g, pass == NNK_CONV_BACKWARD))
+        total = nnki_max(total, nnki_winograd_workspace(&g, pass == NNK_CONV_BACKWARD));
     *elements = total;
     return NNK_OK;
 }

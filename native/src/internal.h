@@ -140,4 +140,26 @@ void nnki_col2im_f32(const nnki_conv_geom *g, const float *cols, int64_t ld, int
 void nnki_col2im_f64(const nnki_conv_geom *g, const double *cols, int64_t ld, int64_t oy0,
                      int64_t oy1, double *x);
 
+/* ---- Winograd F(2x2, 3x3) (winograd.c) ------------------------------------------------------ */
+
+/* Whether the Winograd path suits g: 3x3, stride 1, enough channels, and for the input
+ * gradient (backward) pads of at most 2. */
+bool nnki_winograd_applies(const nnki_conv_geom *g, bool backward);
+/* Workspace elements it wants at nnk_get_num_threads() threads. */
+int64_t nnki_winograd_workspace(const nnki_conv_geom *g, bool backward);
+/* Threads it can run with workspace_len elements; 0 when not even one fits. */
+int nnki_winograd_threads(const nnki_conv_geom *g, bool backward, int64_t workspace_len);
+/* y = conv(x, w) + b (b may be NULL), and dx = the input gradient of dy; the BLAS must be
+ * loaded (nnki_blas_prepare) and workspace hold nnki_winograd_threads' worth for threads. */
+nnk_status nnki_winograd_forward_f32(const nnki_conv_geom *g, const float *x, const float *w,
+                                     const float *b, float *y, float *workspace, int threads);
+nnk_status nnki_winograd_forward_f64(const nnki_conv_geom *g, const double *x, const double *w,
+                                     const double *b, double *y, double *workspace, int threads);
+nnk_status nnki_winograd_backward_data_f32(const nnki_conv_geom *g, const float *w,
+                                           const float *dy, float *dx, float *workspace,
+                                           int threads);
+nnk_status nnki_winograd_backward_data_f64(const nnki_conv_geom *g, const double *w,
+                                           const double *dy, double *dx, double *workspace,
+                                           int threads);
+
 #endif /* NNK_INTERNAL_H */

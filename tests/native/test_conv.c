@@ -456,3 +456,75 @@ TEST(Conv2d_OneImageWorkspace_WorksWhenImagesWouldBeGrouped)
         free_case(&c);
     }
 }
+
+/* 3x3 stride-1 convolutions with >= 16 input and output channels run y and dx by Winograd
+ * F(2x2, 3x3): odd and even output sizes (cropped last tiles), pads 0-3 (pad 3 leaves dx to
+ * im2col), rows of more than 64 tiles (several strips), blocks spanning images, in both
+ * precisions at one and two threads. */
+static const nnk_conv2d_desc winograd_geometries[] = {
+    /* n  c   h    w   f kh kw sh sw ph pw */
+    {2, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1},
+    {3, 17, 7, 150, 20, 3, 3, 1, 1, 0, 0},
+    {1, 32, 5, 6, 18, 3, 3, 1, 1, 2, 2},
+    {2, 16, 4, 6, 16, 3, 3, 1, 1, 3, 1},
+    {9, 16, 3, 3, 24, 3, 3, 1, 1, 1, 0},
+};
+
+static void check_winograd(bool f32, double tolerance)
+{
+    const int count = (int)(sizeof winograd_geometries / sizeof winograd_geometries[0]);
+    for (int gi = 0; gi < count; gi++)
+        for (int threads = 1; threads <= 2; threads++) {
+            conv_case c = make_case(&winograd_geometries[gi], 7000 + 10 * gi);
+            if (f32)
+                round_inputs_to_float(&c);
+            CHECK_OK(nnk_set_num_threads(threads));
+            double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
+            double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
+            double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
+            reference_forward(&c, c.b, ref_y);
+            reference_backward(&c, ref_dx, ref_dw, ref_db);
+            run_forward(&c, f32, true, -1, y);
+            run_backward(&c, f32, -1, dx, dw, db);
+            check_close("y", &c, y, ref_y, c.y_len, tolerance);
+            check_close("dx", &c, dx, ref_dx, c.x_len, tolerance);
+            check_close("dw", &c, dw, ref_dw, c.w_len, tolerance);
+            check_close("db", &c, db, ref_db, c.d.f, tolerance);
+            /* dx alone (no dw pass before it) too. */
+            double *dx_only = zeros(c.x_len);
+            run_backward(&c, f32, -1, dx_only, NULL, NULL);
+            check_close("dx alone", &c, dx_only, ref_dx, c.x_len, tolerance);
+            for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db, dx_only}, **q = p;
+                 q < p + 9; q++)
+                free(*q);
+            free_case(&c);
+        }
+    CHECK_OK(nnk_set_num_threads(1));
+}
+
+TEST(Conv2d_Winograd_MatchesDirectLoops_Float64) { check_winograd(false, 1e-12); }
+
+TEST(Conv2d_Winograd_MatchesDirectLoops_Float32) { check_winograd(true, 1e-5); }
+
+/* Winograd wants more workspace than im2col for these shapes; a workspace sized for im2col
+ * alone (one image's cols) still gives the right answer, by im2col. */
+TEST(Conv2d_Winograd_FallsBackToIm2colInASmallerWorkspace)
+{
+    const nnk_conv2d_desc d = {2, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1};
+    const int64_t cols = 16 * 9 * 9 * 10;
+    CHECK_OK(nnk_set_num_threads(1));
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) > cols, "forward asks for Winograd's workspace");
+    conv_case c = make_case(&d, 7500);
+    double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
+    double *dx = zeros(c.x_len), *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len);
+    double *ref_db = zeros(c.d.f);
+    reference_forward(&c, c.b, ref_y);
+    reference_backward(&c, ref_dx, ref_dw, ref_db);
+    run_forward(&c, false, true, cols, y);
+    run_backward(&c, false, cols, dx, NULL, NULL);
+    check_close("y", &c, y, ref_y, c.y_len, 1e-12);
+    check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
+    for (double *p[] = {y, ref_y, dx, ref_dx, ref_dw, ref_db}, **q = p; q < p + 6; q++)
+        free(*q);
+    free_case(&c);
+}

@@ -1,0 +1,114 @@
+/*
+ * winograd.c - Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions: forward, and the input
+ * gradient, which is itself a 3x3 stride-1 convolution of dy (instantiated from
+ * winograd_impl.h for float and double). conv.c decides when to use it.
+ *
+ * It makes 16 multiplications per 2x2 outputs and input channel where im2col + gemm makes 36,
+ * at the price of transforming the input and the output (memory passes) and of 16 narrower
+ * gemms; worth it when both channel counts are large enough for those gemms to run near the
+ * BLAS's peak. Accuracy: the transforms only add, subtract and halve, so the result differs
+ * from the direct sum by rounding alone (float32 relative error ~1e-6, float64 ~1e-15).
+ */
+#include "internal.h"
+
+#include <omp.h>
+#include <string.h>
+
+/* Tiles per strip of the transforms: their row buffers live on the stack. */
+#define WINO_CHUNK 64
+#define WINO_HALF (WINO_CHUNK + 1)
+
+/* V and M of one thread's block stay within 2^18 elements (1 MiB of float, half of L2). */
+#define NNKI_WINO_ELEMENTS (INT64_C(1) << 18)
+/* Below this many input or output channels the transforms cost more than the gemms save. */
+#define NNKI_WINO_MIN_CHANNELS 16
+
+/* One direction of the algorithm: the forward pass maps x (cin = c) to y (cout = f); the input
+ * gradient maps dy (cin = f) to dx (cout = c) with the flipped filters and padding 2 - pad. */
+typedef struct wino_geom {
+    int64_t n, cin, cout, in_h, in_w, out_h, out_w, pad_h, pad_w;
+    int64_t tiles_h, tiles_w, tiles; /* 2x2 output tiles per column, per row, in all */
+    int64_t block;                   /* tiles per gemm */
+    int64_t filters;                 /* 16*cout*cin: the transformed filters, shared */
+    int64_t share;                   /* 16*(cin + cout)*block: one thread's V and M */
+} wino_geom;
+
+static wino_geom wino_geometry(const nnki_conv_geom *g, bool backward)
+{
+    wino_geom wg = {
+        .n = g->n,
+        .cin = backward ? g->f : g->c,
+        .cout = backward ? g->c : g->f,
+        .in_h = backward ? g->out_h : g->h,
+        .in_w = backward ? g->out_w : g->w,
+        .out_h = backward ? g->h : g->out_h,
+        .out_w = backward ? g->w : g->out_w,
+        .pad_h = backward ? 2 - g->pad_h : g->pad_h,
+        .pad_w = backward ? 2 - g->pad_w : g->pad_w,
+    };
+    wg.tiles_h = (wg.out_h + 1) / 2;
+    wg.tiles_w = (wg.out_w + 1) / 2;
+    wg.tiles = wg.n * wg.tiles_h * wg.tiles_w;
+    /* Blocks within the budget, a multiple of the thread count, of equal size. */
+    const int64_t threads = nnk_get_num_threads();
+    int64_t block = nnki_min(wg.tiles, nnki_max(1, NNKI_WINO_ELEMENTS / (16 * (wg.cin + wg.cout))));
+    int64_t blocks = (wg.tiles + block - 1) / block;
+    blocks = (blocks + threads - 1) / threads * threads;
+    wg.block = (wg.tiles + blocks - 1) / blocks;
+    wg.filters = 16 * wg.cout * wg.cin;
+    wg.share = 16 * (wg.cin + wg.cout) * wg.block;
+    return wg;
+}
+
+/* A run of tiles in one tile row of one image: (i, ty, tx0 .. tx0 + count - 1). */
+typedef struct wino_strip {
+    int64_t i, ty, tx0, count;
+} wino_strip;
+
+/* The strip starting at tile t, at most left tiles and WINO_CHUNK long. */
+static inline wino_strip wino_strip_at(const wino_geom *wg, int64_t t, int64_t left)
+{
+    const int64_t tiles_image = wg->tiles_h * wg->tiles_w, tx0 = t % wg->tiles_w;
+    return (wino_strip){t / tiles_image, t % tiles_image / wg->tiles_w, tx0,
+                        nnki_min(nnki_min(WINO_CHUNK, wg->tiles_w - tx0), left)};
+}
+
+bool nnki_winograd_applies(const nnki_conv_geom *g, bool backward)
+{
+    return g->kh == 3 && g->kw == 3 && g->stride_h == 1 && g->stride_w == 1 &&
+           g->c >= NNKI_WINO_MIN_CHANNELS && g->f >= NNKI_WINO_MIN_CHANNELS &&
+           (!backward || (g->pad_h <= 2 && g->pad_w <= 2));
+}
+
+/* Every size here is bounded by products conv_geometry has checked (16*c*f < 2*w_len, the
+ * shares by the budget), so none overflows. */
+static int64_t wino_threads_wanted(const wino_geom *wg)
+{
+    return nnki_min(nnk_get_num_threads(), (wg->tiles + wg->block - 1) / wg->block);
+}
+
+int64_t nnki_winograd_workspace(const nnki_conv_geom *g, bool backward)
+{
+    wino_geom wg = wino_geometry(g, backward);
+    return wg.filters + wino_threads_wanted(&wg) * wg.share;
+}
+
+int nnki_winograd_threads(const nnki_conv_geom *g, bool backward, int64_t workspace_len)
+{
+    wino_geom wg = wino_geometry(g, backward);
+    if (workspace_len < wg.filters + wg.share)
+        return 0;
+    return (int)nnki_min(wino_threads_wanted(&wg), (workspace_len - wg.filters) / wg.share);
+}
+
+#define NNK_T float
+#define NNK_SUFFIX f32
+#include "winograd_impl.h"
+#undef NNK_T
+#undef NNK_SUFFIX
+
+#define NNK_T double
+#define NNK_SUFFIX f64
+#include "winograd_impl.h"
+#undef NNK_T
+#undef NNK_SUFFIX
