@@ -12,15 +12,18 @@ internal sealed class SgdMomentum<T>(OptimConfig config) : UpdateRule<T>(config)
 
     public override string Name => "sgd_momentum";
 
+    // One pass (sgd) or three (sgd_momentum) per element: only large parameters are worth sharing out.
+    protected override int ParallelThreshold => 1 << 18;
+
     public override IReadOnlyList<string> StateNames => s_stateNames;
 
     protected override void CreateState(int length) => _velocity = new T[length];
 
     protected override T[] StateArray(string name) => _velocity;
 
-    protected override void Update(Span<T> w, ReadOnlySpan<T> dw)
+    protected override void Update(Span<T> w, ReadOnlySpan<T> dw, int offset, Span<T> scratch)
     {
-        Span<T> v = _velocity;
+        Span<T> v = _velocity.AsSpan(offset, w.Length);
         TensorPrimitives.Multiply(v, Scalar(Config.Momentum), v);
         TensorPrimitives.MultiplyAdd(dw, Scalar(-Config.LearningRate), v, v);
         TensorPrimitives.Add(w, v, w);
