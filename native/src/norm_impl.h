@@ -498,6 +498,44 @@ static NNKI_CLONES void NNK_FN(gn_params_block)(const NNK_FN(norm_backward_args)
     }
 }
 
+/* Group gr of every sample, in sample order, when x has spatial > 1 and the group has at most
+ * NORM_BLOCK channels: each (sample, group) pair is read from memory once, its per-channel sums
+ * giving both dx's coefficients and the group's dgamma and dbeta, and dx is written while the
+ * pair is still in L1/L2. The sums are those gn_backward_pair and gn_params_channel take, added
+ * in the same order, so either path gives the same bits. */
+static NNKI_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_args) *a, int64_t gr)
+{
+    const norm_geom *g = a->g;
+    const int64_t cg = g->group_channels, count = cg * g->spatial, sp = g->spatial;
+    const NNK_T *gamma = a->gamma + gr * cg;
+    double dbeta[NORM_BLOCK] = {0}, dgamma[NORM_BLOCK] = {0};
+    for (int64_t i = 0; i < g->n; i++) {
+        const int64_t u = i * g->groups + gr;
+        const NNK_T *x = a->x + u * count, *dy = a->dy + u * count;
+        NNK_T *dx = a->dx + u * count;
+        const NNK_T mean = a->mean[u], invstd = a->invstd[u];
+        double s1 = 0, s2 = 0, b, c;
+        for (int64_t j = 0; j < cg; j++) {
+            double acc[2] = {0, 0};
+            NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, mean, acc);
+            s1 += gamma[j] * acc[0];
+            s2 += gamma[j] * acc[1];
+            dbeta[j] += acc[0];
+            dgamma[j] += invstd * acc[1];
+        }
+        dx_coefficients(invstd, s1, s2, (double)count, &b, &c);
+        for (int64_t j = 0; j < cg; j++)
+            NNK_FN(grad_affine)(x + j * sp, dy + j * sp, dx + j * sp, sp, mean, invstd, gamma[j],
+                                (NNK_T)b, (NNK_T)c);
+    }
+    for (int64_t j = 0; j < cg; j++) {
+        if (a->dbeta != NULL)
+            a->dbeta[gr * cg + j] = (NNK_T)dbeta[j];
+        if (a->dgamma != NULL)
+            a->dgamma[gr * cg + j] = (NNK_T)dgamma[j];
+    }
+}
+
 nnk_status NNK_FN(nnk_groupnorm_backward)(const nnk_norm_desc *desc, const NNK_T *x,
                                           int64_t x_len, const NNK_T *gamma, int64_t gamma_len,
                                           const NNK_T *save_mean, int64_t save_mean_len,
@@ -517,11 +555,19 @@ nnk_status NNK_FN(nnk_groupnorm_backward)(const nnk_norm_desc *desc, const NNK_T
                                     save_invstd_len, dy_len, dx_len, dgamma_len, dbeta_len));
 
     /* dx needs sums over each (sample, group), dgamma and dbeta sums over each channel across
-     * samples: two loops, each sharing out its own sums, so that no sum is split between
-     * threads. */
+     * samples. Sharing out whole groups serves both in one pass over x and dy, when there are
+     * enough groups to keep the threads evenly busy; otherwise two loops, each sharing out its
+     * own sums. Either way no sum is split between threads. */
+    const int64_t pairs = g.n * g.groups;
+    const int threads = norm_threads(pairs, g.len);
+    if (dx != NULL && (dgamma != NULL || dbeta != NULL) && g.spatial > 1 &&
+        g.group_channels <= NORM_BLOCK && (g.groups % threads == 0 || g.groups >= 4 * threads)) {
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+        for (int64_t gr = 0; gr < g.groups; gr++)
+            NNK_FN(gn_backward_group)(&a, gr);
+        return NNK_OK;
+    }
     if (dx != NULL) {
-        const int64_t pairs = g.n * g.groups;
-        const int threads = norm_threads(pairs, g.len);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
         for (int64_t u = 0; u < pairs; u++)
             NNK_FN(gn_backward_pair)(&a, u);
@@ -529,8 +575,8 @@ nnk_status NNK_FN(nnk_groupnorm_backward)(const nnk_norm_desc *desc, const NNK_T
     if (dgamma != NULL || dbeta != NULL) {
         const bool rows = g.spatial == 1;
         const int64_t units = rows ? norm_blocks(g.c) : g.c;
-        const int threads = norm_threads(units, g.len);
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+        const int params_threads = norm_threads(units, g.len);
+#pragma omp parallel for num_threads(params_threads) if (params_threads > 1) schedule(static)
         for (int64_t u = 0; u < units; u++) {
             if (rows)
                 NNK_FN(gn_params_block)(&a, u * NORM_BLOCK);
