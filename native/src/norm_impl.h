@@ -15,54 +15,81 @@
 
 /* ---- Loops over a contiguous run ---------------------------------------------------------- */
 
-/* acc[0] += sum of d, acc[1] += sum of d*d, d = p - shift. */
-NORM_LOOP void NNK_FN(moments)(const NNK_T *p, int64_t len, double shift, double acc[2])
+enum {
+    NNK_FN(norm_wide) = NNK_FN(NORM_WIDE),
+    NNK_FN(norm_lanes) = sizeof(NNK_FN(norm_v)) / sizeof(NNK_T),
+};
+
+/* The partial sums of one run of 2*steps vectors from p (steps a constant where this is
+ * inlined): sum gets d, squares d*d, with d = p - shift or, with grad, sum gets w*dy (p = dy;
+ * w = weight or 1) and squares w*dy*(x - shift). Two chains per sum in NNK_T, added together
+ * and widened once per run. */
+NORM_LOOP void NNK_FN(run_sums)(bool grad, const NNK_T *p, const NNK_T *x, const NNK_T *weight,
+                                int steps, NNK_T shift, norm_v4d *sum, norm_v4d *squares)
 {
-    norm_v4d sum[2] = {{0}}, squares[2] = {{0}}, d;
-    int64_t k = 0;
-    for (; k + NORM_LANES <= len; k += NORM_LANES)
-        for (int h = 0; h < 2; h++) {
-            NNK_FN(load4)(p + k + 4 * h, &d);
+    enum { LANES = NNK_FN(norm_lanes) };
+    NNK_FN(norm_v) s[2] = {{0}}, q[2] = {{0}}, d, v, w;
+#pragma GCC unroll 8
+    for (int h = 0; h < 2 * steps; h++) {
+        memcpy(&d, p + h * LANES, sizeof d);
+        if (grad) {
+            memcpy(&v, x + h * LANES, sizeof v);
+            if (weight != NULL) {
+                memcpy(&w, weight + h * LANES, sizeof w);
+                d *= w;
+            }
+            v -= shift;
+        } else {
             d -= shift;
-            sum[h] += d;
-            squares[h] += d * d;
+            v = d;
         }
+        s[h % 2] += d;
+        q[h % 2] += d * v;
+    }
+    s[0] += s[1];
+    q[0] += q[1];
+    NNK_FN(widen_add)(&s[0], sum);
+    NNK_FN(widen_add)(&q[0], squares);
+}
+
+/* The sums of moments (grad false) and grad_moments over len elements: runs of NORM_RUN_STEPS
+ * steps, then single steps, then the last few elements in double. */
+NORM_LOOP void NNK_FN(set_sums)(bool grad, const NNK_T *p, const NNK_T *x, const NNK_T *weight,
+                                int64_t len, NNK_T shift, double acc[2])
+{
+    enum { WIDE = NNK_FN(norm_wide), LANES = NNK_FN(norm_lanes) };
+    norm_v4d sum[WIDE] = {{0}}, squares[WIDE] = {{0}};
+    int64_t k = 0;
+    for (; k + 2 * NORM_RUN_STEPS * LANES <= len; k += 2 * NORM_RUN_STEPS * LANES)
+        NNK_FN(run_sums)(grad, p + k, grad ? x + k : NULL, weight == NULL ? NULL : weight + k,
+                         NORM_RUN_STEPS, shift, sum, squares);
+    for (; k + 2 * LANES <= len; k += 2 * LANES)
+        NNK_FN(run_sums)(grad, p + k, grad ? x + k : NULL, weight == NULL ? NULL : weight + k, 1,
+                         shift, sum, squares);
     double tail[2] = {0, 0};
     for (; k < len; k++) {
-        double e = (double)p[k] - shift;
+        double e = weight != NULL ? (double)weight[k] * p[k] : p[k];
+        if (!grad)
+            e -= shift;
         tail[0] += e;
-        tail[1] += e * e;
+        tail[1] += e * (grad ? (double)x[k] - shift : e);
     }
-    acc[0] += norm_lanes_sum(sum) + tail[0];
-    acc[1] += norm_lanes_sum(squares) + tail[1];
+    acc[0] += norm_lanes_sum(sum, WIDE) + tail[0];
+    acc[1] += norm_lanes_sum(squares, WIDE) + tail[1];
+}
+
+/* acc[0] += sum of d, acc[1] += sum of d*d, d = p - shift; shift is a value of NNK_T. */
+NORM_LOOP void NNK_FN(moments)(const NNK_T *p, int64_t len, double shift, double acc[2])
+{
+    NNK_FN(set_sums)(false, p, NULL, NULL, len, (NNK_T)shift, acc);
 }
 
 /* acc[0] += sum of w*dy, acc[1] += sum of w*dy*(x - mean), with w = weight[k] or, for a NULL
- * weight, 1. */
+ * weight, 1; mean is a value of NNK_T. */
 NORM_LOOP void NNK_FN(grad_moments)(const NNK_T *x, const NNK_T *dy, const NNK_T *weight,
                                     int64_t len, double mean, double acc[2])
 {
-    norm_v4d sum[2] = {{0}}, products[2] = {{0}}, xv, g, w;
-    int64_t k = 0;
-    for (; k + NORM_LANES <= len; k += NORM_LANES)
-        for (int h = 0; h < 2; h++) {
-            NNK_FN(load4)(dy + k + 4 * h, &g);
-            NNK_FN(load4)(x + k + 4 * h, &xv);
-            if (weight != NULL) {
-                NNK_FN(load4)(weight + k + 4 * h, &w);
-                g *= w;
-            }
-            sum[h] += g;
-            products[h] += g * (xv - mean);
-        }
-    double tail[2] = {0, 0};
-    for (; k < len; k++) {
-        double e = weight != NULL ? (double)weight[k] * dy[k] : dy[k];
-        tail[0] += e;
-        tail[1] += e * ((double)x[k] - mean);
-    }
-    acc[0] += norm_lanes_sum(sum) + tail[0];
-    acc[1] += norm_lanes_sum(products) + tail[1];
+    NNK_FN(set_sums)(true, dy, x, weight, len, (NNK_T)mean, acc);
 }
 
 NORM_LOOP void NNK_FN(affine)(const NNK_T *x, NNK_T *y, int64_t len, NNK_T centre,
@@ -123,10 +150,16 @@ static NNKI_CLONES void NNK_FN(bn_forward_channel)(const NNK_FN(bn_forward_args)
     const int64_t stride = g->c * g->spatial;
     const NNK_T *x = a->x + ch * g->spatial;
     NNK_T *y = a->y + ch * g->spatial;
-    double shift0 = x[0], acc[2] = {0, 0};
-    if (a->train)
+    double shift0 = x[0], acc[2] = {0, 0}, mean;
+    for (int pass = 0; a->train && pass < 2; pass++) {
+        if (pass == 1)
+            shift0 = (NNK_T)mean;
+        acc[0] = acc[1] = 0;
         for (int64_t i = 0; i < g->n; i++)
             NNK_FN(moments)(x + i * stride, g->spatial, shift0, acc);
+        if (!far_shift(shift0, acc[0], acc[1], (double)(g->n * g->spatial), &mean))
+            break;
+    }
     NNK_T centre, scale, shift;
     NNK_FN(bn_coefficients)(a, ch, shift0, acc[0], acc[1], &centre, &scale, &shift);
     for (int64_t i = 0; i < g->n; i++)
@@ -360,9 +393,16 @@ static NNKI_CLONES void NNK_FN(gn_forward_pair)(const NNK_FN(gn_forward_args) *a
     const NNK_T *x = a->x + u * count, *gamma = a->gamma + (u % g->groups) * cg;
     const NNK_T *beta = a->beta + (u % g->groups) * cg;
     NNK_T *y = a->y + u * count;
-    double acc[2] = {0, 0}, mean, var;
-    NNK_FN(moments)(x, count, x[0], acc);
-    moments_to_stats(x[0], acc[0], acc[1], (double)count, &mean, &var);
+    double shift0 = x[0], acc[2] = {0, 0}, mean, var;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            shift0 = (NNK_T)mean;
+        acc[0] = acc[1] = 0;
+        NNK_FN(moments)(x, count, shift0, acc);
+        if (!far_shift(shift0, acc[0], acc[1], (double)count, &mean))
+            break;
+    }
+    moments_to_stats(shift0, acc[0], acc[1], (double)count, &mean, &var);
     const double invstd = 1 / sqrt(var + a->eps);
     const NNK_T centre = (NNK_T)mean;
     const double rest = mean - centre;
