@@ -5,9 +5,11 @@
  *
  * Both normalise x seen as (n, c, spatial) over sets of values: batch norm over each channel
  * (n*spatial values, strided), group norm over each (sample, group) ((c/groups)*spatial values,
- * contiguous). Statistics take one pass, shifted by the set's first value and summed in double
- * (sum of d and of d*d, d = x - shift), which stays exact to rounding however far the mean is
- * from zero; a second pass writes y with per-channel coefficients. Backward is the closed
+ * contiguous). Statistics take one pass, shifted by the set's first value (sum of d and of
+ * d*d, d = x - shift; float partials over short runs, then double, see NORM_RUN_STEPS), which
+ * keeps them accurate however far the mean is from zero; a set whose first value lies far
+ * from its mean is summed again about the mean (NORM_FAR_SHIFT). A second pass writes y with
+ * per-channel coefficients. Backward is the closed
  * form: one pass for the two sums per set, a second for dx, recomputing xhat on the fly, with
  * no temporary the size of x.
  *
