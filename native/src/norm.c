@@ -5,9 +5,11 @@
  *
  * Both normalise x seen as (n, c, spatial) over sets of values: batch norm over each channel
  * (n*spatial values, strided), group norm over each (sample, group) ((c/groups)*spatial values,
- * contiguous). Statistics take one pass, shifted by the set's first value and summed in double
- * (sum of d and of d*d, d = x - shift), which stays exact to rounding however far the mean is
- * from zero; a second pass writes y with per-channel coefficients. Backward is the closed
+ * contiguous). Statistics take one pass, shifted by the set's first value (sum of d and of
+ * d*d, d = x - shift; float partials over short runs, then double, see NORM_RUN_STEPS), which
+ * keeps them accurate however far the mean is from zero; a set whose first value lies far
+ * from its mean is summed again about the mean (NORM_FAR_SHIFT). A second pass writes y with
+ * per-channel coefficients. Backward is the closed
  * form: one pass for the two sums per set, a second for dx, recomputing xhat on the fly, with
  * no temporary the size of x.
  *
@@ -33,12 +35,23 @@ enum {
     NORM_BLOCK = 64,
     /* Elements a thread must have before another one is started. */
     NORM_GRAIN = 1 << 15,
-    /* Partial sums of a run: two vectors of four doubles per sum, element k going to lane
-     * k % NORM_LANES and the lanes added in a fixed order at the end. Independent chains keep
-     * the adders busy, and the order depends neither on the thread nor on the alignment of
-     * the data, which a compiler-vectorised reduction does not promise. */
-    NORM_LANES = 8,
+    /* Partial sums are taken in the element type over runs of NORM_RUN_STEPS steps of two
+     * vectors (64 floats or 32 doubles), each lane adding 2*NORM_RUN_STEPS terms; the run's
+     * lanes are then widened and added to double lanes, and the double lanes added in a fixed
+     * order at the end. Element k always goes to the same lane, so the order depends neither
+     * on the thread nor on the alignment of the data, which a compiler-vectorised reduction
+     * does not promise. Widening once per run instead of once per element makes a float pass
+     * several times cheaper; a float lane's error is a few float roundings of its own eight
+     * terms, about what the float inputs carry already. */
+    NORM_RUN_STEPS = 4,
 };
+
+/* Forward's sums are of d = x - shift with shift = the set's first value. When that value
+ * lies more than NORM_FAR_SHIFT standard deviations from the mean, the sum of d*d mostly
+ * cancels against the square of the sum of d and float partials keep too few digits of the
+ * difference: the sums are then taken again with the mean as shift. Between the two, the
+ * variance keeps at least float precision less 4 bits, here 2^-20 relative, over any set. */
+#define NORM_FAR_SHIFT 4.0
 
 /* A validated nnk_norm_desc; every product fits in int64. */
 typedef struct norm_geom {
@@ -113,24 +126,33 @@ static int norm_threads(int64_t units, int64_t len)
 /* Channel blocks of the spatial = 1 batch norm loops. */
 static int64_t norm_blocks(int64_t c) { return (c - 1) / NORM_BLOCK + 1; } /* c >= 1 */
 
-/* GNU vectors of four doubles: one register in the AVX2 clone; the baseline clone emulates
- * them through memory, about a third slower than 128-bit vectors would be, which only CPUs
- * without AVX2 pay. They are only passed by pointer, which leaves the calling convention
- * alone. */
+/* GNU vectors of 32 bytes: one register in the AVX2 clone; the baseline clone emulates them
+ * through memory, which only CPUs without AVX2 pay. They are only passed by pointer, which
+ * leaves the calling convention alone. The element type's vector is norm_v_f32 or norm_v_f64,
+ * and widen_add_f32 or _f64 adds one to NORM_WIDE_f32 or _f64 vectors of double lanes. */
 typedef double norm_v4d __attribute__((vector_size(32)));
+typedef float norm_v_f32 __attribute__((vector_size(32)));
+typedef double norm_v_f64 __attribute__((vector_size(32)));
+enum { NORM_WIDE_f32 = 2, NORM_WIDE_f64 = 1 };
 
-NORM_LOOP void load4_f32(const float *p, norm_v4d *out)
+NORM_LOOP void widen_add_f32(const norm_v_f32 *v, norm_v4d *acc)
 {
-    *out = (norm_v4d){p[0], p[1], p[2], p[3]};
+    acc[0] += (norm_v4d){(*v)[0], (*v)[1], (*v)[2], (*v)[3]};
+    acc[1] += (norm_v4d){(*v)[4], (*v)[5], (*v)[6], (*v)[7]};
 }
 
-NORM_LOOP void load4_f64(const double *p, norm_v4d *out) { memcpy(out, p, sizeof *out); }
+NORM_LOOP void widen_add_f64(const norm_v_f64 *v, norm_v4d *acc) { acc[0] += *v; }
 
-/* The lanes of v[0] and v[1], added in a fixed order. */
-NORM_LOOP double norm_lanes_sum(const norm_v4d v[2])
+/* The lanes of v[0], ..., v[count - 1] (count a power of two), added pairwise in a fixed
+ * order. */
+NORM_LOOP double norm_lanes_sum(const norm_v4d *v, int count)
 {
-    norm_v4d s = v[0] + v[1];
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    norm_v4d s[4];
+    memcpy(s, v, (size_t)count * sizeof *v);
+    for (int width = count / 2; width >= 1; width /= 2)
+        for (int k = 0; k < width; k++)
+            s[k] += s[k + width];
+    return (s[0][0] + s[0][1]) + (s[0][2] + s[0][3]);
 }
 
 /* Mean and biased variance of count values from the sums of d and d*d, d = value - shift. A
@@ -143,6 +165,16 @@ static inline void moments_to_stats(double shift, double sum, double squares, do
     double v = squares / count - centred * centred;
     *mean = shift + centred;
     *var = v < 0 ? 0 : v;
+}
+
+/* Whether sums of d = value - shift over count values put shift too far from their mean (see
+ * NORM_FAR_SHIFT); if so, *mean is the shift to take them again with. */
+static inline bool far_shift(double shift, double sum, double squares, double count,
+                             double *mean)
+{
+    double centred = sum / count, var = squares / count - centred * centred;
+    *mean = shift + centred;
+    return centred * centred > NORM_FAR_SHIFT * NORM_FAR_SHIFT * var;
 }
 
 /* Over one normalisation set of count values, with s1 = sum of gamma*dy and s2 = sum of

@@ -15,54 +15,81 @@
 
 /* ---- Loops over a contiguous run ---------------------------------------------------------- */
 
-/* acc[0] += sum of d, acc[1] += sum of d*d, d = p - shift. */
-NORM_LOOP void NNK_FN(moments)(const NNK_T *p, int64_t len, double shift, double acc[2])
+enum {
+    NNK_FN(norm_wide) = NNK_FN(NORM_WIDE),
+    NNK_FN(norm_lanes) = sizeof(NNK_FN(norm_v)) / sizeof(NNK_T),
+};
+
+/* The partial sums of one run of 2*steps vectors from p (steps a constant where this is
+ * inlined): sum gets d, squares d*d, with d = p - shift or, with grad, sum gets w*dy (p = dy;
+ * w = weight or 1) and squares w*dy*(x - shift). Two chains per sum in NNK_T, added together
+ * and widened once per run. */
+NORM_LOOP void NNK_FN(run_sums)(bool grad, const NNK_T *p, const NNK_T *x, const NNK_T *weight,
+                                int steps, NNK_T shift, norm_v4d *sum, norm_v4d *squares)
 {
-    norm_v4d sum[2] = {{0}}, squares[2] = {{0}}, d;
-    int64_t k = 0;
-    for (; k + NORM_LANES <= len; k += NORM_LANES)
-        for (int h = 0; h < 2; h++) {
-            NNK_FN(load4)(p + k + 4 * h, &d);
+    enum { LANES = NNK_FN(norm_lanes) };
+    NNK_FN(norm_v) s[2] = {{0}}, q[2] = {{0}}, d, v, w;
+#pragma GCC unroll 8
+    for (int h = 0; h < 2 * steps; h++) {
+        memcpy(&d, p + h * LANES, sizeof d);
+        if (grad) {
+            memcpy(&v, x + h * LANES, sizeof v);
+            if (weight != NULL) {
+                memcpy(&w, weight + h * LANES, sizeof w);
+                d *= w;
+            }
+            v -= shift;
+        } else {
             d -= shift;
-            sum[h] += d;
-            squares[h] += d * d;
+            v = d;
         }
+        s[h % 2] += d;
+        q[h % 2] += d * v;
+    }
+    s[0] += s[1];
+    q[0] += q[1];
+    NNK_FN(widen_add)(&s[0], sum);
+    NNK_FN(widen_add)(&q[0], squares);
+}
+
+/* The sums of moments (grad false) and grad_moments over len elements: runs of NORM_RUN_STEPS
+ * steps, then single steps, then the last few elements in double. */
+NORM_LOOP void NNK_FN(set_sums)(bool grad, const NNK_T *p, const NNK_T *x, const NNK_T *weight,
+                                int64_t len, NNK_T shift, double acc[2])
+{
+    enum { WIDE = NNK_FN(norm_wide), LANES = NNK_FN(norm_lanes) };
+    norm_v4d sum[WIDE] = {{0}}, squares[WIDE] = {{0}};
+    int64_t k = 0;
+    for (; k + 2 * NORM_RUN_STEPS * LANES <= len; k += 2 * NORM_RUN_STEPS * LANES)
+        NNK_FN(run_sums)(grad, p + k, grad ? x + k : NULL, weight == NULL ? NULL : weight + k,
+                         NORM_RUN_STEPS, shift, sum, squares);
+    for (; k + 2 * LANES <= len; k += 2 * LANES)
+        NNK_FN(run_sums)(grad, p + k, grad ? x + k : NULL, weight == NULL ? NULL : weight + k, 1,
+                         shift, sum, squares);
     double tail[2] = {0, 0};
     for (; k < len; k++) {
-        double e = (double)p[k] - shift;
+        double e = weight != NULL ? (double)weight[k] * p[k] : p[k];
+        if (!grad)
+            e -= shift;
         tail[0] += e;
-        tail[1] += e * e;
+        tail[1] += e * (grad ? (double)x[k] - shift : e);
     }
-    acc[0] += norm_lanes_sum(sum) + tail[0];
-    acc[1] += norm_lanes_sum(squares) + tail[1];
+    acc[0] += norm_lanes_sum(sum, WIDE) + tail[0];
+    acc[1] += norm_lanes_sum(squares, WIDE) + tail[1];
+}
+
+/* acc[0] += sum of d, acc[1] += sum of d*d, d = p - shift; shift is a value of NNK_T. */
+NORM_LOOP void NNK_FN(moments)(const NNK_T *p, int64_t len, double shift, double acc[2])
+{
+    NNK_FN(set_sums)(false, p, NULL, NULL, len, (NNK_T)shift, acc);
 }
 
 /* acc[0] += sum of w*dy, acc[1] += sum of w*dy*(x - mean), with w = weight[k] or, for a NULL
- * weight, 1. */
+ * weight, 1; mean is a value of NNK_T. */
 NORM_LOOP void NNK_FN(grad_moments)(const NNK_T *x, const NNK_T *dy, const NNK_T *weight,
                                     int64_t len, double mean, double acc[2])
 {
-    norm_v4d sum[2] = {{0}}, products[2] = {{0}}, xv, g, w;
-    int64_t k = 0;
-    for (; k + NORM_LANES <= len; k += NORM_LANES)
-        for (int h = 0; h < 2; h++) {
-            NNK_FN(load4)(dy + k + 4 * h, &g);
-            NNK_FN(load4)(x + k + 4 * h, &xv);
-            if (weight != NULL) {
-                NNK_FN(load4)(weight + k + 4 * h, &w);
-                g *= w;
-            }
-            sum[h] += g;
-            products[h] += g * (xv - mean);
-        }
-    double tail[2] = {0, 0};
-    for (; k < len; k++) {
-        double e = weight != NULL ? (double)weight[k] * dy[k] : dy[k];
-        tail[0] += e;
-        tail[1] += e * ((double)x[k] - mean);
-    }
-    acc[0] += norm_lanes_sum(sum) + tail[0];
-    acc[1] += norm_lanes_sum(products) + tail[1];
+    NNK_FN(set_sums)(true, dy, x, weight, len, (NNK_T)mean, acc);
 }
 
 NORM_LOOP void NNK_FN(affine)(const NNK_T *x, NNK_T *y, int64_t len, NNK_T centre,
@@ -123,10 +150,16 @@ static NNKI_CLONES void NNK_FN(bn_forward_channel)(const NNK_FN(bn_forward_args)
     const int64_t stride = g->c * g->spatial;
     const NNK_T *x = a->x + ch * g->spatial;
     NNK_T *y = a->y + ch * g->spatial;
-    double shift0 = x[0], acc[2] = {0, 0};
-    if (a->train)
+    double shift0 = x[0], acc[2] = {0, 0}, mean;
+    for (int pass = 0; a->train && pass < 2; pass++) {
+        if (pass == 1)
+            shift0 = (NNK_T)mean;
+        acc[0] = acc[1] = 0;
         for (int64_t i = 0; i < g->n; i++)
             NNK_FN(moments)(x + i * stride, g->spatial, shift0, acc);
+        if (!far_shift(shift0, acc[0], acc[1], (double)(g->n * g->spatial), &mean))
+            break;
+    }
     NNK_T centre, scale, shift;
     NNK_FN(bn_coefficients)(a, ch, shift0, acc[0], acc[1], &centre, &scale, &shift);
     for (int64_t i = 0; i < g->n; i++)
@@ -360,9 +393,16 @@ static NNKI_CLONES void NNK_FN(gn_forward_pair)(const NNK_FN(gn_forward_args) *a
     const NNK_T *x = a->x + u * count, *gamma = a->gamma + (u % g->groups) * cg;
     const NNK_T *beta = a->beta + (u % g->groups) * cg;
     NNK_T *y = a->y + u * count;
-    double acc[2] = {0, 0}, mean, var;
-    NNK_FN(moments)(x, count, x[0], acc);
-    moments_to_stats(x[0], acc[0], acc[1], (double)count, &mean, &var);
+    double shift0 = x[0], acc[2] = {0, 0}, mean, var;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            shift0 = (NNK_T)mean;
+        acc[0] = acc[1] = 0;
+        NNK_FN(moments)(x, count, shift0, acc);
+        if (!far_shift(shift0, acc[0], acc[1], (double)count, &mean))
+            break;
+    }
+    moments_to_stats(shift0, acc[0], acc[1], (double)count, &mean, &var);
     const double invstd = 1 / sqrt(var + a->eps);
     const NNK_T centre = (NNK_T)mean;
     const double rest = mean - centre;
@@ -498,6 +538,44 @@ static NNKI_CLONES void NNK_FN(gn_params_block)(const NNK_FN(norm_backward_args)
     }
 }
 
+/* Group gr of every sample, in sample order, when x has spatial > 1 and the group has at most
+ * NORM_BLOCK channels: each (sample, group) pair is read from memory once, its per-channel sums
+ * giving both dx's coefficients and the group's dgamma and dbeta, and dx is written while the
+ * pair is still in L1/L2. The sums are those gn_backward_pair and gn_params_channel take, added
+ * in the same order, so either path gives the same bits. */
+static NNKI_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_args) *a, int64_t gr)
+{
+    const norm_geom *g = a->g;
+    const int64_t cg = g->group_channels, count = cg * g->spatial, sp = g->spatial;
+    const NNK_T *gamma = a->gamma + gr * cg;
+    double dbeta[NORM_BLOCK] = {0}, dgamma[NORM_BLOCK] = {0};
+    for (int64_t i = 0; i < g->n; i++) {
+        const int64_t u = i * g->groups + gr;
+        const NNK_T *x = a->x + u * count, *dy = a->dy + u * count;
+        NNK_T *dx = a->dx + u * count;
+        const NNK_T mean = a->mean[u], invstd = a->invstd[u];
+        double s1 = 0, s2 = 0, b, c;
+        for (int64_t j = 0; j < cg; j++) {
+            double acc[2] = {0, 0};
+            NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, mean, acc);
+            s1 += gamma[j] * acc[0];
+            s2 += gamma[j] * acc[1];
+            dbeta[j] += acc[0];
+            dgamma[j] += invstd * acc[1];
+        }
+        dx_coefficients(invstd, s1, s2, (double)count, &b, &c);
+        for (int64_t j = 0; j < cg; j++)
+            NNK_FN(grad_affine)(x + j * sp, dy + j * sp, dx + j * sp, sp, mean, invstd, gamma[j],
+                                (NNK_T)b, (NNK_T)c);
+    }
+    for (int64_t j = 0; j < cg; j++) {
+        if (a->dbeta != NULL)
+            a->dbeta[gr * cg + j] = (NNK_T)dbeta[j];
+        if (a->dgamma != NULL)
+            a->dgamma[gr * cg + j] = (NNK_T)dgamma[j];
+    }
+}
+
 nnk_status NNK_FN(nnk_groupnorm_backward)(const nnk_norm_desc *desc, const NNK_T *x,
                                           int64_t x_len, const NNK_T *gamma, int64_t gamma_len,
                                           const NNK_T *save_mean, int64_t save_mean_len,
@@ -517,11 +595,19 @@ nnk_status NNK_FN(nnk_groupnorm_backward)(const nnk_norm_desc *desc, const NNK_T
                                     save_invstd_len, dy_len, dx_len, dgamma_len, dbeta_len));
 
     /* dx needs sums over each (sample, group), dgamma and dbeta sums over each channel across
-     * samples: two loops, each sharing out its own sums, so that no sum is split between
-     * threads. */
+     * samples. Sharing out whole groups serves both in one pass over x and dy, when there are
+     * enough groups to keep the threads evenly busy; otherwise two loops, each sharing out its
+     * own sums. Either way no sum is split between threads. */
+    const int64_t pairs = g.n * g.groups;
+    const int threads = norm_threads(pairs, g.len);
+    if (dx != NULL && (dgamma != NULL || dbeta != NULL) && g.spatial > 1 &&
+        g.group_channels <= NORM_BLOCK && (g.groups % threads == 0 || g.groups >= 4 * threads)) {
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+        for (int64_t gr = 0; gr < g.groups; gr++)
+            NNK_FN(gn_backward_group)(&a, gr);
+        return NNK_OK;
+    }
     if (dx != NULL) {
-        const int64_t pairs = g.n * g.groups;
-        const int threads = norm_threads(pairs, g.len);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
         for (int64_t u = 0; u < pairs; u++)
             NNK_FN(gn_backward_pair)(&a, u);
@@ -529,8 +615,8 @@ nnk_status NNK_FN(nnk_groupnorm_backward)(const nnk_norm_desc *desc, const NNK_T
     if (dgamma != NULL || dbeta != NULL) {
         const bool rows = g.spatial == 1;
         const int64_t units = rows ? norm_blocks(g.c) : g.c;
-        const int threads = norm_threads(units, g.len);
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+        const int params_threads = norm_threads(units, g.len);
+#pragma omp parallel for num_threads(params_threads) if (params_threads > 1) schedule(static)
         for (int64_t u = 0; u < units; u++) {
             if (rows)
                 NNK_FN(gn_params_block)(&a, u * NORM_BLOCK);
