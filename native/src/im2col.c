@@ -70,14 +70,23 @@ static inline void valid_columns(const nnki_conv_geom *g, int64_t kj, int64_t *l
     *hi = h > *lo ? nnki_min(h, g->out_w) : *lo;
 }
 
+/* 32 bytes of elements, loaded and stored unaligned (memcpy into a vector compiles to one move,
+ * or two on a CPU without AVX). */
+typedef float nnki_v8f __attribute__((vector_size(32)));
+typedef double nnki_v4d __attribute__((vector_size(32)));
+
 #define NNK_T float
 #define NNK_SUFFIX f32
+#define NNK_VEC nnki_v8f
 #include "im2col_impl.h"
+#undef NNK_VEC
 #undef NNK_T
 #undef NNK_SUFFIX
 
 #define NNK_T double
 #define NNK_SUFFIX f64
+#define NNK_VEC nnki_v4d
 #include "im2col_impl.h"
+#undef NNK_VEC
 #undef NNK_T
 #undef NNK_SUFFIX

@@ -16,7 +16,39 @@
  * otherwise to a branch-free strided copy.
  */
 
-void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, int64_t oy0,
+/* Runs of a row: im2col's and col2im's stride-1 rows are often short (conv_mnist2: 9 elements),
+ * where a memcpy call costs more than the copy: a run of one to two vectors is copied as two
+ * vectors, the second overlapping the first (longer runs go to memcpy, which uses the widest
+ * vectors the CPU has); col2im adds in vector chunks plus a tail. */
+#define NNK_LANES ((int64_t)(sizeof(NNK_VEC) / sizeof(NNK_T)))
+
+static inline void NNK_FN(copy_run)(NNK_T *restrict to, const NNK_T *restrict from, int64_t n)
+{
+    if (n < NNK_LANES || n > 2 * NNK_LANES) {
+        memcpy(to, from, (size_t)n * sizeof *to);
+        return;
+    }
+    NNK_VEC head, tail;
+    memcpy(&head, from, sizeof head);
+    memcpy(&tail, from + n - NNK_LANES, sizeof tail);
+    memcpy(to, &head, sizeof head);
+    memcpy(to + n - NNK_LANES, &tail, sizeof tail);
+}
+
+static inline void NNK_FN(add_run)(NNK_T *restrict to, const NNK_T *restrict from, int64_t n)
+{
+    int64_t k = 0;
+    for (NNK_VEC a, b; k + NNK_LANES <= n; k += NNK_LANES) {
+        memcpy(&a, to + k, sizeof a);
+        memcpy(&b, from + k, sizeof b);
+        a += b;
+        memcpy(to + k, &a, sizeof a);
+    }
+    for (; k < n; k++)
+        to[k] += from[k];
+}
+
+NNKI_CLONES void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, int64_t oy0,
                          int64_t oy1, NNK_T *restrict cols_0, int64_t ld)
 {
     const int64_t sw = g->stride_w;
@@ -37,8 +69,7 @@ void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, int64
                     for (int64_t ox = 0; ox < lo; ox++)
                         cols[ox] = 0;
                     if (sw == 1)
-                        for (int64_t ox = lo; ox < hi; ox++)
-                            cols[ox] = row[ox + first];
+                        NNK_FN(copy_run)(cols + lo, row + lo + first, hi - lo);
                     else
                         for (int64_t ox = lo; ox < hi; ox++)
                             cols[ox] = row[ox * sw + first];
@@ -53,7 +84,7 @@ void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, int64
 /* The adjoint of im2col: every element of cols is added to the pixel it was copied from, so
  * a pixel covered by several windows receives the sum of their gradients. x accumulates (the
  * caller zeroes it once for all of an image's parts). */
-void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols_0, int64_t ld,
+NNKI_CLONES void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols_0, int64_t ld,
                          int64_t oy0, int64_t oy1, NNK_T *restrict x)
 {
     const int64_t sw = g->stride_w;
@@ -70,8 +101,7 @@ void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols_0, 
                         continue;
                     NNK_T *row = plane + iy * g->w;
                     if (sw == 1)
-                        for (int64_t ox = lo; ox < hi; ox++)
-                            row[ox + first] += cols[ox];
+                        NNK_FN(add_run)(row + lo + first, cols + lo, hi - lo);
                     else
                         for (int64_t ox = lo; ox < hi; ox++)
                             row[ox * sw + first] += cols[ox];
@@ -80,6 +110,8 @@ void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols_0, 
         }
     }
 }
+
+#undef NNK_LANES
 
 nnk_status NNK_FN(nnk_im2col)(const nnk_conv2d_desc *desc, const NNK_T *x, int64_t x_len,
                               NNK_T *cols, int64_t cols_len)
