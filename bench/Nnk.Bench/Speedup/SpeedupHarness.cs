@@ -18,6 +18,7 @@ public static class SpeedupHarness
     {
         SpeedupOptions options;
         PeerTable? peers;
+        LimitsTable? limits;
         try
         {
             if (args.Contains("--help") || args.Contains("-h"))
@@ -27,6 +28,7 @@ public static class SpeedupHarness
             }
             options = SpeedupOptions.Parse(args, StandardShapes.Names);
             peers = options.PeersPath is null ? null : PeerTable.Read(options.PeersPath);
+            limits = options.LimitsPath is null ? null : LimitsTable.Read(options.LimitsPath);
         }
         catch (Exception ex) when (ex is ArgumentException or IOException)
         {
@@ -41,11 +43,15 @@ public static class SpeedupHarness
         Console.WriteLine($"nnk {NnkRuntime.NativeVersion}, BLAS {blas}, {Environment.ProcessorCount} cores; float32 medians in ms, rel_error in float64 against naive");
         if (peers is not null)
             Console.WriteLine($"peer: {peers.Path} ({peers.Count} rows); native/peer below 1 means nnk is faster");
+        if (limits is not null)
+            Console.WriteLine($"limits: {limits.Path} (sgemm of {limits.Blas}; conv rows against the better of its per-image and batch GEMM shapes, pool and norm rows against DRAM copy)");
         Console.WriteLine();
+        string limitsHeader = limits is null ? "" : " ceiling | % of ceiling |";
+        string limitsAlign = limits is null ? "" : " ---: | ---: |";
         string peerHeader = peers is null ? "" : " peer ms | native/peer |";
         string peerAlign = peers is null ? "" : " ---: | ---: |";
-        Console.WriteLine("| shape | pass | threads | naive ms | managed ms | native ms | managed/naive | native/naive | native/managed | native rate | rel_error native | rel_error managed |" + peerHeader);
-        Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + peerAlign);
+        Console.WriteLine("| shape | pass | threads | naive ms | managed ms | native ms | managed/naive | native/naive | native/managed | native rate | rel_error native | rel_error managed |" + peerHeader + limitsHeader);
+        Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + peerAlign + limitsAlign);
 
         var rows = new List<SpeedupRow>();
         foreach (int threads in options.Threads)
@@ -58,7 +64,12 @@ public static class SpeedupHarness
                 {
                     if (!Console.IsErrorRedirected)
                         Console.Error.Write($"  measuring {name} {pass} at {threads} thread(s)...\r");
-                    SpeedupRow row = Measure(shape, pass, threads, blas, options.NativeOnly) with { PeerMs = peers?.Milliseconds(name, pass, threads) };
+                    SpeedupRow row = Measure(shape, pass, threads, blas, options.NativeOnly);
+                    row = row with
+                    {
+                        PeerMs = peers?.Milliseconds(name, pass, threads),
+                        CeilingRate = limits?.Ceiling(name, row.NativeRateUnit, threads),
+                    };
                     rows.Add(row);
                     if (!Console.IsErrorRedirected)
                         Console.Error.Write(new string(' ', 60) + "\r");
@@ -66,7 +77,7 @@ public static class SpeedupHarness
                         $"| {row.Shape} | {row.Pass} | {row.Threads} | {Cell(row.NaiveMs, "F1")} | {Cell(row.ManagedMs, "F2")} | {row.NativeMs:F2} | " +
                         $"{Cell(row.ManagedSpeedup, "F1", "x")} | {Cell(row.NativeSpeedup, "F1", "x")} | {Cell(row.NativeVsManaged, "F1", "x")} | " +
                         $"{row.NativeRate:F1} {row.NativeRateUnit} | {Cell(row.RelError, "E1")} | {Cell(row.ManagedRelError, "E1")} |" +
-                        PeerCells(row, peers));
+                        PeerCells(row, peers) + LimitsCells(row, limits));
                 }
             }
         }
@@ -84,6 +95,9 @@ public static class SpeedupHarness
 
     private static string Cell(double? value, string format, string suffix = "") =>
         value is double v ? v.ToString(format, System.Globalization.CultureInfo.InvariantCulture) + suffix : "-";
+
+    private static string LimitsCells(SpeedupRow row, LimitsTable? limits) =>
+        limits is null ? "" : row.CeilingRate is double ceiling ? $" {ceiling:F1} {row.NativeRateUnit} | {row.PercentOfCeiling:F0} % |" : " - | - |";
 
     private static string PeerCells(SpeedupRow row, PeerTable? peers) =>
         peers is null ? "" : row.PeerMs is double peer ? $" {peer:F2} | {row.NativeVsPeer:F2} |" : " - | - |";

@@ -1,11 +1,11 @@
 namespace Nnk.Bench.Speedup;
 
-/// <summary>Command line of <c>speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl] [--json FILE] [--peers FILE] [--native-only]</c>.</summary>
+/// <summary>Command line of <c>speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl] [--json FILE] [--peers FILE] [--limits FILE] [--native-only]</c>.</summary>
 public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<int> Threads, string? Blas, string? JsonPath,
-    string? PeersPath, bool NativeOnly)
+    string? PeersPath, bool NativeOnly, string? LimitsPath)
 {
     public const string Usage =
-        "usage: Nnk.Bench speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl|PATH] [--json FILE] [--peers FILE] [--native-only]\n" +
+        "usage: Nnk.Bench speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl|PATH] [--json FILE] [--peers FILE] [--limits FILE] [--native-only]\n" +
         "  Times naive managed, fast managed and native kernels on the standard shapes (forward and backward)\n" +
         "  and prints the speedups and the rel_error between their outputs.\n" +
         "  --shape NAME   a standard shape (repeatable; default: all): " + "{0}\n" +
@@ -13,13 +13,14 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
         "  --blas NAME    BLAS for the native kernels (default: NNK_BLAS, else openblas)\n" +
         "  --json FILE    also write the rows as a JSON array\n" +
         "  --peers FILE   a peer's table (../shared/peers/torchsharp/run.sh > FILE): adds its median and native/peer\n" +
+        "  --limits FILE  the machine's ceilings (../shared/peers/limits/run.sh > FILE): adds % of sgemm (conv) or of copy bandwidth (pool, norm)\n" +
         "  --native-only  time only the native kernels (no naive or managed timings, no rel_error): quick peer comparisons";
 
     public static SpeedupOptions Parse(IReadOnlyList<string> args, IEnumerable<string> knownShapes)
     {
         var shapes = new List<string>();
         var threads = new List<int>();
-        string? blas = null, json = null, peers = null;
+        string? blas = null, json = null, peers = null, limits = null;
         bool nativeOnly = false;
         for (int i = 0; i < args.Count; i++)
         {
@@ -46,6 +47,9 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
                 case "--peers":
                     peers = Value();
                     break;
+                case "--limits":
+                    limits = Value();
+                    break;
                 case "--native-only":
                     nativeOnly = true;
                     break;
@@ -57,6 +61,6 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
             shapes.AddRange(knownShapes);
         if (threads.Count == 0)
             threads.AddRange(new[] { 1, Environment.ProcessorCount }.Distinct());
-        return new SpeedupOptions(shapes, threads, blas, json, peers, nativeOnly);
+        return new SpeedupOptions(shapes, threads, blas, json, peers, nativeOnly, limits);
     }
 }

@@ -18,8 +18,13 @@ public sealed record SpeedupRow(
     [property: JsonPropertyName("managed_rel_error")] double? ManagedRelError,
     [property: JsonPropertyName("native_rate")] double NativeRate,
     [property: JsonPropertyName("native_rate_unit")] string NativeRateUnit,
-    [property: JsonPropertyName("peer_ms")] double? PeerMs)
+    [property: JsonPropertyName("peer_ms")] double? PeerMs,
+    [property: JsonPropertyName("ceiling_rate")] double? CeilingRate = null)
 {
+    /// <summary>The native rate as a percentage of the machine's ceiling for the row (sgemm or copy bandwidth); null without one.</summary>
+    [JsonPropertyName("percent_of_ceiling")]
+    public double? PercentOfCeiling => CeilingRate is double ceiling ? 100 * NativeRate / ceiling : null;
+
     /// <summary>nnk native time over the peer's; below 1 means nnk is faster. Null without a peer row.</summary>
     [JsonPropertyName("native_vs_peer")]
     public double? NativeVsPeer => PeerMs is double peer ? NativeMs / peer : null;
