@@ -73,12 +73,19 @@ NNK_FN(patch_rows)(const wino_geom *wg, const NNK_T *restrict p, int64_t ty, int
             }
             continue;
         }
-        for (int64_t j = 0; j < half; j++)
-            even[r][j] = odd[r][j] = 0;
+        /* Only the few columns past the image's edges are zeroed. */
+        for (int64_t j = 0; j < even_lo; j++)
+            even[r][j] = 0;
         for (int64_t j = even_lo; j < even_hi; j++)
             even[r][j] = row[2 * j];
+        for (int64_t j = even_hi; j < half; j++)
+            even[r][j] = 0;
+        for (int64_t j = 0; j < odd_lo; j++)
+            odd[r][j] = 0;
         for (int64_t j = odd_lo; j < odd_hi; j++)
             odd[r][j] = row[2 * j + 1];
+        for (int64_t j = odd_hi; j < half; j++)
+            odd[r][j] = 0;
     }
 }
 
