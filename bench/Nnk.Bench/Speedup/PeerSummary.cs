@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Nnk.Bench.Speedup;
+
+/// <summary>
+/// <c>summarize FILE...</c>: the median over several rounds of the harness's JSON rows (each round
+/// run with <c>--peers</c> and <c>--limits</c>, alternating with the peer tool), as one markdown table
+/// per thread count with the issue's targets: nnk at most 0.8x the peer's time (0.67x for a training
+/// step), convolutions at 75 % of sgemm, pooling and normalisation at 60 % of copy bandwidth.
+/// </summary>
+public static class PeerSummary
+{
+    public const string Usage =
+        "usage: Nnk.Bench summarize FILE...\n" +
+        "  FILE  a JSON file from `speedup --native-only --peers P --limits L --json FILE`; give one per round\n" +
+        "  Prints, per thread count, the median over the rounds of nnk's and the peer's times, their ratio,\n" +
+        "  nnk's rate and its % of the machine's ceiling, each against its target.";
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        if (args.Count == 0 || args.Contains("--help") || args.Contains("-h"))
+        {
+            (args.Count == 0 ? Console.Error : Console.Out).WriteLine(Usage);
+            return args.Count == 0 ? 2 : 0;
+        }
+        List<SpeedupRow> rows;
+        try
+        {
+            rows = args.SelectMany(Read).ToList();
+        }
+        catch (Exception ex) when (ex is IOException or JsonException or InvalidDataException)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 1;
+        }
+        Console.Write(Format(rows, args.Count));
+        return 0;
+    }
+
+    private static IEnumerable<SpeedupRow> Read(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"{path} does not exist.", path);
+        return JsonSerializer.Deserialize<List<SpeedupRow>>(File.ReadAllText(path))
+            ?? throw new InvalidDataException($"{path} holds no rows.");
+    }
+
+    /// <summary>The summary tables of rows from <paramref name="rounds"/> rounds.</summary>
+    public static string Format(IEnumerable<SpeedupRow> rows, int rounds)
+    {
+        var text = new StringBuilder();
+        foreach (var byThreads in rows.GroupBy(r => r.Threads).OrderBy(g => g.Key))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"### {byThreads.Key} thread(s), medians of {rounds} round(s)");
+            text.AppendLine();
+            text.AppendLine("| shape | pass | nnk ms | TorchSharp ms | nnk/TorchSharp | target | nnk rate | ceiling | % of ceiling | target |");
+            text.AppendLine("| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |");
+            foreach (var row in byThreads.GroupBy(r => (r.Shape, r.Pass)))
+            {
+                SpeedupRow first = row.First();
+                double nativeMs = Median(row.Select(r => r.NativeMs));
+                double? peerMs = MedianOrNull(row.Select(r => r.PeerMs));
+                double? ceiling = MedianOrNull(row.Select(r => r.CeilingRate));
+                var (rate, unit) = StandardShapes.ByName(first.Shape).Rate(first.Pass == "forward", nativeMs);
+                bool train = first.Pass == "step";
+                double ratioTarget = train ? 0.67 : 0.8;
+                double? ratio = nativeMs / peerMs;
+                double? percent = 100 * rate / ceiling;
+                double percentTarget = unit == "GFLOP/s" ? 75 : 60;
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {first.Shape} | {first.Pass} | {nativeMs:F2} | {Cell(peerMs, "F2")} | {Cell(ratio, "F2")} | " +
+                    $"{Mark(ratio, r => r <= ratioTarget, $"<= {ratioTarget}")} | {rate:F1} {unit} | {Cell(ceiling, "F1")} | " +
+                    $"{Cell(percent, "F0")} | {(ceiling is null ? "-" : Mark(percent, p => p >= percentTarget, $">= {percentTarget}"))} |");
+            }
+            text.AppendLine();
+        }
+        return text.ToString();
+    }
+
+    private static string Mark(double? value, Func<double, bool> meets, string target) =>
+        value is double v ? (meets(v) ? $"{target} met" : $"{target} **missed**") : "-";
+
+    private static string Cell(double? value, string format) =>
+        value is double v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+
+    private static double? MedianOrNull(IEnumerable<double?> values)
+    {
+        double[] present = values.OfType<double>().ToArray();
+        return present.Length == 0 ? null : Median(present);
+    }
+
+    /// <summary>The median; the mean of the middle two for an even count.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        double[] sorted = values.Order().ToArray();
+        if (sorted.Length == 0)
+            throw new InvalidDataException("no values to take the median of.");
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+}

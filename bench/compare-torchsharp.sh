@@ -1,0 +1,33 @@
+#!/bin/bash
+# Measures nnk against TorchSharp (the peer) and the machine's ceilings in one sitting, the way
+# docs/performance.md was made:
+#   bench/compare-torchsharp.sh [ROUNDS] [OUTDIR]      (defaults: 3 rounds, artifacts/perf)
+# Runs the limits tool once, then ROUNDS rounds of (TorchSharp on every standard shape at 1 and 2
+# threads, then nnk's native kernels on the same shapes), so both see the same machine, and prints
+# the medians over the rounds against the targets. Shared machines are noisy: more rounds, steadier
+# medians. Needs a built tree (scripts/run.sh or scripts/test.sh builds it); ~3 minutes a round.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+out=${2:-artifacts/perf}
+peers=${NNK_PEERS_DIR:-../shared/peers}
+bench=bench/Nnk.Bench/bin/Release/net10.0/Nnk.Bench.dll
+[ -f "$bench" ] || { echo "compare-torchsharp.sh: $bench is missing; build first (scripts/run.sh)" >&2; exit 1; }
+mkdir -p "$out"
+
+# The limits tool loads OpenBLAS without the kernel family nnk chooses (Debian 12's OpenBLAS
+# misdetects recent CPUs), so it gets the same one: SkylakeX with AVX-512, Haswell with AVX2.
+coretype=${OPENBLAS_CORETYPE:-}
+if [ -z "$coretype" ]; then
+  if grep -qw avx512f /proc/cpuinfo; then coretype=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then coretype=Haswell; fi
+fi
+{ date -u; uname -r; grep -m1 "model name" /proc/cpuinfo; nproc; } > "$out/machine.txt"
+OPENBLAS_CORETYPE=$coretype "$peers/limits/run.sh" > "$out/limits.md"
+
+for r in $(seq "$rounds"); do
+  echo "compare-torchsharp.sh: round $r of $rounds" >&2
+  "$peers/torchsharp/run.sh" > "$out/torchsharp-$r.md"
+  dotnet "$bench" speedup --native-only --peers "$out/torchsharp-$r.md" --limits "$out/limits.md" \
+    --json "$out/nnk-$r.json" > "$out/nnk-$r.md"
+done
+dotnet "$bench" summarize "$out"/nnk-*.json | tee "$out/summary.md"

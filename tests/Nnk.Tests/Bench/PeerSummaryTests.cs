@@ -1,0 +1,38 @@
+using Nnk.Bench.Speedup;
+
+namespace Nnk.Tests.Bench;
+
+/// <summary>`Nnk.Bench summarize` takes medians over rounds and marks each row against the targets.</summary>
+public sealed class PeerSummaryTests
+{
+    private static SpeedupRow Row(string shape, string pass, int threads, double nativeMs, double? peerMs, double? ceiling, string unit = "GFLOP/s") =>
+        new(shape, pass, threads, "openblas", null, null, nativeMs, null, null, 0, unit, peerMs, ceiling);
+
+    [Fact]
+    public void Median_OddAndEvenCounts() =>
+        Assert.Equal((2.0, 2.5), (PeerSummary.Median([3, 1, 2]), PeerSummary.Median([4, 1, 3, 2])));
+
+    [Fact]
+    public void Format_TakesMediansOverRounds_AndMarksTargets()
+    {
+        // conv_3l forward: 481.7 MFLOP; median nnk 8 ms = 60.2 GFLOP/s, 60 % of a 100 GFLOP/s ceiling (target 75).
+        SpeedupRow[] rows =
+        [
+            Row("conv_3l", "forward", 1, 8, 10, 100), Row("conv_3l", "forward", 1, 20, 11, 100), Row("conv_3l", "forward", 1, 7, 9, 100),
+            Row("train_3l", "step", 1, 7, 10, null, "steps/s"),
+        ];
+
+        string text = PeerSummary.Format(rows, rounds: 3);
+
+        Assert.Contains("### 1 thread(s), medians of 3 round(s)", text);
+        Assert.Contains("| conv_3l | forward | 8.00 | 10.00 | 0.80 | <= 0.8 met | 60.2 GFLOP/s | 100.0 | 60 | >= 75 **missed** |", text);
+        // A training step must reach 0.67x; it has no ceiling.
+        Assert.Contains("| train_3l | step | 7.00 | 10.00 | 0.70 | <= 0.67 **missed** |", text);
+    }
+
+    [Fact]
+    public void Run_WithoutFiles_PrintsUsageAndFails() => Assert.Equal(2, PeerSummary.Run([]));
+
+    [Fact]
+    public void Run_MissingFile_Fails() => Assert.Equal(1, PeerSummary.Run([Path.Combine(Path.GetTempPath(), "nnk-no-such-file.json")]));
+}
