@@ -4,7 +4,7 @@
 #   2. the xUnit suite
 #   3. the consumer test: the Nnk NuGet package in a fresh app (tests/consumer/run.sh)
 #   4. the C tests on an ASan + UBSan build (build-asan/): any report fails its test
-#   5. the xUnit suite against that sanitized libnnk (scripts/xunit-asan.sh)
+#   5. the xUnit suite against that sanitized libnnk, with 512-bit Vector<T> (scripts/xunit-asan.sh)
 #   6. the libFuzzer targets (build-fuzz/): committed inputs replayed, then NNK_FUZZ_SECONDS
 #      (default 60) of fuzzing shared among the targets (tests/native/fuzz/run.sh)
 #   7. the C tests under valgrind memcheck (tests/native/valgrind.sh)
