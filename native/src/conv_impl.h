@@ -94,6 +94,23 @@ static nnk_status NNK_FN(winograd_input_gradient)(const nnki_conv_geom *g, const
     return NNK_FN(nnki_winograd_backward_data)(g, w, dy, dx, workspace, threads);
 }
 
+/* The sum of a plane of dy in double, over 8 independent lanes (one chain of dependent adds
+ * would wait on each add's latency; the lanes vectorise). */
+static NNKI_CLONES double NNK_FN(plane_sum)(const NNK_T *plane, int64_t count)
+{
+    double lanes[8] = {0};
+    int64_t p = 0;
+    for (; p + 8 <= count; p += 8)
+        for (int k = 0; k < 8; k++)
+            lanes[k] += (double)plane[p + k];
+    double sum = 0;
+    for (; p < count; p++)
+        sum += plane[p];
+    for (int k = 0; k < 8; k++)
+        sum += lanes[k];
+    return sum;
+}
+
 /* db[fi] = sum of dy over images and positions, summed in double so that float gradients of
  * large batches keep their precision. */
 static void NNK_FN(bias_gradient)(const nnki_conv_geom *g, const NNK_T *dy, NNK_T *db)
@@ -102,11 +119,8 @@ static void NNK_FN(bias_gradient)(const nnki_conv_geom *g, const NNK_T *dy, NNK_
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t fi = 0; fi < g->f; fi++) {
         double sum = 0;
-        for (int64_t i = 0; i < g->n; i++) {
-            const NNK_T *plane = dy + (i * g->f + fi) * g->out_hw;
-            for (int64_t p = 0; p < g->out_hw; p++)
-                sum += plane[p];
-        }
+        for (int64_t i = 0; i < g->n; i++)
+            sum += NNK_FN(plane_sum)(dy + (i * g->f + fi) * g->out_hw, g->out_hw);
         db[fi] = (NNK_T)sum;
     }
 }

@@ -70,6 +70,9 @@ NNKI_CLONES void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restr
                         cols[ox] = 0;
                     if (sw == 1)
                         NNK_FN(copy_run)(cols + lo, row + lo + first, hi - lo);
+                    else if (sw == 2) /* a literal stride: the compiler vectorises it */
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            cols[ox] = row[ox * 2 + first];
                     else
                         for (int64_t ox = lo; ox < hi; ox++)
                             cols[ox] = row[ox * sw + first];
@@ -102,6 +105,9 @@ NNKI_CLONES void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restr
                     NNK_T *row = plane + iy * g->w;
                     if (sw == 1)
                         NNK_FN(add_run)(row + lo + first, cols + lo, hi - lo);
+                    else if (sw == 2)
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            row[ox * 2 + first] += cols[ox];
                     else
                         for (int64_t ox = lo; ox < hi; ox++)
                             row[ox * sw + first] += cols[ox];
