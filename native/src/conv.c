@@ -1,7 +1,7 @@
 /*
  * conv.c - 2-D convolution as im2col + gemm, one image at a time (instantiated from
  * conv_impl.h for float and double), and the size queries. 3x3 stride-1 convolutions with
- * enough channels go to Winograd (winograd.c) instead, except for the weight gradient.
+ * enough channels go to Winograd (winograd.c) instead.
  *
  * Threads: either images run in parallel, each thread with its own slice of the workspace and
  * a single-threaded BLAS, or images run one after another with every thread given to the
@@ -116,15 +116,14 @@ static nnk_status conv_plan_for(const char *fn, const nnki_conv_geom *g, const v
     return nnki_blas_prepare();
 }
 
-/* Threads for the Winograd path (forward, or the input gradient when backward), or 0 when it
- * does not suit g or the workspace does not hold it (sized by an older query, say): then
- * im2col + gemm runs. */
-static int winograd_threads(const nnki_conv_geom *g, bool backward, const void *workspace,
+/* Threads for a Winograd pass, or 0 when it does not suit g or the workspace does not hold it
+ * (sized by an older query, say): then im2col + gemm runs. */
+static int winograd_threads(const nnki_conv_geom *g, nnki_wino_pass pass, const void *workspace,
                             int64_t workspace_len)
 {
-    if (workspace == NULL || !nnki_winograd_applies(g, backward))
+    if (workspace == NULL || !nnki_winograd_applies(g, pass))
         return 0;
-    return nnki_winograd_threads(g, backward, workspace_len);
+    return nnki_winograd_threads(g, pass, workspace_len);
 }
 
 nnk_status nnk_conv2d_output_size(const nnk_conv2d_desc *desc, int64_t *out_h, int64_t *out_w)
@@ -164,8 +163,12 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
                               " cols elements each, %" PRId64
                               " dw partial elements for each but the first) overflows int64",
                               fn, threads, share, part);
-    if (nnki_winograd_applies(&g, pass == NNK_CONV_BACKWARD))
-        total = nnki_max(total, nnki_winograd_workspace(&g, pass == NNK_CONV_BACKWARD));
+    const nnki_wino_pass wino[] = {pass == NNK_CONV_BACKWARD ? NNKI_WINO_INPUT_GRADIENT
+                                                             : NNKI_WINO_FORWARD,
+                                   NNKI_WINO_WEIGHT_GRADIENT};
+    for (int k = 0; k < (pass == NNK_CONV_BACKWARD ? 2 : 1); k++)
+        if (nnki_winograd_applies(&g, wino[k]))
+            total = nnki_max(total, nnki_winograd_workspace(&g, wino[k]));
     *elements = total;
     return NNK_OK;
 }

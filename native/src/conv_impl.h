@@ -11,8 +11,8 @@
  * large image runs in bands of output rows, each band's y and dy a block of columns of y_i
  * and dy_i (leading dimension out_hw).
  *
- * 3x3 stride-1 convolutions with enough channels compute y and dx by Winograd
- * (winograd_impl.h) when the workspace holds it; dw always comes from im2col + gemm.
+ * 3x3 stride-1 convolutions with enough channels compute y, dx and dw by Winograd
+ * (winograd_impl.h) when the workspace holds it.
  *
  * Inside the image loops gemm cannot fail: conv_threads has loaded the BLAS and conv_geometry
  * has checked every dimension against its int. The loops still fold the status, rather than
@@ -31,7 +31,7 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
     NNKI_TRY(nnki_check_tensor(fn, "w", w, w_len, true, NNKI_DIMS(g.f, g.c, g.kh, g.kw)));
     NNKI_TRY(nnki_check_tensor(fn, "b", b, b_len, false, NNKI_DIMS(g.f)));
     NNKI_TRY(nnki_check_tensor(fn, "y", y, y_len, true, NNKI_DIMS(g.n, g.f, g.out_h, g.out_w)));
-    const int wino = winograd_threads(&g, false, workspace, workspace_len);
+    const int wino = winograd_threads(&g, NNKI_WINO_FORWARD, workspace, workspace_len);
     if (wino > 0) {
         NNKI_TRY(nnki_blas_prepare());
         return NNK_FN(nnki_winograd_forward)(&g, x, w, b, y, workspace, wino);
@@ -85,13 +85,20 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
     return (nnk_status)status;
 }
 
-/* dx by Winograd, after the BLAS is loaded. */
-static nnk_status NNK_FN(winograd_input_gradient)(const nnki_conv_geom *g, const NNK_T *w,
-                                                  const NNK_T *dy, NNK_T *dx, NNK_T *workspace,
-                                                  int threads)
+/* dx and dw by Winograd (either may be NULL), after the BLAS is loaded. */
+static nnk_status NNK_FN(winograd_gradients)(const nnki_conv_geom *g, const NNK_T *x,
+                                             const NNK_T *w, const NNK_T *dy, NNK_T *dx,
+                                             int dx_threads, NNK_T *dw, int dw_threads,
+                                             NNK_T *workspace)
 {
+    if (dx == NULL && dw == NULL)
+        return NNK_OK;
     NNKI_TRY(nnki_blas_prepare());
-    return NNK_FN(nnki_winograd_backward_data)(g, w, dy, dx, workspace, threads);
+    if (dw != NULL)
+        NNKI_TRY(NNK_FN(nnki_winograd_backward_filter)(g, x, dy, dw, workspace, dw_threads));
+    if (dx != NULL)
+        NNKI_TRY(NNK_FN(nnki_winograd_backward_data)(g, w, dy, dx, workspace, dx_threads));
+    return NNK_OK;
 }
 
 /* The sum of a plane of dy in double, over 8 independent lanes (one chain of dependent adds
@@ -143,14 +150,19 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
 
     if (db != NULL)
         NNK_FN(bias_gradient)(&g, dy, db);
-    /* With Winograd for dx, the loop below computes dw alone. */
-    const int wino = dx != NULL ? winograd_threads(&g, true, workspace, workspace_len) : 0;
-    NNK_T *const dx_full = dx;
-    if (wino > 0)
+    /* What Winograd computes, the loop below leaves out (its gradient set to NULL there). */
+    const int wino_dx =
+        dx != NULL ? winograd_threads(&g, NNKI_WINO_INPUT_GRADIENT, workspace, workspace_len) : 0;
+    const int wino_dw =
+        dw != NULL ? winograd_threads(&g, NNKI_WINO_WEIGHT_GRADIENT, workspace, workspace_len) : 0;
+    NNK_T *const wino_dx_out = wino_dx > 0 ? dx : NULL, *const wino_dw_out = wino_dw > 0 ? dw : NULL;
+    if (wino_dx > 0)
         dx = NULL;
+    if (wino_dw > 0)
+        dw = NULL;
     if (dx == NULL && dw == NULL)
-        return wino > 0 ? NNK_FN(winograd_input_gradient)(&g, w, dy, dx_full, workspace, wino)
-                        : NNK_OK;
+        return NNK_FN(winograd_gradients)(&g, x, w, dy, wino_dx_out, wino_dx, wino_dw_out, wino_dw,
+                                          workspace);
     conv_plan p;
     NNKI_TRY(conv_plan_for(fn, &g, workspace, workspace_len, dw != NULL ? g.w_len : 0, &p));
     const int threads = p.threads;
@@ -225,7 +237,8 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
         for (int t = 1; t < threads; t++)
             for (int64_t j = 0; j < g.w_len; j++)
                 dw[j] += partials[(t - 1) * g.w_len + j];
-    if (status == NNK_OK && wino > 0)
-        return NNK_FN(winograd_input_gradient)(&g, w, dy, dx_full, workspace, wino);
-    return (nnk_status)status;
+    if (status != NNK_OK)
+        return (nnk_status)status;
+    return NNK_FN(winograd_gradients)(&g, x, w, dy, wino_dx_out, wino_dx, wino_dw_out, wino_dw,
+                                      workspace);
 }

@@ -142,15 +142,23 @@ void nnki_col2im_f64(const nnki_conv_geom *g, const double *cols, int64_t ld, in
 
 /* ---- Winograd F(2x2, 3x3) (winograd.c) ------------------------------------------------------ */
 
+/* What a Winograd pass computes: y from x, dx from dy, or dw from x and dy. */
+typedef enum nnki_wino_pass {
+    NNKI_WINO_FORWARD,
+    NNKI_WINO_INPUT_GRADIENT,
+    NNKI_WINO_WEIGHT_GRADIENT,
+} nnki_wino_pass;
+
 /* Whether the Winograd path suits g: 3x3, stride 1, enough channels, and for the input
- * gradient (backward) pads of at most 2. */
-bool nnki_winograd_applies(const nnki_conv_geom *g, bool backward);
-/* Workspace elements it wants at nnk_get_num_threads() threads. */
-int64_t nnki_winograd_workspace(const nnki_conv_geom *g, bool backward);
-/* Threads it can run with workspace_len elements; 0 when not even one fits. */
-int nnki_winograd_threads(const nnki_conv_geom *g, bool backward, int64_t workspace_len);
-/* y = conv(x, w) + b (b may be NULL), and dx = the input gradient of dy; the BLAS must be
- * loaded (nnki_blas_prepare) and workspace hold nnki_winograd_threads' worth for threads. */
+ * gradient pads of at most 2. */
+bool nnki_winograd_applies(const nnki_conv_geom *g, nnki_wino_pass pass);
+/* Workspace elements a pass wants at nnk_get_num_threads() threads. */
+int64_t nnki_winograd_workspace(const nnki_conv_geom *g, nnki_wino_pass pass);
+/* Threads a pass can run with workspace_len elements; 0 when not even one fits. */
+int nnki_winograd_threads(const nnki_conv_geom *g, nnki_wino_pass pass, int64_t workspace_len);
+/* y = conv(x, w) + b (b may be NULL); dx = the input gradient of dy; dw = the weight gradient
+ * (overwritten). The BLAS must be loaded (nnki_blas_prepare) and the workspace hold
+ * nnki_winograd_threads' worth for threads. */
 nnk_status nnki_winograd_forward_f32(const nnki_conv_geom *g, const float *x, const float *w,
                                      const float *b, float *y, float *workspace, int threads);
 nnk_status nnki_winograd_forward_f64(const nnki_conv_geom *g, const double *x, const double *w,
@@ -161,5 +169,11 @@ nnk_status nnki_winograd_backward_data_f32(const nnki_conv_geom *g, const float 
 nnk_status nnki_winograd_backward_data_f64(const nnki_conv_geom *g, const double *w,
                                            const double *dy, double *dx, double *workspace,
                                            int threads);
+nnk_status nnki_winograd_backward_filter_f32(const nnki_conv_geom *g, const float *x,
+                                             const float *dy, float *dw, float *workspace,
+                                             int threads);
+nnk_status nnki_winograd_backward_filter_f64(const nnki_conv_geom *g, const double *x,
+                                             const double *dy, double *dw, double *workspace,
+                                             int threads);
 
 #endif /* NNK_INTERNAL_H */

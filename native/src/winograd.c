@@ -1,7 +1,7 @@
 /*
- * winograd.c - Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions: forward, and the input
- * gradient, which is itself a 3x3 stride-1 convolution of dy (instantiated from
- * winograd_impl.h for float and double). conv.c decides when to use it.
+ * winograd.c - Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions: forward, the input
+ * gradient, which is itself a 3x3 stride-1 convolution of dy, and the weight gradient
+ * (instantiated from winograd_impl.h for float and double). conv.c decides when to use it.
  *
  * It makes 16 multiplications per 2x2 outputs and input channel where im2col + gemm makes 36,
  * at the price of transforming the input and the output (memory passes) and of 16 narrower
@@ -13,6 +13,14 @@
 
 #include <omp.h>
 #include <string.h>
+
+/* The transforms' loops run over a strip of tiles, often 16 (a 32-wide image): one AVX-512
+ * vector of float, so they are also built for AVX-512. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define WINO_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define WINO_CLONES NNKI_CLONES
+#endif
 
 /* Tiles per strip of the transforms: their row buffers live on the stack. */
 #define WINO_CHUNK 64
@@ -33,8 +41,10 @@ typedef struct wino_geom {
     int64_t share;                   /* 16*(cin + cout)*block: one thread's V and M */
 } wino_geom;
 
-static wino_geom wino_geometry(const nnki_conv_geom *g, bool backward)
+/* The weight gradient runs over the forward pass's tiles (x's patches, dy's tiles of y). */
+static wino_geom wino_geometry(const nnki_conv_geom *g, nnki_wino_pass pass)
 {
+    const bool backward = pass == NNKI_WINO_INPUT_GRADIENT;
     wino_geom wg = {
         .n = g->n,
         .cin = backward ? g->f : g->c,
@@ -73,11 +83,23 @@ static inline wino_strip wino_strip_at(const wino_geom *wg, int64_t t, int64_t l
                         nnki_min(nnki_min(WINO_CHUNK, wg->tiles_w - tx0), left)};
 }
 
-bool nnki_winograd_applies(const nnki_conv_geom *g, bool backward)
+bool nnki_winograd_applies(const nnki_conv_geom *g, nnki_wino_pass pass)
 {
     return g->kh == 3 && g->kw == 3 && g->stride_h == 1 && g->stride_w == 1 &&
            g->c >= NNKI_WINO_MIN_CHANNELS && g->f >= NNKI_WINO_MIN_CHANNELS &&
-           (!backward || (g->pad_h <= 2 && g->pad_w <= 2));
+           (pass != NNKI_WINO_INPUT_GRADIENT || (g->pad_h <= 2 && g->pad_w <= 2));
+}
+
+/* Workspace per thread: its V and M (or dM), and for the weight gradient its own sum of the
+ * transformed dw; the transformed filters are shared otherwise. */
+static int64_t wino_fixed(const wino_geom *wg, nnki_wino_pass pass)
+{
+    return pass == NNKI_WINO_WEIGHT_GRADIENT ? 0 : wg->filters;
+}
+
+static int64_t wino_per_thread(const wino_geom *wg, nnki_wino_pass pass)
+{
+    return wg->share + (pass == NNKI_WINO_WEIGHT_GRADIENT ? wg->filters : 0);
 }
 
 /* Every size here is bounded by products conv_geometry has checked (16*c*f < 2*w_len, the
@@ -87,18 +109,19 @@ static int64_t wino_threads_wanted(const wino_geom *wg)
     return nnki_min(nnk_get_num_threads(), (wg->tiles + wg->block - 1) / wg->block);
 }
 
-int64_t nnki_winograd_workspace(const nnki_conv_geom *g, bool backward)
+int64_t nnki_winograd_workspace(const nnki_conv_geom *g, nnki_wino_pass pass)
 {
-    wino_geom wg = wino_geometry(g, backward);
-    return wg.filters + wino_threads_wanted(&wg) * wg.share;
+    wino_geom wg = wino_geometry(g, pass);
+    return wino_fixed(&wg, pass) + wino_threads_wanted(&wg) * wino_per_thread(&wg, pass);
 }
 
-int nnki_winograd_threads(const nnki_conv_geom *g, bool backward, int64_t workspace_len)
+int nnki_winograd_threads(const nnki_conv_geom *g, nnki_wino_pass pass, int64_t workspace_len)
 {
-    wino_geom wg = wino_geometry(g, backward);
-    if (workspace_len < wg.filters + wg.share)
+    wino_geom wg = wino_geometry(g, pass);
+    const int64_t fixed = wino_fixed(&wg, pass), each = wino_per_thread(&wg, pass);
+    if (workspace_len < fixed + each)
         return 0;
-    return (int)nnki_min(wino_threads_wanted(&wg), (workspace_len - wg.filters) / wg.share);
+    return (int)nnki_min(wino_threads_wanted(&wg), (workspace_len - fixed) / each);
 }
 
 #define NNK_T float

@@ -8,6 +8,10 @@
  * transformed tile:  M[xi] (cout x tiles) = U[xi] (cout x cin) * V[xi] (cin x tiles),  one
  * gemm per position, with U the transformed filters and V the transformed patches.
  *
+ * The weight gradient follows from y being linear in U: dU[xi] = sum over tiles of
+ * (A dY A^T)[xi] * V[xi], that is dU[xi] (cout x cin) = dM[xi] (cout x tiles) * V[xi]^T with dM
+ * the transformed 2x2 tiles of dy, and dw = G^T dU G.
+ *
  * Tiles run in blocks of wino->block (counting across images, row-major within an image); a
  * thread transforms its block's patches into V, runs the 16 gemms into M and transforms M
  * back into the block's outputs, so V and M stay in its L2.
@@ -125,7 +129,7 @@ NNK_FN(input_strip)(const wino_geom *wg, const NNK_T *restrict p, int64_t ty, in
 
 /* V[xi][ci][k] = B^T d B for the tiles [t0, t0 + count) and every input channel, d the tile's
  * 4x4 patch of x with zeros outside the image. */
-static NNKI_CLONES void NNK_FN(input_transform)(const wino_geom *wg, const NNK_T *restrict x,
+static WINO_CLONES void NNK_FN(input_transform)(const wino_geom *wg, const NNK_T *restrict x,
                                                 int64_t t0, int64_t count, NNK_T *restrict v)
 {
     const int64_t plane = wg->cin * count, in_hw = wg->in_h * wg->in_w;
@@ -141,7 +145,7 @@ static NNKI_CLONES void NNK_FN(input_transform)(const wino_geom *wg, const NNK_T
 /* y's tiles [t0, t0 + count) = A^T M A (+ bias), cropped where out_h or out_w is odd: per
  * strip of tiles and output channel, the 16 rows of M combine into two output rows as vector
  * operations over the tiles. */
-static NNKI_CLONES void NNK_FN(output_transform)(const wino_geom *wg, const NNK_T *restrict m,
+static WINO_CLONES void NNK_FN(output_transform)(const wino_geom *wg, const NNK_T *restrict m,
                                                  int64_t t0, int64_t count,
                                                  const NNK_T *restrict bias, NNK_T *restrict y)
 {
@@ -218,7 +222,7 @@ nnk_status NNK_FN(nnki_winograd_forward)(const nnki_conv_geom *g, const NNK_T *x
                                          const NNK_T *w, const NNK_T *b, NNK_T *y,
                                          NNK_T *workspace, int threads)
 {
-    wino_geom wg = wino_geometry(g, false);
+    wino_geom wg = wino_geometry(g, NNKI_WINO_FORWARD);
     NNK_FN(filter_transform)(&wg, w, false, workspace);
     return (nnk_status)NNK_FN(wino_run)(&wg, x, b, y, workspace, threads);
 }
@@ -227,7 +231,125 @@ nnk_status NNK_FN(nnki_winograd_backward_data)(const nnki_conv_geom *g, const NN
                                                const NNK_T *dy, NNK_T *dx, NNK_T *workspace,
                                                int threads)
 {
-    wino_geom wg = wino_geometry(g, true);
+    wino_geom wg = wino_geometry(g, NNKI_WINO_INPUT_GRADIENT);
     NNK_FN(filter_transform)(&wg, w, true, workspace);
     return (nnk_status)NNK_FN(wino_run)(&wg, dy, NULL, dx, workspace, threads);
+}
+
+/* dM[xi][co][k] = A dY A^T for the tiles [t0, t0 + count) of dy (shaped as the forward pass's
+ * y) and every output channel, dY the tile's 2x2 gradient, zero where the tile overhangs an odd
+ * out_h or out_w. Per strip: the tile's even and odd columns, then the row combinations
+ * (dY0, dY0 + dY1, dY0 - dY1, -dY1) and the column ones, as vector operations over the tiles. */
+static WINO_CLONES void NNK_FN(gradient_transform)(const wino_geom *wg, const NNK_T *restrict dy,
+                                                   int64_t t0, int64_t count,
+                                                   NNK_T *restrict dm)
+{
+    const int64_t plane = wg->cout * count, out_hw = wg->out_h * wg->out_w;
+    wino_strip st;
+    for (int64_t k = 0; k < count; k += st.count) {
+        st = wino_strip_at(wg, t0 + k, count - k);
+        const int64_t oy = 2 * st.ty, ox = 2 * st.tx0;
+        const int64_t rows = nnki_min(2, wg->out_h - oy);
+        const int64_t cols = nnki_min(2 * st.count, wg->out_w - ox), pairs = cols / 2;
+        for (int64_t co = 0; co < wg->cout; co++) {
+            const NNK_T *from = dy + (st.i * wg->cout + co) * out_hw + oy * wg->out_w + ox;
+            NNK_T ge[2][WINO_CHUNK], go[2][WINO_CHUNK];
+            for (int64_t r = 0; r < 2; r++) {
+                const NNK_T *row = from + r * wg->out_w;
+                int64_t j = 0;
+                if (r < rows) {
+                    for (; j < pairs; j++) {
+                        ge[r][j] = row[2 * j];
+                        go[r][j] = row[2 * j + 1];
+                    }
+                    if (cols % 2 != 0) {
+                        ge[r][j] = row[cols - 1];
+                        go[r][j++] = 0;
+                    }
+                }
+                for (; j < st.count; j++)
+                    ge[r][j] = go[r][j] = 0;
+            }
+            NNK_T *to = dm + co * count + k;
+            for (int r = 0; r < 4; r++) {
+                NNK_T *restrict d0 = to + (r * 4) * plane, *restrict d1 = d0 + plane;
+                NNK_T *restrict d2 = d1 + plane, *restrict d3 = d2 + plane;
+                for (int64_t j = 0; j < st.count; j++) {
+                    const NNK_T e = r == 0   ? ge[0][j]
+                                    : r == 1 ? ge[0][j] + ge[1][j]
+                                    : r == 2 ? ge[0][j] - ge[1][j]
+                                             : -ge[1][j];
+                    const NNK_T o = r == 0   ? go[0][j]
+                                    : r == 1 ? go[0][j] + go[1][j]
+                                    : r == 2 ? go[0][j] - go[1][j]
+                                             : -go[1][j];
+                    d0[j] = e;
+                    d1[j] = e + o;
+                    d2[j] = e - o;
+                    d3[j] = -o;
+                }
+            }
+        }
+    }
+}
+
+/* dw[co][ci] = G^T dU G, dU[xi][co][ci] the summed transformed gradient. */
+static void NNK_FN(filter_gradient_transform)(const wino_geom *wg, const NNK_T *restrict du,
+                                              NNK_T *restrict dw)
+{
+    const int64_t plane = wg->cout * wg->cin;
+    for (int64_t co = 0; co < wg->cout; co++)
+        for (int64_t ci = 0; ci < wg->cin; ci++) {
+            const NNK_T *from = du + co * wg->cin + ci;
+            NNK_T u[4][4], t[3][4];
+            for (int xi = 0; xi < 16; xi++)
+                u[xi / 4][xi % 4] = from[xi * plane];
+            for (int s = 0; s < 4; s++) {
+                t[0][s] = u[0][s] + (NNK_T)0.5 * (u[1][s] + u[2][s]);
+                t[1][s] = (NNK_T)0.5 * (u[1][s] - u[2][s]);
+                t[2][s] = (NNK_T)0.5 * (u[1][s] + u[2][s]) + u[3][s];
+            }
+            NNK_T *to = dw + (co * wg->cin + ci) * 9;
+            for (int r = 0; r < 3; r++) {
+                to[r * 3 + 0] = t[r][0] + (NNK_T)0.5 * (t[r][1] + t[r][2]);
+                to[r * 3 + 1] = (NNK_T)0.5 * (t[r][1] - t[r][2]);
+                to[r * 3 + 2] = (NNK_T)0.5 * (t[r][1] + t[r][2]) + t[r][3];
+            }
+        }
+}
+
+/* dw (f, c, 3, 3) = the weight gradient of dy for input x. Thread t sums its blocks' dU in its
+ * own slice of the workspace (dU, then V and dM); the slices are added in thread order at the
+ * end, so the result is the same for a given thread count. */
+nnk_status NNK_FN(nnki_winograd_backward_filter)(const nnki_conv_geom *g, const NNK_T *x,
+                                                 const NNK_T *dy, NNK_T *dw, NNK_T *workspace,
+                                                 int threads)
+{
+    wino_geom wg = wino_geometry(g, NNKI_WINO_WEIGHT_GRADIENT);
+    const int64_t each = wg.filters + wg.share;
+    const int64_t blocks = (wg.tiles + wg.block - 1) / wg.block;
+    for (int t = 0; t < threads; t++)
+        memset(workspace + t * each, 0, (size_t)wg.filters * sizeof *workspace);
+    int status = NNK_OK;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
+    reduction(max : status)
+    for (int64_t bi = 0; bi < blocks; bi++) {
+        NNK_T *du = workspace + omp_get_thread_num() * each, *v = du + wg.filters;
+        NNK_T *dm = v + 16 * wg.cin * wg.block;
+        const int64_t t0 = bi * wg.block, count = nnki_min(wg.block, wg.tiles - t0);
+        NNK_FN(input_transform)(&wg, x, t0, count, v);
+        NNK_FN(gradient_transform)(&wg, dy, t0, count, dm);
+        for (int xi = 0; xi < 16; xi++) {
+            int s = NNK_FN(nnki_gemm)(false, true, wg.cout, wg.cin, count, 1,
+                                      dm + xi * wg.cout * count, count,
+                                      v + xi * wg.cin * count, count, 1,
+                                      du + xi * wg.cout * wg.cin, wg.cin);
+            status = s > status ? s : status;
+        }
+    }
+    for (int t = 1; t < threads; t++)
+        for (int64_t j = 0; j < wg.filters; j++)
+            workspace[j] += workspace[t * each + j];
+    NNK_FN(filter_gradient_transform)(&wg, workspace, dw);
+    return (nnk_status)status;
 }

@@ -457,10 +457,10 @@ TEST(Conv2d_OneImageWorkspace_WorksWhenImagesWouldBeGrouped)
     }
 }
 
-/* 3x3 stride-1 convolutions with >= 16 input and output channels run y and dx by Winograd
+/* 3x3 stride-1 convolutions with >= 16 input and output channels run y, dx and dw by Winograd
  * F(2x2, 3x3): odd and even output sizes (cropped last tiles), pads 0-3 (pad 3 leaves dx to
  * im2col), rows of more than 64 tiles (several strips), blocks spanning images, in both
- * precisions at one and two threads. */
+ * precisions at one and two threads (two threads sum dw in two partial sums). */
 static const nnk_conv2d_desc winograd_geometries[] = {
     /* n  c   h    w   f kh kw sh sw ph pw */
     {2, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1},
@@ -490,12 +490,15 @@ static void check_winograd(bool f32, double tolerance)
             check_close("dx", &c, dx, ref_dx, c.x_len, tolerance);
             check_close("dw", &c, dw, ref_dw, c.w_len, tolerance);
             check_close("db", &c, db, ref_db, c.d.f, tolerance);
-            /* dx alone (no dw pass before it) too. */
-            double *dx_only = zeros(c.x_len);
+            /* dx alone and dw alone too. */
+            double *dx_only = zeros(c.x_len), *dw_only = zeros(c.w_len);
             run_backward(&c, f32, -1, dx_only, NULL, NULL);
+            run_backward(&c, f32, -1, NULL, dw_only, NULL);
             check_close("dx alone", &c, dx_only, ref_dx, c.x_len, tolerance);
-            for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db, dx_only}, **q = p;
-                 q < p + 9; q++)
+            check_close("dw alone", &c, dw_only, ref_dw, c.w_len, tolerance);
+            for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db, dx_only, dw_only},
+                        **q = p;
+                 q < p + 10; q++)
                 free(*q);
             free_case(&c);
         }
@@ -507,7 +510,7 @@ TEST(Conv2d_Winograd_MatchesDirectLoops_Float64) { check_winograd(false, 1e-12);
 TEST(Conv2d_Winograd_MatchesDirectLoops_Float32) { check_winograd(true, 1e-5); }
 
 /* Winograd wants more workspace than im2col for these shapes; a workspace sized for im2col
- * alone (one image's cols) still gives the right answer, by im2col. */
+ * alone (one image's cols and a dw partial) still gives the right answer, by im2col. */
 TEST(Conv2d_Winograd_FallsBackToIm2colInASmallerWorkspace)
 {
     const nnk_conv2d_desc d = {2, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1};
@@ -520,11 +523,14 @@ TEST(Conv2d_Winograd_FallsBackToIm2colInASmallerWorkspace)
     double *ref_db = zeros(c.d.f);
     reference_forward(&c, c.b, ref_y);
     reference_backward(&c, ref_dx, ref_dw, ref_db);
+    double *dw = zeros(c.w_len);
     run_forward(&c, false, true, cols, y);
     run_backward(&c, false, cols, dx, NULL, NULL);
+    run_backward(&c, false, cols, NULL, dw, NULL);
     check_close("y", &c, y, ref_y, c.y_len, 1e-12);
     check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
-    for (double *p[] = {y, ref_y, dx, ref_dx, ref_dw, ref_db}, **q = p; q < p + 6; q++)
+    check_close("dw", &c, dw, ref_dw, c.w_len, 1e-12);
+    for (double *p[] = {y, ref_y, dx, ref_dx, ref_dw, ref_db, dw}, **q = p; q < p + 7; q++)
         free(*q);
     free_case(&c);
 }
