@@ -48,8 +48,11 @@ static inline void NNK_FN(add_run)(NNK_T *restrict to, const NNK_T *restrict fro
         to[k] += from[k];
 }
 
-NNKI_CLONES void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restrict x, int64_t oy0,
-                         int64_t oy1, NNK_T *restrict cols_0, int64_t ld)
+/* The bodies are static so that their target clones stay within this file: clang names a
+ * multiversioned external function differently from its callers in other files. */
+static NNKI_CLONES void NNK_FN(im2col_rows)(const nnki_conv_geom *g, const NNK_T *restrict x,
+                                            int64_t oy0, int64_t oy1, NNK_T *restrict cols_0,
+                                            int64_t ld)
 {
     const int64_t sw = g->stride_w;
     for (int64_t ci = 0; ci < g->c; ci++) {
@@ -87,8 +90,9 @@ NNKI_CLONES void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *restr
 /* The adjoint of im2col: every element of cols is added to the pixel it was copied from, so
  * a pixel covered by several windows receives the sum of their gradients. x accumulates (the
  * caller zeroes it once for all of an image's parts). */
-NNKI_CLONES void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restrict cols_0, int64_t ld,
-                         int64_t oy0, int64_t oy1, NNK_T *restrict x)
+static NNKI_CLONES void NNK_FN(col2im_rows)(const nnki_conv_geom *g,
+                                            const NNK_T *restrict cols_0, int64_t ld, int64_t oy0,
+                                            int64_t oy1, NNK_T *restrict x)
 {
     const int64_t sw = g->stride_w;
     for (int64_t ci = 0; ci < g->c; ci++) {
@@ -118,6 +122,18 @@ NNKI_CLONES void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *restr
 }
 
 #undef NNK_LANES
+
+void NNK_FN(nnki_im2col)(const nnki_conv_geom *g, const NNK_T *x, int64_t oy0, int64_t oy1,
+                         NNK_T *cols, int64_t ld)
+{
+    NNK_FN(im2col_rows)(g, x, oy0, oy1, cols, ld);
+}
+
+void NNK_FN(nnki_col2im)(const nnki_conv_geom *g, const NNK_T *cols, int64_t ld, int64_t oy0,
+                         int64_t oy1, NNK_T *x)
+{
+    NNK_FN(col2im_rows)(g, cols, ld, oy0, oy1, x);
+}
 
 nnk_status NNK_FN(nnk_im2col)(const nnk_conv2d_desc *desc, const NNK_T *x, int64_t x_len,
                               NNK_T *cols, int64_t cols_len)
