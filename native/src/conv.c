@@ -51,9 +51,22 @@ typedef struct conv_plan {
     int threads;
 } conv_plan;
 
+/* A 1x1 stride-1 unpadded convolution's cols is the image itself: (c, h*w) row-major. It runs
+ * its gemms on x directly, one image at a time and without bands, and needs no workspace but a
+ * token element per thread. */
+static bool pointwise(const nnki_conv_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->stride_h == 1 && g->stride_w == 1 && g->pad_h == 0 &&
+           g->pad_w == 0;
+}
+
 static conv_plan plan_for_group(const nnki_conv_geom *g, int64_t group)
 {
     conv_plan p = {group, g->out_h, group * g->out_hw, 0, 1};
+    if (pointwise(g)) {
+        p.share = 1;
+        return p;
+    }
     if (group == 1 && g->col_image > NNKI_COLS_ELEMENTS) {
         /* Bands of equal height, as few as the budget allows. */
         int64_t rows = nnki_min(g->out_h, nnki_max(1, NNKI_COLS_ELEMENTS / (g->ckk * g->out_w)));
@@ -69,7 +82,7 @@ static conv_plan plan_for_group(const nnki_conv_geom *g, int64_t group)
 static conv_plan preferred_plan(const nnki_conv_geom *g, int64_t threads)
 {
     int64_t group = 1;
-    if (g->ckk >= NNKI_GROUP_MIN_CKK && g->col_image <= NNKI_COLS_ELEMENTS / 2) {
+    if (!pointwise(g) && g->ckk >= NNKI_GROUP_MIN_CKK && g->col_image <= NNKI_COLS_ELEMENTS / 2) {
         group = NNKI_COLS_ELEMENTS / g->col_image;
         /* The same number of groups for every thread, each as full as that allows. */
         int64_t groups = (g->n + group - 1) / group;

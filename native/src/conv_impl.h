@@ -11,6 +11,8 @@
  * large image runs in bands of output rows, each band's y and dy a block of columns of y_i
  * and dy_i (leading dimension out_hw).
  *
+ * A 1x1 stride-1 unpadded convolution (pointwise) uses x itself as cols and writes dx by gemm
+ * directly, with no im2col or col2im.
  * 3x3 stride-1 convolutions with enough channels compute y, dx and dw by Winograd
  * (winograd_impl.h) when the workspace holds it.
  *
@@ -52,14 +54,22 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
                 const int64_t oy1 = nnki_min(g.out_h, oy0 + p.rows);
                 const int64_t columns = (oy1 - oy0) * g.out_w;
                 NNK_T *y_band = y_first + oy0 * g.out_w;
-                NNK_FN(nnki_im2col)(&g, x + first * g.image, oy0, oy1, cols, columns);
+                /* A 1x1 convolution's cols is the image itself (ld out_hw). */
+                const NNK_T *band_cols = cols;
+                int64_t ld = columns;
+                if (pointwise(&g)) {
+                    band_cols = x + first * g.image + oy0 * g.out_w;
+                    ld = g.out_hw;
+                } else {
+                    NNK_FN(nnki_im2col)(&g, x + first * g.image, oy0, oy1, cols, columns);
+                }
                 /* The bias goes in first and the gemm accumulates onto it: one pass over y. */
                 if (b != NULL)
                     for (int64_t fi = 0; fi < g.f; fi++)
                         for (int64_t q = 0; q < columns; q++)
                             y_band[fi * g.out_hw + q] = b[fi];
-                int s = NNK_FN(nnki_gemm)(false, false, g.f, columns, g.ckk, 1, w, g.ckk, cols,
-                                          columns, b != NULL ? 1 : 0, y_band, g.out_hw);
+                int s = NNK_FN(nnki_gemm)(false, false, g.f, columns, g.ckk, 1, w, g.ckk, band_cols,
+                                          ld, b != NULL ? 1 : 0, y_band, g.out_hw);
                 status = s > status ? s : status;
             }
             continue;
@@ -184,7 +194,8 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
         if (count == 1) {
             const NNK_T *dy_i = dy + first * g.f * g.out_hw;
             NNK_T *dx_i = dx != NULL ? dx + first * g.image : NULL;
-            if (dx_i != NULL)
+            /* A 1x1 convolution writes dx by gemm, each element once; others add into it. */
+            if (dx_i != NULL && !pointwise(&g))
                 memset(dx_i, 0, (size_t)g.image * sizeof *dx_i);
             for (int64_t oy0 = 0; oy0 < g.out_h; oy0 += p.rows) {
                 const int64_t oy1 = nnki_min(g.out_h, oy0 + p.rows);
@@ -192,12 +203,24 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
                 const NNK_T *dy_band = dy_i + oy0 * g.out_w;
                 if (dw != NULL) {
                     NNK_T *dw_sum = t == 0 ? dw : partials + (t - 1) * g.w_len;
-                    NNK_FN(nnki_im2col)(&g, x + first * g.image, oy0, oy1, cols, columns);
+                    const NNK_T *band_cols = cols;
+                    int64_t ld = columns;
+                    if (pointwise(&g)) {
+                        band_cols = x + first * g.image + oy0 * g.out_w;
+                        ld = g.out_hw;
+                    } else {
+                        NNK_FN(nnki_im2col)(&g, x + first * g.image, oy0, oy1, cols, columns);
+                    }
                     int s = NNK_FN(nnki_gemm)(false, true, g.f, g.ckk, columns, 1, dy_band,
-                                              g.out_hw, cols, columns, 1, dw_sum, g.ckk);
+                                              g.out_hw, band_cols, ld, 1, dw_sum, g.ckk);
                     status = s > status ? s : status;
                 }
-                if (dx_i != NULL) {
+                if (dx_i != NULL && pointwise(&g)) {
+                    int s = NNK_FN(nnki_gemm)(true, false, g.ckk, columns, g.f, 1, w, g.ckk,
+                                              dy_band, g.out_hw, 0, dx_i + oy0 * g.out_w,
+                                              g.out_hw);
+                    status = s > status ? s : status;
+                } else if (dx_i != NULL) {
                     int s = NNK_FN(nnki_gemm)(true, false, g.ckk, columns, g.f, 1, w, g.ckk,
                                               dy_band, g.out_hw, 0, cols, columns);
                     status = s > status ? s : status;

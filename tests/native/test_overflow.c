@@ -37,8 +37,8 @@ TEST(Overflow_ConvProductsPast32Bits_AreComparedInFull)
                 NNK_ERROR_BUFFER_SIZE, "dw has 1 elements, expected 641*6700417*1*1 = " WRAPPED);
 
     /* A thread's cols holds at least one output row, c*kh*kw*out_w = 641*1*1*6700417: here the
-     * whole image and the workspace size. */
-    const nnk_conv2d_desc wide = {1, P641, 1, P6700417, 1, 1, 1, 1, 1, 0, 0};
+     * whole image and the workspace size (stride 2: a 1x1 stride-1 convolution needs no cols). */
+    const nnk_conv2d_desc wide = {1, P641, 1, 2 * P6700417 - 1, 1, 1, 1, 1, 2, 0, 0};
     int64_t elements = 0, out_h = 0, out_w = 0;
     CHECK_OK(nnk_conv2d_output_size(&wide, &out_h, &out_w));
     CHECK(out_h == 1 && out_w == P6700417, "out %lldx%lld", (long long)out_h, (long long)out_w);

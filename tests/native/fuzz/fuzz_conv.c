@@ -51,8 +51,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const int64_t y_want = valid ? FUZZ_PRODUCT(d.n, d.f, oh, ow) : -1;
     const int64_t cols_want = valid ? FUZZ_PRODUCT(d.n, d.c, d.kh, d.kw, oh, ow) : -1;
     /* The least workspace a kernel can run in: one output row of one image's cols (a large image
-     * is processed in bands of output rows, so it may hold less than one image's cols). */
-    const int64_t one_row = valid ? FUZZ_PRODUCT(d.c, d.kh, d.kw, ow) : -1;
+     * is processed in bands of output rows, so it may hold less than one image's cols); a 1x1
+     * stride-1 unpadded convolution reads x as its cols and needs one token element. */
+    const bool pointwise = d.kh == 1 && d.kw == 1 && d.stride_h == 1 && d.stride_w == 1 &&
+                           d.pad_h == 0 && d.pad_w == 0;
+    const int64_t one_row = !valid ? -1 : pointwise ? 1 : FUZZ_PRODUCT(d.c, d.kh, d.kw, ow);
 
     const nnk_conv_pass pass = (nnk_conv_pass)((op >> 4) & 3); /* 2 and 3 are invalid */
     int64_t workspace_want = -1;
