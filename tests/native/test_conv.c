@@ -195,6 +195,37 @@ static void round_inputs_to_float(conv_case *c)
             inputs[k].values[i] = (float)inputs[k].values[i];
 }
 
+/* y and every gradient of c in one precision, with workspaces of forward_len and backward_len
+ * elements (< 0: what the query gives), checked against the direct loops; with alone, also dx
+ * alone and dw alone, each into a buffer of garbage (every path must overwrite it all). */
+static void check_against_direct_loops(const conv_case *c, bool f32, int64_t forward_len,
+                                       int64_t backward_len, bool alone, double tolerance)
+{
+    double *y = zeros(c->y_len), *ref_y = zeros(c->y_len);
+    double *dx = zeros(c->x_len), *dw = zeros(c->w_len), *db = zeros(c->d.f);
+    double *ref_dx = zeros(c->x_len), *ref_dw = zeros(c->w_len), *ref_db = zeros(c->d.f);
+    reference_forward(c, c->b, ref_y);
+    reference_backward(c, ref_dx, ref_dw, ref_db);
+    run_forward(c, f32, true, forward_len, y);
+    run_backward(c, f32, backward_len, dx, dw, db);
+    check_close("y", c, y, ref_y, c->y_len, tolerance);
+    check_close("dx", c, dx, ref_dx, c->x_len, tolerance);
+    check_close("dw", c, dw, ref_dw, c->w_len, tolerance);
+    check_close("db", c, db, ref_db, c->d.f, tolerance);
+    if (alone) {
+        for (int64_t i = 0; i < c->x_len; i++)
+            dx[i] = 1e300;
+        for (int64_t i = 0; i < c->w_len; i++)
+            dw[i] = 1e300;
+        run_backward(c, f32, backward_len, dx, NULL, NULL);
+        run_backward(c, f32, backward_len, NULL, dw, NULL);
+        check_close("dx alone", c, dx, ref_dx, c->x_len, tolerance);
+        check_close("dw alone", c, dw, ref_dw, c->w_len, tolerance);
+    }
+    for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db}, **q = p; q < p + 8; q++)
+        free(*q);
+}
+
 static void check_forward(bool f32, bool bias, double tolerance)
 {
     for (int gi = 0; gi < TEST_GEOMETRY_COUNT; gi++) {
@@ -280,19 +311,7 @@ TEST(Conv2d_WorkspaceForOneThreadWorksWithTwoThreads)
         int64_t forward_len = query_workspace(&c.d, NNK_CONV_FORWARD);
         int64_t backward_len = query_workspace(&c.d, NNK_CONV_BACKWARD);
         CHECK_OK(nnk_set_num_threads(2));
-        double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
-        double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
-        double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
-        reference_forward(&c, c.b, ref_y);
-        reference_backward(&c, ref_dx, ref_dw, ref_db);
-        run_forward(&c, false, true, forward_len, y);
-        run_backward(&c, false, backward_len, dx, dw, db);
-        check_close("y", &c, y, ref_y, c.y_len, 1e-12);
-        check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
-        check_close("dw", &c, dw, ref_dw, c.w_len, 1e-12);
-        check_close("db", &c, db, ref_db, c.d.f, 1e-12);
-        for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db}, **q = p; q < p + 8; q++)
-            free(*q);
+        check_against_direct_loops(&c, false, forward_len, backward_len, false, 1e-12);
         free_case(&c);
     }
 }
@@ -412,20 +431,7 @@ TEST(Conv2d_LargeImagesInBands_MatchDirectLoops)
         for (int threads = 1; threads <= 2; threads++) {
             conv_case c = make_case(&bands[bi], 6000 + 10 * bi);
             CHECK_OK(nnk_set_num_threads(threads));
-            double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
-            double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
-            double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
-            reference_forward(&c, c.b, ref_y);
-            reference_backward(&c, ref_dx, ref_dw, ref_db);
-            run_forward(&c, false, true, -1, y);
-            run_backward(&c, false, -1, dx, dw, db);
-            check_close("y", &c, y, ref_y, c.y_len, 1e-12);
-            check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
-            check_close("dw", &c, dw, ref_dw, c.w_len, 1e-12);
-            check_close("db", &c, db, ref_db, c.d.f, 1e-12);
-            for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db}, **q = p; q < p + 8;
-                 q++)
-                free(*q);
+            check_against_direct_loops(&c, false, -1, -1, false, 1e-12);
             free_case(&c);
         }
     CHECK_OK(nnk_set_num_threads(1));
@@ -440,19 +446,7 @@ TEST(Conv2d_OneImageWorkspace_WorksWhenImagesWouldBeGrouped)
         CHECK_OK(nnk_conv2d_output_size(&c.d, &oh, &ow));
         const int64_t cols = c.d.c * c.d.kh * c.d.kw * oh * ow;
         CHECK_OK(nnk_set_num_threads(1));
-        double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
-        double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
-        double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
-        reference_forward(&c, c.b, ref_y);
-        reference_backward(&c, ref_dx, ref_dw, ref_db);
-        run_forward(&c, false, true, cols, y);
-        run_backward(&c, false, cols, dx, dw, db);
-        check_close("y", &c, y, ref_y, c.y_len, 1e-12);
-        check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
-        check_close("dw", &c, dw, ref_dw, c.w_len, 1e-12);
-        check_close("db", &c, db, ref_db, c.d.f, 1e-12);
-        for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db}, **q = p; q < p + 8; q++)
-            free(*q);
+        check_against_direct_loops(&c, false, cols, cols, false, 1e-12);
         free_case(&c);
     }
 }
@@ -479,27 +473,7 @@ static void check_winograd(bool f32, double tolerance)
             if (f32)
                 round_inputs_to_float(&c);
             CHECK_OK(nnk_set_num_threads(threads));
-            double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
-            double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
-            double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
-            reference_forward(&c, c.b, ref_y);
-            reference_backward(&c, ref_dx, ref_dw, ref_db);
-            run_forward(&c, f32, true, -1, y);
-            run_backward(&c, f32, -1, dx, dw, db);
-            check_close("y", &c, y, ref_y, c.y_len, tolerance);
-            check_close("dx", &c, dx, ref_dx, c.x_len, tolerance);
-            check_close("dw", &c, dw, ref_dw, c.w_len, tolerance);
-            check_close("db", &c, db, ref_db, c.d.f, tolerance);
-            /* dx alone and dw alone too. */
-            double *dx_only = zeros(c.x_len), *dw_only = zeros(c.w_len);
-            run_backward(&c, f32, -1, dx_only, NULL, NULL);
-            run_backward(&c, f32, -1, NULL, dw_only, NULL);
-            check_close("dx alone", &c, dx_only, ref_dx, c.x_len, tolerance);
-            check_close("dw alone", &c, dw_only, ref_dw, c.w_len, tolerance);
-            for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db, dx_only, dw_only},
-                        **q = p;
-                 q < p + 10; q++)
-                free(*q);
+            check_against_direct_loops(&c, f32, -1, -1, true, tolerance);
             free_case(&c);
         }
     CHECK_OK(nnk_set_num_threads(1));
@@ -537,7 +511,7 @@ TEST(Conv2d_Winograd_FallsBackToIm2colInASmallerWorkspace)
 
 /* A 1x1 stride-1 unpadded convolution runs on x itself: no cols, a token workspace element per
  * thread, images never grouped (c*kh*kw = 130 would group them otherwise) and never banded;
- * forward and backward against direct loops at one and two threads, and dx alone. */
+ * forward and backward against direct loops at one and two threads, and each gradient alone. */
 TEST(Conv2d_Pointwise_NeedsNoColsAndMatchesDirectLoops)
 {
     const nnk_conv2d_desc d = {3, 130, 9, 7, 5, 1, 1, 1, 1, 0, 0};
@@ -546,26 +520,7 @@ TEST(Conv2d_Pointwise_NeedsNoColsAndMatchesDirectLoops)
         CHECK(query_workspace(&d, NNK_CONV_FORWARD) == threads, "forward workspace, %d threads",
               threads);
         conv_case c = make_case(&d, 8000 + threads);
-        double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
-        double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *db = zeros(c.d.f);
-        double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
-        double *dx_only = zeros(c.x_len);
-        reference_forward(&c, c.b, ref_y);
-        reference_backward(&c, ref_dx, ref_dw, ref_db);
-        run_forward(&c, false, true, -1, y);
-        run_backward(&c, false, -1, dx, dw, db);
-        /* dx must not depend on what the buffer held: fill it with garbage first. */
-        for (int64_t i = 0; i < c.x_len; i++)
-            dx_only[i] = 1e300;
-        run_backward(&c, false, -1, dx_only, NULL, NULL);
-        check_close("y", &c, y, ref_y, c.y_len, 1e-12);
-        check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
-        check_close("dw", &c, dw, ref_dw, c.w_len, 1e-12);
-        check_close("db", &c, db, ref_db, c.d.f, 1e-12);
-        check_close("dx alone", &c, dx_only, ref_dx, c.x_len, 1e-12);
-        for (double *p[] = {y, ref_y, dx, dw, db, ref_dx, ref_dw, ref_db, dx_only}, **q = p;
-             q < p + 9; q++)
-            free(*q);
+        check_against_direct_loops(&c, false, -1, -1, true, 1e-12);
         free_case(&c);
     }
     CHECK_OK(nnk_set_num_threads(1));
