@@ -21,6 +21,20 @@
  * drop it, with an OpenMP max reduction.
  */
 
+/* The cols of output rows [oy0, oy1) of image x_i, with their leading dimension: im2col into
+ * cols, or for a 1x1 convolution the image itself (ld out_hw). */
+static const NNK_T *NNK_FN(band_cols)(const nnki_conv_geom *g, const NNK_T *x_i, int64_t oy0,
+                                      int64_t oy1, NNK_T *cols, int64_t *ld)
+{
+    if (pointwise(g)) {
+        *ld = g->out_hw;
+        return x_i + oy0 * g->out_w;
+    }
+    *ld = (oy1 - oy0) * g->out_w;
+    NNK_FN(nnki_im2col)(g, x_i, oy0, oy1, cols, *ld);
+    return cols;
+}
+
 nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *x, int64_t x_len,
                                       const NNK_T *w, int64_t w_len, const NNK_T *b,
                                       int64_t b_len, NNK_T *y, int64_t y_len, NNK_T *workspace,
@@ -54,15 +68,9 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
                 const int64_t oy1 = nnki_min(g.out_h, oy0 + p.rows);
                 const int64_t columns = (oy1 - oy0) * g.out_w;
                 NNK_T *y_band = y_first + oy0 * g.out_w;
-                /* A 1x1 convolution's cols is the image itself (ld out_hw). */
-                const NNK_T *band_cols = cols;
-                int64_t ld = columns;
-                if (pointwise(&g)) {
-                    band_cols = x + first * g.image + oy0 * g.out_w;
-                    ld = g.out_hw;
-                } else {
-                    NNK_FN(nnki_im2col)(&g, x + first * g.image, oy0, oy1, cols, columns);
-                }
+                int64_t ld;
+                const NNK_T *band_cols =
+                    NNK_FN(band_cols)(&g, x + first * g.image, oy0, oy1, cols, &ld);
                 /* The bias goes in first and the gemm accumulates onto it: one pass over y. */
                 if (b != NULL)
                     for (int64_t fi = 0; fi < g.f; fi++)
@@ -203,14 +211,9 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
                 const NNK_T *dy_band = dy_i + oy0 * g.out_w;
                 if (dw != NULL) {
                     NNK_T *dw_sum = t == 0 ? dw : partials + (t - 1) * g.w_len;
-                    const NNK_T *band_cols = cols;
-                    int64_t ld = columns;
-                    if (pointwise(&g)) {
-                        band_cols = x + first * g.image + oy0 * g.out_w;
-                        ld = g.out_hw;
-                    } else {
-                        NNK_FN(nnki_im2col)(&g, x + first * g.image, oy0, oy1, cols, columns);
-                    }
+                    int64_t ld;
+                    const NNK_T *band_cols =
+                        NNK_FN(band_cols)(&g, x + first * g.image, oy0, oy1, cols, &ld);
                     int s = NNK_FN(nnki_gemm)(false, true, g.f, g.ckk, columns, 1, dy_band,
                                               g.out_hw, band_cols, ld, 1, dw_sum, g.ckk);
                     status = s > status ? s : status;
