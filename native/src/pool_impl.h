@@ -442,7 +442,11 @@ NNKI_CLONES static void NNK_FN(avg_backward_plane)(const pool_geom *g, const NNK
 {
     const int64_t lo = g->inside_x0, hi = g->inside_x1, w = g->w;
     const bool vector = g->kernel == POOL_2X2_S2 && hi - lo >= NNK_LANES;
-    memset(dx, 0, (size_t)g->plane * sizeof *dx);
+    /* Unpadded 2x2 windows tiling an even plane store every element of dx once: no zeroing. */
+    const bool tiles_plane = vector && lo == 0 && hi == g->out_w && g->pad_h == 0 &&
+                             g->pad_w == 0 && g->h == 2 * g->out_h && g->w == 2 * g->out_w;
+    if (!tiles_plane)
+        memset(dx, 0, (size_t)g->plane * sizeof *dx);
     for (int64_t oy = 0; oy < g->out_h; oy++, dy += g->out_w) {
         if (!vector) {
             NNK_FN(avg_spread_clipped)(g, dy, oy, 0, g->out_w, dx);

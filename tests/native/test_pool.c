@@ -267,16 +267,21 @@ static void run_avg_forward(const nnk_pool2d_desc *d, bool f32, const double *x,
     }
 }
 
+/* dx starts as NaN: the kernel must write every element, whatever path it takes. */
 static void run_avg_backward(const nnk_pool2d_desc *d, bool f32, const double *dy, double *dx)
 {
     pool_shape s = shape_of(d);
     if (f32) {
         float *dyf = test_to_float(dy, s.y_len), *dxf = malloc((size_t)s.x_len * sizeof *dxf);
+        for (int64_t i = 0; i < s.x_len; i++)
+            dxf[i] = NAN;
         CHECK_OK(nnk_avgpool2d_backward_f32(d, dyf, s.y_len, dxf, s.x_len));
         test_from_float(dxf, s.x_len, dx);
         free(dyf);
         free(dxf);
     } else {
+        for (int64_t i = 0; i < s.x_len; i++)
+            dx[i] = NAN;
         CHECK_OK(nnk_avgpool2d_backward_f64(d, dy, s.y_len, dx, s.x_len));
     }
 }
