@@ -218,16 +218,16 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
                                               g.out_hw, band_cols, ld, 1, dw_sum, g.ckk);
                     status = s > status ? s : status;
                 }
-                if (dx_i != NULL && pointwise(&g)) {
+                if (dx_i != NULL) {
+                    /* A 1x1 convolution's dx band is its cols: the gemm writes it directly. */
+                    const bool direct = pointwise(&g);
                     int s = NNK_FN(nnki_gemm)(true, false, g.ckk, columns, g.f, 1, w, g.ckk,
-                                              dy_band, g.out_hw, 0, dx_i + oy0 * g.out_w,
-                                              g.out_hw);
+                                              dy_band, g.out_hw, 0,
+                                              direct ? dx_i + oy0 * g.out_w : cols,
+                                              direct ? g.out_hw : columns);
                     status = s > status ? s : status;
-                } else if (dx_i != NULL) {
-                    int s = NNK_FN(nnki_gemm)(true, false, g.ckk, columns, g.f, 1, w, g.ckk,
-                                              dy_band, g.out_hw, 0, cols, columns);
-                    status = s > status ? s : status;
-                    NNK_FN(nnki_col2im)(&g, cols, columns, oy0, oy1, dx_i);
+                    if (!direct)
+                        NNK_FN(nnki_col2im)(&g, cols, columns, oy0, oy1, dx_i);
                 }
             }
             continue;
