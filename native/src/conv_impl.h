@@ -14,7 +14,8 @@
  * A 1x1 stride-1 unpadded convolution (pointwise) uses x itself as cols and writes dx by gemm
  * directly, with no im2col or col2im.
  * 3x3 stride-1 convolutions with enough channels compute y, dx and dw by Winograd
- * (winograd_impl.h) when the workspace holds it.
+ * (winograd_impl.h) when the workspace holds it; otherwise deep enough convolutions compute y
+ * directly (direct_impl.h).
  *
  * Inside the image loops gemm cannot fail: conv_threads has loaded the BLAS and conv_geometry
  * has checked every dimension against its int. The loops still fold the status, rather than
@@ -52,6 +53,9 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
         NNKI_TRY(nnki_blas_prepare());
         return NNK_FN(nnki_winograd_forward)(&g, x, w, b, y, workspace, wino);
     }
+    const int direct = direct_threads(&g, sizeof(NNK_T), workspace, workspace_len);
+    if (direct > 0)
+        return NNK_FN(nnki_direct_forward)(&g, x, w, b, y, workspace, direct);
     conv_plan p;
     NNKI_TRY(conv_plan_for(fn, &g, workspace, workspace_len, 0, &p));
     const int64_t groups = (g.n + p.group - 1) / p.group;

@@ -525,3 +525,62 @@ TEST(Conv2d_Pointwise_NeedsNoColsAndMatchesDirectLoops)
     }
     CHECK_OK(nnk_set_num_threads(1));
 }
+
+/* Convolutions with c*kh*kw >= 100 whose output channels fill most vector lanes compute y
+ * directly, not by im2col (direct.c): vectors of channels 1-4 per block and several blocks
+ * (f = 100 in float, 50 in double), blocks of pixels cut at the end of the image, strides and
+ * pads that differ by axis, f = 20 (direct in double only), each with and without bias, at
+ * one and two threads. */
+static const nnk_conv2d_desc direct_geometries[] = {
+    /* n  c   h   w   f kh kw sh sw ph pw */
+    {3, 3, 12, 11, 32, 7, 7, 1, 1, 3, 3},
+    {2, 20, 13, 13, 50, 5, 5, 1, 1, 0, 0},
+    {2, 12, 9, 9, 100, 3, 3, 2, 2, 1, 1},
+    {3, 16, 5, 7, 13, 3, 3, 1, 2, 2, 0},
+    {2, 12, 6, 6, 20, 3, 3, 1, 1, 1, 1},
+};
+
+static void check_direct(bool f32, double tolerance)
+{
+    const int count = (int)(sizeof direct_geometries / sizeof direct_geometries[0]);
+    for (int gi = 0; gi < count; gi++)
+        for (int threads = 1; threads <= 2; threads++)
+            for (int bias = 0; bias <= 1; bias++) {
+                conv_case c = make_case(&direct_geometries[gi], 9000 + 10 * gi + threads);
+                if (f32)
+                    round_inputs_to_float(&c);
+                CHECK_OK(nnk_set_num_threads(threads));
+                double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
+                reference_forward(&c, bias ? c.b : NULL, ref_y);
+                for (int64_t i = 0; i < c.y_len; i++)
+                    y[i] = 1e300;
+                run_forward(&c, f32, bias, -1, y);
+                check_close(bias ? "y" : "y without bias", &c, y, ref_y, c.y_len, tolerance);
+                free(y);
+                free(ref_y);
+                free_case(&c);
+            }
+    CHECK_OK(nnk_set_num_threads(1));
+}
+
+TEST(Conv2d_Direct_MatchesDirectLoops_Float64) { check_direct(false, 1e-12); }
+
+TEST(Conv2d_Direct_MatchesDirectLoops_Float32) { check_direct(true, 1e-5); }
+
+/* A workspace that holds one image's cols but not the direct pass's weight panel (f = 100
+ * channels of 108 weights) still gives the right answer, by im2col. */
+TEST(Conv2d_Direct_FallsBackToIm2colInASmallerWorkspace)
+{
+    const nnk_conv2d_desc d = {2, 12, 9, 9, 100, 3, 3, 2, 2, 1, 1};
+    const int64_t cols = 12 * 3 * 3 * 5 * 5; /* c*kh*kw x out_h*out_w */
+    CHECK_OK(nnk_set_num_threads(1));
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) > cols, "forward asks for the direct pass's");
+    conv_case c = make_case(&d, 9500);
+    double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
+    reference_forward(&c, c.b, ref_y);
+    run_forward(&c, false, true, cols, y);
+    check_close("y", &c, y, ref_y, c.y_len, 1e-12);
+    free(y);
+    free(ref_y);
+    free_case(&c);
+}

@@ -1,0 +1,121 @@
+/*
+ * direct_impl.h - the direct convolution forward pass for one element type. direct.c includes
+ * it once per type with NNK_T (float or double) and NNK_SUFFIX (f32 or f64) defined.
+ *
+ * Output channels run in blocks of up to 4 vectors (fv); w is repacked so that the block's
+ * channels for one k = (ci, ki, kj) are contiguous: panel[k][fv*lanes]. For a block of px
+ * output pixels (px = direct_pixels[fv], consecutive in the image's out_h*out_w order) the
+ * fv*px sums stay in registers over every k:
+ *   sum[a][j] += panel[k][a] * xp[poff[pixel j] + koff[k]]
+ * with xp the zero-padded image, koff[k] = (ci*padded_h + ki)*padded_w + kj and poff[q] the
+ * padded position of output pixel q's window. The sums then go through a small buffer into y's
+ * rows, transposed, with the bias.
+ */
+
+typedef NNK_T NNK_FN(direct_vec) __attribute__((vector_size(64)));
+
+/* The fv x px sums of one block of channels and pixels (xs: each pixel's window in xp). */
+static inline __attribute__((always_inline)) void
+NNK_FN(direct_block)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
+                     const int32_t *restrict koff, const NNK_T *const *xs,
+                     NNK_FN(direct_vec) sums[4][24])
+{
+    for (int a = 0; a < fv; a++)
+        for (int j = 0; j < px; j++)
+            sums[a][j] = (NNK_FN(direct_vec)){0};
+    const int64_t lanes = 64 / sizeof(NNK_T);
+    for (int64_t k = 0; k < depth; k++) {
+        NNK_FN(direct_vec) wv[4];
+        for (int a = 0; a < fv; a++)
+            memcpy(&wv[a], panel + (k * fv + a) * lanes, sizeof wv[a]);
+        const int32_t o = koff[k];
+        for (int j = 0; j < px; j++) {
+            const NNK_T v = xs[j][o];
+            for (int a = 0; a < fv; a++)
+                sums[a][j] += wv[a] * v;
+        }
+    }
+}
+
+/* y of images [i0, i1) (each thread its own padded image xp): per block of channels and block
+ * of pixels, the sums, then y's rows. */
+static DIRECT_TARGET void NNK_FN(direct_images)(const nnki_conv_geom *g, const direct_geom *dg,
+                                                const NNK_T *x, const NNK_T *panel,
+                                                const int32_t *koff, const int32_t *poff,
+                                                const NNK_T *b, NNK_T *y, NNK_T *xp, int64_t i)
+{
+    for (int64_t ci = 0; ci < g->c; ci++)
+        for (int64_t r = 0; r < g->h; r++)
+            memcpy(xp + (ci * dg->padded_h + r + g->pad_h) * dg->padded_w + g->pad_w,
+                   x + ((i * g->c + ci) * g->h + r) * g->w, (size_t)g->w * sizeof *x);
+    const int64_t lanes = dg->lanes, block_f = 4 * lanes;
+    for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
+        const int fv = (int)nnki_min(4, (g->f - f0 + lanes - 1) / lanes);
+        const int px = direct_pixels[fv];
+        const int64_t nf = nnki_min(block_f, g->f - f0);
+        const NNK_T *block_panel = panel + f0 * g->ckk;
+        for (int64_t q0 = 0; q0 < g->out_hw; q0 += px) {
+            /* A last, partial block repeats its last pixel; only real ones are stored. */
+            const NNK_T *xs[24];
+            for (int j = 0; j < px; j++)
+                xs[j] = xp + poff[nnki_min(q0 + j, g->out_hw - 1)];
+            NNK_FN(direct_vec) sums[4][24];
+            switch (fv) {
+            case 4:
+                NNK_FN(direct_block)(4, 6, g->ckk, block_panel, koff, xs, sums);
+                break;
+            case 3:
+                NNK_FN(direct_block)(3, 8, g->ckk, block_panel, koff, xs, sums);
+                break;
+            case 2:
+                NNK_FN(direct_block)(2, 12, g->ckk, block_panel, koff, xs, sums);
+                break;
+            default:
+                NNK_FN(direct_block)(1, 24, g->ckk, block_panel, koff, xs, sums);
+                break;
+            }
+            /* Pixel-major in registers, channel-major in y: through a buffer. */
+            NNK_T buffer[24][4 * 64 / sizeof(NNK_T)];
+            for (int j = 0; j < px; j++)
+                for (int a = 0; a < fv; a++)
+                    memcpy(&buffer[j][a * lanes], &sums[a][j], sizeof sums[a][j]);
+            const int64_t nq = nnki_min(px, g->out_hw - q0);
+            for (int64_t fi = 0; fi < nf; fi++) {
+                const NNK_T bias = b != NULL ? b[f0 + fi] : 0;
+                NNK_T *row = y + (i * g->f + f0 + fi) * g->out_hw + q0;
+                for (int64_t j = 0; j < nq; j++)
+                    row[j] = buffer[j][fi] + bias;
+            }
+        }
+    }
+}
+
+nnk_status NNK_FN(nnki_direct_forward)(const nnki_conv_geom *g, const NNK_T *x, const NNK_T *w,
+                                       const NNK_T *b, NNK_T *y, NNK_T *workspace, int threads)
+{
+    const direct_geom dg = direct_geometry(g, sizeof(NNK_T));
+    NNK_T *panel = workspace;
+    int32_t *koff = (int32_t *)(void *)(panel + dg.panel), *poff = koff + g->ckk;
+    NNK_T *images = panel + dg.panel + dg.offsets;
+    /* panel[block][k][channel of the block], zero past f. */
+    const int64_t block_f = 4 * dg.lanes;
+    for (int64_t f0 = 0; f0 < dg.padded_f; f0 += block_f) {
+        const int64_t width = nnki_min(block_f, dg.padded_f - f0);
+        for (int64_t k = 0; k < g->ckk; k++)
+            for (int64_t j = 0; j < width; j++)
+                panel[f0 * g->ckk + k * width + j] = f0 + j < g->f ? w[(f0 + j) * g->ckk + k] : 0;
+    }
+    for (int64_t ci = 0, k = 0; ci < g->c; ci++)
+        for (int64_t ki = 0; ki < g->kh; ki++)
+            for (int64_t kj = 0; kj < g->kw; kj++, k++)
+                koff[k] = (int32_t)((ci * dg.padded_h + ki) * dg.padded_w + kj);
+    for (int64_t q = 0; q < g->out_hw; q++)
+        poff[q] = (int32_t)(q / g->out_w * g->stride_h * dg.padded_w + q % g->out_w * g->stride_w);
+    /* The padding stays zero: each image's copy only writes the interior. */
+    memset(images, 0, (size_t)(threads * dg.padded_image) * sizeof *images);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t i = 0; i < g->n; i++)
+        NNK_FN(direct_images)(g, &dg, x, panel, koff, poff, b, y,
+                              images + omp_get_thread_num() * dg.padded_image, i);
+    return NNK_OK;
+}
