@@ -139,14 +139,15 @@ static int winograd_threads(const nnki_conv_geom *g, nnki_wino_pass pass, const 
     return nnki_winograd_threads(g, pass, workspace_len);
 }
 
-/* Threads for the direct forward pass with elements of elem bytes, or 0 when it does not suit
- * g or the workspace does not hold it: then im2col + gemm runs. */
-static int direct_threads(const nnki_conv_geom *g, size_t elem, const void *workspace,
+/* Threads for a direct pass (forward, or the weight gradient with filter) with elements of
+ * elem bytes, or 0 when it does not suit g or the workspace does not hold it: then im2col +
+ * gemm runs. */
+static int direct_threads(const nnki_conv_geom *g, size_t elem, bool filter, const void *workspace,
                           int64_t workspace_len)
 {
     if (workspace == NULL || !nnki_direct_applies(g, elem))
         return 0;
-    return nnki_direct_threads(g, elem, workspace_len);
+    return nnki_direct_threads(g, elem, filter, workspace_len);
 }
 
 nnk_status nnk_conv2d_output_size(const nnk_conv2d_desc *desc, int64_t *out_h, int64_t *out_w)
@@ -193,9 +194,10 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
         if (nnki_winograd_applies(&g, wino[k]))
             total = nnki_max(total, nnki_winograd_workspace(&g, wino[k]));
     /* The query does not know the element type; float's direct workspace covers double's. */
-    if (pass == NNK_CONV_FORWARD && !nnki_winograd_applies(&g, NNKI_WINO_FORWARD) &&
+    const bool filter = pass == NNK_CONV_BACKWARD;
+    if (!nnki_winograd_applies(&g, filter ? NNKI_WINO_WEIGHT_GRADIENT : NNKI_WINO_FORWARD) &&
         (nnki_direct_applies(&g, sizeof(float)) || nnki_direct_applies(&g, sizeof(double))))
-        total = nnki_max(total, nnki_direct_workspace(&g, sizeof(float)));
+        total = nnki_max(total, nnki_direct_workspace(&g, sizeof(float), filter));
     *elements = total;
     return NNK_OK;
 }

@@ -53,7 +53,7 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
         NNKI_TRY(nnki_blas_prepare());
         return NNK_FN(nnki_winograd_forward)(&g, x, w, b, y, workspace, wino);
     }
-    const int direct = direct_threads(&g, sizeof(NNK_T), workspace, workspace_len);
+    const int direct = direct_threads(&g, sizeof(NNK_T), false, workspace, workspace_len);
     if (direct > 0)
         return NNK_FN(nnki_direct_forward)(&g, x, w, b, y, workspace, direct);
     conv_plan p;
@@ -185,6 +185,15 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
     if (dx == NULL && dw == NULL)
         return NNK_FN(winograd_gradients)(&g, x, w, dy, wino_dx_out, wino_dx, wino_dw_out, wino_dw,
                                           workspace);
+    /* The direct weight gradient runs first; the loop below then computes dx alone. */
+    const int direct_dw =
+        dw != NULL ? direct_threads(&g, sizeof(NNK_T), true, workspace, workspace_len) : 0;
+    if (direct_dw > 0) {
+        NNKI_TRY(NNK_FN(nnki_direct_backward_filter)(&g, x, dy, dw, workspace, direct_dw));
+        dw = NULL;
+        if (dx == NULL)
+            return NNK_OK;
+    }
     conv_plan p;
     NNKI_TRY(conv_plan_for(fn, &g, workspace, workspace_len, dw != NULL ? g.w_len : 0, &p));
     const int threads = p.threads;

@@ -70,23 +70,37 @@ bool nnki_direct_applies(const nnki_conv_geom *g, size_t elem)
            dg.padded_h * dg.padded_w <= INT32_MAX;
 }
 
-/* The panel and offsets are shared; each thread has its own padded image. The sizes are bounded
- * by the rules above and by conv_geometry's checks (out_hw, f*ckk), so none overflows. */
-int64_t nnki_direct_workspace(const nnki_conv_geom *g, size_t elem)
+/* One thread's share for the weight gradient: its dw in panel order, its padded image and one
+ * block's dy transposed (out_hw x at most 4 vectors). */
+static int64_t direct_filter_share(const nnki_conv_geom *g, const direct_geom *dg)
 {
-    const direct_geom dg = direct_geometry(g, elem);
-    const int64_t threads = nnki_min(nnk_get_num_threads(), g->n);
-    return dg.panel + dg.offsets + threads * dg.padded_image;
+    return dg->panel + dg->padded_image + g->out_hw * nnki_min(dg->padded_f, 4 * dg->lanes);
 }
 
-int nnki_direct_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len)
+/* Forward: the panel and offsets are shared; each thread has its own padded image. The sizes are bounded
+ * by the rules above and by conv_geometry's checks (out_hw, f*ckk), so none overflows. */
+static void direct_sizes(const nnki_conv_geom *g, size_t elem, bool filter, int64_t *fixed,
+                         int64_t *each)
 {
     const direct_geom dg = direct_geometry(g, elem);
-    const int64_t fixed = dg.panel + dg.offsets;
-    if (workspace_len < fixed + dg.padded_image)
+    *fixed = filter ? dg.offsets : dg.panel + dg.offsets;
+    *each = filter ? direct_filter_share(g, &dg) : dg.padded_image;
+}
+
+int64_t nnki_direct_workspace(const nnki_conv_geom *g, size_t elem, bool filter)
+{
+    int64_t fixed, each;
+    direct_sizes(g, elem, filter, &fixed, &each);
+    return fixed + nnki_min(nnk_get_num_threads(), g->n) * each;
+}
+
+int nnki_direct_threads(const nnki_conv_geom *g, size_t elem, bool filter, int64_t workspace_len)
+{
+    int64_t fixed, each;
+    direct_sizes(g, elem, filter, &fixed, &each);
+    if (workspace_len < fixed + each)
         return 0;
-    return (int)nnki_min(nnki_min(nnk_get_num_threads(), g->n),
-                         (workspace_len - fixed) / dg.padded_image);
+    return (int)nnki_min(nnki_min(nnk_get_num_threads(), g->n), (workspace_len - fixed) / each);
 }
 
 #define NNK_T float

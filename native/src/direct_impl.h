@@ -10,6 +10,12 @@
  * with xp the zero-padded image, koff[k] = (ci*padded_h + ki)*padded_w + kj and poff[q] the
  * padded position of output pixel q's window. The sums then go through a small buffer into y's
  * rows, transposed, with the bias.
+ *
+ * The weight gradient is the same kernel with the roles of k and the pixels swapped: for a
+ * block of k's, over every output pixel q of an image,
+ *   sum[a][j] += dyT[q][a] * xp[poff[q] + koff[k_j]]
+ * with dyT the image's dy transposed to [q][channel of the block]; the sums add into the
+ * thread's dw (in panel order), and the threads' dw are added at the end.
  */
 
 typedef NNK_T NNK_FN(direct_vec) __attribute__((vector_size(64)));
@@ -37,17 +43,59 @@ NNK_FN(direct_block)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
     }
 }
 
-/* y of images [i0, i1) (each thread its own padded image xp): per block of channels and block
- * of pixels, the sums, then y's rows. */
-static DIRECT_TARGET void NNK_FN(direct_images)(const nnki_conv_geom *g, const direct_geom *dg,
-                                                const NNK_T *x, const NNK_T *panel,
-                                                const int32_t *koff, const int32_t *poff,
-                                                const NNK_T *b, NNK_T *y, NNK_T *xp, int64_t i)
+/* The kernel for fv vectors of channels, with its block of px = direct_pixels[fv]. */
+static inline __attribute__((always_inline)) void
+NNK_FN(direct_sums)(int fv, int64_t depth, const NNK_T *restrict panel,
+                    const int32_t *restrict offsets, const NNK_T *const *xs,
+                    NNK_FN(direct_vec) sums[4][24])
+{
+    switch (fv) {
+    case 4:
+        NNK_FN(direct_block)(4, 6, depth, panel, offsets, xs, sums);
+        break;
+    case 3:
+        NNK_FN(direct_block)(3, 8, depth, panel, offsets, xs, sums);
+        break;
+    case 2:
+        NNK_FN(direct_block)(2, 12, depth, panel, offsets, xs, sums);
+        break;
+    default:
+        NNK_FN(direct_block)(1, 24, depth, panel, offsets, xs, sums);
+        break;
+    }
+}
+
+/* Image i of x into the interior of xp, whose padding is zero. */
+static void NNK_FN(direct_pad)(const nnki_conv_geom *g, const direct_geom *dg, const NNK_T *x,
+                               int64_t i, NNK_T *restrict xp)
 {
     for (int64_t ci = 0; ci < g->c; ci++)
         for (int64_t r = 0; r < g->h; r++)
             memcpy(xp + (ci * dg->padded_h + r + g->pad_h) * dg->padded_w + g->pad_w,
                    x + ((i * g->c + ci) * g->h + r) * g->w, (size_t)g->w * sizeof *x);
+}
+
+/* koff[k] for k = (ci, ki, kj) and poff[q] for every output pixel q, as int32 after the
+ * panel (direct_geometry bounds both). */
+static void NNK_FN(direct_offsets)(const nnki_conv_geom *g, const direct_geom *dg,
+                                   int32_t *restrict koff, int32_t *restrict poff)
+{
+    for (int64_t ci = 0, k = 0; ci < g->c; ci++)
+        for (int64_t ki = 0; ki < g->kh; ki++)
+            for (int64_t kj = 0; kj < g->kw; kj++, k++)
+                koff[k] = (int32_t)((ci * dg->padded_h + ki) * dg->padded_w + kj);
+    for (int64_t q = 0; q < g->out_hw; q++)
+        poff[q] = (int32_t)(q / g->out_w * g->stride_h * dg->padded_w + q % g->out_w * g->stride_w);
+}
+
+/* y of image i (each thread its own padded image xp): per block of channels and block of
+ * pixels, the sums, then y's rows. */
+static DIRECT_TARGET void NNK_FN(direct_image)(const nnki_conv_geom *g, const direct_geom *dg,
+                                               const NNK_T *x, const NNK_T *panel,
+                                               const int32_t *koff, const int32_t *poff,
+                                               const NNK_T *b, NNK_T *y, NNK_T *xp, int64_t i)
+{
+    NNK_FN(direct_pad)(g, dg, x, i, xp);
     const int64_t lanes = dg->lanes, block_f = 4 * lanes;
     for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
         const int fv = (int)nnki_min(4, (g->f - f0 + lanes - 1) / lanes);
@@ -60,20 +108,7 @@ static DIRECT_TARGET void NNK_FN(direct_images)(const nnki_conv_geom *g, const d
             for (int j = 0; j < px; j++)
                 xs[j] = xp + poff[nnki_min(q0 + j, g->out_hw - 1)];
             NNK_FN(direct_vec) sums[4][24];
-            switch (fv) {
-            case 4:
-                NNK_FN(direct_block)(4, 6, g->ckk, block_panel, koff, xs, sums);
-                break;
-            case 3:
-                NNK_FN(direct_block)(3, 8, g->ckk, block_panel, koff, xs, sums);
-                break;
-            case 2:
-                NNK_FN(direct_block)(2, 12, g->ckk, block_panel, koff, xs, sums);
-                break;
-            default:
-                NNK_FN(direct_block)(1, 24, g->ckk, block_panel, koff, xs, sums);
-                break;
-            }
+            NNK_FN(direct_sums)(fv, g->ckk, block_panel, koff, xs, sums);
             /* Pixel-major in registers, channel-major in y: through a buffer. */
             NNK_T buffer[24][4 * 64 / sizeof(NNK_T)];
             for (int j = 0; j < px; j++)
@@ -105,17 +140,85 @@ nnk_status NNK_FN(nnki_direct_forward)(const nnki_conv_geom *g, const NNK_T *x, 
             for (int64_t j = 0; j < width; j++)
                 panel[f0 * g->ckk + k * width + j] = f0 + j < g->f ? w[(f0 + j) * g->ckk + k] : 0;
     }
-    for (int64_t ci = 0, k = 0; ci < g->c; ci++)
-        for (int64_t ki = 0; ki < g->kh; ki++)
-            for (int64_t kj = 0; kj < g->kw; kj++, k++)
-                koff[k] = (int32_t)((ci * dg.padded_h + ki) * dg.padded_w + kj);
-    for (int64_t q = 0; q < g->out_hw; q++)
-        poff[q] = (int32_t)(q / g->out_w * g->stride_h * dg.padded_w + q % g->out_w * g->stride_w);
+    NNK_FN(direct_offsets)(g, &dg, koff, poff);
     /* The padding stays zero: each image's copy only writes the interior. */
     memset(images, 0, (size_t)(threads * dg.padded_image) * sizeof *images);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g->n; i++)
-        NNK_FN(direct_images)(g, &dg, x, panel, koff, poff, b, y,
-                              images + omp_get_thread_num() * dg.padded_image, i);
+        NNK_FN(direct_image)(g, &dg, x, panel, koff, poff, b, y,
+                             images + omp_get_thread_num() * dg.padded_image, i);
+    return NNK_OK;
+}
+
+/* The weight gradient of image i added into the thread's dw in panel order (partial), with xp
+ * its padded image and dyt room for one block's transposed dy. */
+static DIRECT_TARGET void NNK_FN(direct_filter_image)(const nnki_conv_geom *g,
+                                                      const direct_geom *dg, const NNK_T *x,
+                                                      const NNK_T *dy, const int32_t *koff,
+                                                      const int32_t *poff, NNK_T *xp,
+                                                      NNK_T *restrict dyt, NNK_T *partial,
+                                                      int64_t i)
+{
+    NNK_FN(direct_pad)(g, dg, x, i, xp);
+    const int64_t lanes = dg->lanes, block_f = 4 * lanes;
+    for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
+        const int fv = (int)nnki_min(4, (g->f - f0 + lanes - 1) / lanes);
+        const int kb = direct_pixels[fv];
+        const int64_t width = fv * lanes, nf = nnki_min(block_f, g->f - f0);
+        for (int64_t q = 0; q < g->out_hw; q++)
+            for (int64_t j = 0; j < width; j++)
+                dyt[q * width + j] = j < nf ? dy[(i * g->f + f0 + j) * g->out_hw + q] : 0;
+        NNK_T *block_partial = partial + f0 * g->ckk;
+        for (int64_t k0 = 0; k0 < g->ckk; k0 += kb) {
+            /* A last, partial block repeats its last k; only real ones are added. */
+            const NNK_T *xs[24];
+            for (int j = 0; j < kb; j++)
+                xs[j] = xp + koff[nnki_min(k0 + j, g->ckk - 1)];
+            NNK_FN(direct_vec) sums[4][24];
+            NNK_FN(direct_sums)(fv, g->out_hw, dyt, poff, xs, sums);
+            const int64_t nk = nnki_min(kb, g->ckk - k0);
+            for (int64_t j = 0; j < nk; j++)
+                for (int a = 0; a < fv; a++) {
+                    NNK_T *to = block_partial + (k0 + j) * width + a * lanes;
+                    NNK_FN(direct_vec) v;
+                    memcpy(&v, to, sizeof v);
+                    v += sums[a][j];
+                    memcpy(to, &v, sizeof v);
+                }
+        }
+    }
+}
+
+nnk_status NNK_FN(nnki_direct_backward_filter)(const nnki_conv_geom *g, const NNK_T *x,
+                                               const NNK_T *dy, NNK_T *dw, NNK_T *workspace,
+                                               int threads)
+{
+    const direct_geom dg = direct_geometry(g, sizeof(NNK_T));
+    int32_t *koff = (int32_t *)(void *)workspace, *poff = koff + g->ckk;
+    NNK_T *shares = workspace + dg.offsets;
+    const int64_t share = direct_filter_share(g, &dg);
+    NNK_FN(direct_offsets)(g, &dg, koff, poff);
+    /* Thread t's share: its dw in panel order, its padded image, its transposed dy. */
+    for (int t = 0; t < threads; t++) {
+        memset(shares + t * share, 0, (size_t)(dg.panel + dg.padded_image) * sizeof *shares);
+    }
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t i = 0; i < g->n; i++) {
+        NNK_T *partial = shares + omp_get_thread_num() * share, *xp = partial + dg.panel;
+        NNK_FN(direct_filter_image)(g, &dg, x, dy, koff, poff, xp, xp + dg.padded_image, partial,
+                                    i);
+    }
+    /* dw[f][k] = the threads' partials added in thread order, out of panel order. */
+    const int64_t block_f = 4 * dg.lanes;
+    for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
+        const int64_t width = nnki_min(block_f, dg.padded_f - f0);
+        for (int64_t j = 0; j < nnki_min(block_f, g->f - f0); j++)
+            for (int64_t k = 0; k < g->ckk; k++) {
+                NNK_T sum = 0;
+                for (int t = 0; t < threads; t++)
+                    sum += shares[t * share + f0 * g->ckk + k * width + j];
+                dw[(f0 + j) * g->ckk + k] = sum;
+            }
+    }
     return NNK_OK;
 }

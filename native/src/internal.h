@@ -176,20 +176,28 @@ nnk_status nnki_winograd_backward_filter_f64(const nnki_conv_geom *g, const doub
                                              const double *dy, double *dw, double *workspace,
                                              int threads);
 
-/* ---- Direct convolution forward (direct.c) ---------------------------------------------- */
+/* ---- Direct convolution: forward and weight gradient (direct.c) ------------------------- */
 
-/* Whether the direct forward pass suits g for elements of elem bytes: c*kh*kw from 100 to
- * 1024, not 1x1, three quarters of the vector lanes used, a small padded image, and AVX-512
- * where the build can tell. */
+/* Whether the direct passes suit g for elements of elem bytes: c*kh*kw from 100 to 1024, not
+ * 1x1, three quarters of the vector lanes used, a small padded image, and AVX-512 where the
+ * build can tell. */
 bool nnki_direct_applies(const nnki_conv_geom *g, size_t elem);
-/* Workspace elements it wants at nnk_get_num_threads() threads. */
-int64_t nnki_direct_workspace(const nnki_conv_geom *g, size_t elem);
+/* Workspace elements the forward pass (filter false) or the weight gradient (true) wants at
+ * nnk_get_num_threads() threads. */
+int64_t nnki_direct_workspace(const nnki_conv_geom *g, size_t elem, bool filter);
 /* Threads it can run with workspace_len elements; 0 when not even one fits. */
-int nnki_direct_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len);
-/* y = conv(x, w) + b (b may be NULL), with nnki_direct_threads' worth of workspace. */
+int nnki_direct_threads(const nnki_conv_geom *g, size_t elem, bool filter, int64_t workspace_len);
+/* y = conv(x, w) + b (b may be NULL), or dw (overwritten) = the weight gradient of dy, with
+ * nnki_direct_threads' worth of workspace for threads. */
 nnk_status nnki_direct_forward_f32(const nnki_conv_geom *g, const float *x, const float *w,
                                    const float *b, float *y, float *workspace, int threads);
 nnk_status nnki_direct_forward_f64(const nnki_conv_geom *g, const double *x, const double *w,
                                    const double *b, double *y, double *workspace, int threads);
+nnk_status nnki_direct_backward_filter_f32(const nnki_conv_geom *g, const float *x,
+                                           const float *dy, float *dw, float *workspace,
+                                           int threads);
+nnk_status nnki_direct_backward_filter_f64(const nnki_conv_geom *g, const double *x,
+                                           const double *dy, double *dw, double *workspace,
+                                           int threads);
 
 #endif /* NNK_INTERNAL_H */

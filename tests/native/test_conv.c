@@ -526,11 +526,11 @@ TEST(Conv2d_Pointwise_NeedsNoColsAndMatchesDirectLoops)
     CHECK_OK(nnk_set_num_threads(1));
 }
 
-/* Convolutions with c*kh*kw >= 100 whose output channels fill most vector lanes compute y
- * directly, not by im2col (direct.c): vectors of channels 1-4 per block and several blocks
- * (f = 100 in float, 50 in double), blocks of pixels cut at the end of the image, strides and
- * pads that differ by axis, f = 20 (direct in double only), each with and without bias, at
- * one and two threads. */
+/* Convolutions with c*kh*kw >= 100 whose output channels fill most vector lanes compute y and
+ * dw directly, not by im2col (direct.c): vectors of channels 1-4 per block and several blocks
+ * (f = 100 in float, 50 in double), blocks of pixels and of k cut at the end, strides and pads
+ * that differ by axis, f = 20 (direct in double only), y with and without bias, dw with dx and
+ * alone, at one and two threads (two threads sum dw in two partials). */
 static const nnk_conv2d_desc direct_geometries[] = {
     /* n  c   h   w   f kh kw sh sw ph pw */
     {3, 3, 12, 11, 32, 7, 7, 1, 1, 3, 3},
@@ -556,6 +556,8 @@ static void check_direct(bool f32, double tolerance)
                     y[i] = 1e300;
                 run_forward(&c, f32, bias, -1, y);
                 check_close(bias ? "y" : "y without bias", &c, y, ref_y, c.y_len, tolerance);
+                if (bias)
+                    check_against_direct_loops(&c, f32, -1, -1, true, tolerance);
                 free(y);
                 free(ref_y);
                 free_case(&c);
