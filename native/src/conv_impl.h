@@ -182,18 +182,16 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
         dx = NULL;
     if (wino_dw > 0)
         dw = NULL;
-    if (dx == NULL && dw == NULL)
-        return NNK_FN(winograd_gradients)(&g, x, w, dy, wino_dx_out, wino_dx, wino_dw_out, wino_dw,
-                                          workspace);
-    /* The direct weight gradient runs first; the loop below then computes dx alone. */
+    /* So does the direct weight gradient, which runs first: the workspace is free again after. */
     const int direct_dw =
         dw != NULL ? direct_threads(&g, sizeof(NNK_T), true, workspace, workspace_len) : 0;
     if (direct_dw > 0) {
         NNKI_TRY(NNK_FN(nnki_direct_backward_filter)(&g, x, dy, dw, workspace, direct_dw));
         dw = NULL;
-        if (dx == NULL)
-            return NNK_OK;
     }
+    if (dx == NULL && dw == NULL)
+        return NNK_FN(winograd_gradients)(&g, x, w, dy, wino_dx_out, wino_dx, wino_dw_out, wino_dw,
+                                          workspace);
     conv_plan p;
     NNKI_TRY(conv_plan_for(fn, &g, workspace, workspace_len, dw != NULL ? g.w_len : 0, &p));
     const int threads = p.threads;

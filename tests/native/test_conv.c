@@ -586,3 +586,48 @@ TEST(Conv2d_Direct_FallsBackToIm2colInASmallerWorkspace)
     free(ref_y);
     free_case(&c);
 }
+
+/* Every workspace from the smallest that works up to the query's gives the right gradients,
+ * whichever mix of Winograd, direct and im2col passes it fits: here (pad 2: y larger than x)
+ * Winograd's dx fits in less than its dw, which the direct pass then takes (a dx lost that
+ * way once went unnoticed). Smaller workspaces must fail with NNK_ERROR_BUFFER_SIZE. */
+TEST(Conv2dBackward_EveryWorkspaceSizeGivesTheSameGradients)
+{
+    const nnk_conv2d_desc geometries[] = {
+        {2, 16, 5, 5, 16, 3, 3, 1, 1, 2, 2},
+        {2, 20, 13, 13, 50, 5, 5, 1, 1, 0, 0},
+    };
+    CHECK_OK(nnk_set_num_threads(1));
+    for (int gi = 0; gi < 2; gi++) {
+        conv_case c = make_case(&geometries[gi], 9700 + gi);
+        const int64_t full = query_workspace(&c.d, NNK_CONV_BACKWARD);
+        double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *ref_dx = zeros(c.x_len);
+        double *ref_dw = zeros(c.w_len), *ref_db = zeros(c.d.f);
+        reference_backward(&c, ref_dx, ref_dw, ref_db);
+        int worked = 0;
+        for (int64_t len = full / 97 + 1; len <= full; len += full / 97 + 1) {
+            /* Garbage in: a path that leaves a gradient unwritten cannot pass on an earlier
+             * size's answer. */
+            for (int64_t i = 0; i < c.x_len; i++)
+                dx[i] = 1e300;
+            for (int64_t i = 0; i < c.w_len; i++)
+                dw[i] = 1e300;
+            double *ws = malloc((size_t)len * sizeof *ws);
+            nnk_status s = nnk_conv2d_backward_f64(&c.d, c.x, c.x_len, c.w, c.w_len, c.dy, c.y_len,
+                                                   dx, c.x_len, dw, c.w_len, NULL, 0, ws, len);
+            free(ws);
+            if (s != NNK_OK) {
+                CHECK(s == NNK_ERROR_BUFFER_SIZE, "workspace %lld: status %d", (long long)len,
+                      (int)s);
+                continue;
+            }
+            worked++;
+            check_close("dx", &c, dx, ref_dx, c.x_len, 1e-12);
+            check_close("dw", &c, dw, ref_dw, c.w_len, 1e-12);
+        }
+        CHECK(worked > 10, "only %d workspace sizes worked", worked);
+        for (double *p[] = {dx, dw, ref_dx, ref_dw, ref_db}, **q = p; q < p + 5; q++)
+            free(*q);
+        free_case(&c);
+    }
+}
