@@ -145,7 +145,7 @@ static int winograd_threads(const nnki_conv_geom *g, nnki_wino_pass pass, const 
 static int direct_threads(const nnki_conv_geom *g, size_t elem, bool filter, const void *workspace,
                           int64_t workspace_len)
 {
-    if (workspace == NULL || !nnki_direct_applies(g, elem))
+    if (workspace == NULL || !nnki_direct_applies(g, elem, filter))
         return 0;
     return nnki_direct_threads(g, elem, filter, workspace_len);
 }
@@ -193,10 +193,12 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
     for (int k = 0; k < (pass == NNK_CONV_BACKWARD ? 2 : 1); k++)
         if (nnki_winograd_applies(&g, wino[k]))
             total = nnki_max(total, nnki_winograd_workspace(&g, wino[k]));
-    /* The query does not know the element type; float's direct workspace covers double's. */
+    /* The query does not know the element type; float's direct workspace covers double's. The
+     * direct weight gradient takes precedence over Winograd's, the forward pass does not. */
     const bool filter = pass == NNK_CONV_BACKWARD;
-    if (!nnki_winograd_applies(&g, filter ? NNKI_WINO_WEIGHT_GRADIENT : NNKI_WINO_FORWARD) &&
-        (nnki_direct_applies(&g, sizeof(float)) || nnki_direct_applies(&g, sizeof(double))))
+    if ((filter || !nnki_winograd_applies(&g, NNKI_WINO_FORWARD)) &&
+        (nnki_direct_applies(&g, sizeof(float), filter) ||
+         nnki_direct_applies(&g, sizeof(double), filter)))
         total = nnki_max(total, nnki_direct_workspace(&g, sizeof(float), filter));
     *elements = total;
     return NNK_OK;

@@ -28,9 +28,12 @@
 #endif
 
 /* Below this many multiply-adds per output (c*kh*kw) the per-pixel epilogue outweighs the
- * saved im2col; the padded image and the weight panel must stay near L2. */
+ * saved im2col; the padded image and the weight panel must stay near L2. The weight gradient
+ * also beats Winograd's on conv_wide (c = f = 64, 34x34 padded: 0.90x), so its images may be
+ * larger; the forward pass was not measured beyond conv_3l's and conv_mnist2's. */
 #define DIRECT_MIN_DEPTH 100
 #define DIRECT_MAX_IMAGE (INT64_C(1) << 16)
+#define DIRECT_MAX_FILTER_IMAGE (INT64_C(1) << 18)
 #define DIRECT_MAX_DEPTH 1024
 
 /* The blocks of pixels that each count of channel vectors keeps in
@@ -59,14 +62,15 @@ static direct_geom direct_geometry(const nnki_conv_geom *g, size_t elem)
     return dg;
 }
 
-bool nnki_direct_applies(const nnki_conv_geom *g, size_t elem)
+bool nnki_direct_applies(const nnki_conv_geom *g, size_t elem, bool filter)
 {
     if (!DIRECT_AVAILABLE() || g->kh * g->kw == 1 || g->ckk < DIRECT_MIN_DEPTH ||
         g->ckk > DIRECT_MAX_DEPTH)
         return false;
     const direct_geom dg = direct_geometry(g, elem);
     /* At least three quarters of the vector lanes hold real channels. */
-    return dg.padded_image <= DIRECT_MAX_IMAGE && 4 * g->f >= 3 * dg.padded_f &&
+    return dg.padded_image <= (filter ? DIRECT_MAX_FILTER_IMAGE : DIRECT_MAX_IMAGE) &&
+           4 * g->f >= 3 * dg.padded_f &&
            dg.padded_h * dg.padded_w <= INT32_MAX;
 }
 

@@ -178,10 +178,10 @@ nnk_status nnki_winograd_backward_filter_f64(const nnki_conv_geom *g, const doub
 
 /* ---- Direct convolution: forward and weight gradient (direct.c) ------------------------- */
 
-/* Whether the direct passes suit g for elements of elem bytes: c*kh*kw from 100 to 1024, not
- * 1x1, three quarters of the vector lanes used, a small padded image, and AVX-512 where the
- * build can tell. */
-bool nnki_direct_applies(const nnki_conv_geom *g, size_t elem);
+/* Whether the direct forward pass (filter false) or weight gradient (true) suits g for
+ * elements of elem bytes: c*kh*kw from 100 to 1024, not 1x1, three quarters of the vector
+ * lanes used, a small padded image, and AVX-512 where the build can tell. */
+bool nnki_direct_applies(const nnki_conv_geom *g, size_t elem, bool filter);
 /* Workspace elements the forward pass (filter false) or the weight gradient (true) wants at
  * nnk_get_num_threads() threads. */
 int64_t nnki_direct_workspace(const nnki_conv_geom *g, size_t elem, bool filter);

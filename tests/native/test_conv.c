@@ -452,7 +452,7 @@ TEST(Conv2d_OneImageWorkspace_WorksWhenImagesWouldBeGrouped)
 }
 
 /* 3x3 stride-1 convolutions with >= 16 input and output channels run y, dx and dw by Winograd
- * F(2x2, 3x3): odd and even output sizes (cropped last tiles), pads 0-3 (pad 3 leaves dx to
+ * F(2x2, 3x3) (dw only where the direct pass does not apply): odd and even output sizes (cropped last tiles), pads 0-3 (pad 3 leaves dx to
  * im2col), rows of more than 64 tiles (several strips), blocks spanning images, in both
  * precisions at one and two threads (two threads sum dw in two partial sums). */
 static const nnk_conv2d_desc winograd_geometries[] = {
@@ -462,6 +462,10 @@ static const nnk_conv2d_desc winograd_geometries[] = {
     {1, 32, 5, 6, 18, 3, 3, 1, 1, 2, 2},
     {2, 16, 4, 6, 16, 3, 3, 1, 1, 3, 1},
     {9, 16, 3, 3, 24, 3, 3, 1, 1, 1, 0},
+    /* Where the direct dw does not apply, dw too is Winograd's: too few channels for the
+     * direct pass's vector lanes (f = 17) or too deep (c*kh*kw = 1080). */
+    {2, 16, 6, 7, 17, 3, 3, 1, 1, 1, 1},
+    {1, 120, 4, 5, 16, 3, 3, 1, 1, 1, 1},
 };
 
 static void check_winograd(bool f32, double tolerance)
@@ -484,7 +488,8 @@ TEST(Conv2d_Winograd_MatchesDirectLoops_Float64) { check_winograd(false, 1e-12);
 TEST(Conv2d_Winograd_MatchesDirectLoops_Float32) { check_winograd(true, 1e-5); }
 
 /* Winograd wants more workspace than im2col for these shapes; a workspace sized for im2col
- * alone (one image's cols and a dw partial) still gives the right answer, by im2col. */
+ * alone (one image's cols and a dw partial) still gives the right answer, by im2col (y, dx)
+ * and the direct pass (dw, which fits). */
 TEST(Conv2d_Winograd_FallsBackToIm2colInASmallerWorkspace)
 {
     const nnk_conv2d_desc d = {2, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1};
