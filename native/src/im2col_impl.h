@@ -19,7 +19,9 @@
 /* Runs of a row: im2col's and col2im's stride-1 rows are often short (conv_mnist2: 9 elements),
  * where a memcpy call costs more than the copy: a run of one to two vectors is copied as two
  * vectors, the second overlapping the first (longer runs go to memcpy, which uses the widest
- * vectors the CPU has); col2im adds in vector chunks plus a tail. */
+ * vectors the CPU has); col2im adds in vector chunks plus a tail, or, for a run of one to two
+ * vectors, as two overlapping vector sums, both taken before either is stored (so the overlap
+ * gets the same sum twice). */
 #define NNK_LANES ((int64_t)(sizeof(NNK_VEC) / sizeof(NNK_T)))
 
 static inline void NNK_FN(copy_run)(NNK_T *restrict to, const NNK_T *restrict from, int64_t n)
@@ -37,6 +39,18 @@ static inline void NNK_FN(copy_run)(NNK_T *restrict to, const NNK_T *restrict fr
 
 static inline void NNK_FN(add_run)(NNK_T *restrict to, const NNK_T *restrict from, int64_t n)
 {
+    if (n >= NNK_LANES && n <= 2 * NNK_LANES) {
+        NNK_VEC head, tail, b;
+        memcpy(&head, to, sizeof head);
+        memcpy(&b, from, sizeof b);
+        head += b;
+        memcpy(&tail, to + n - NNK_LANES, sizeof tail);
+        memcpy(&b, from + n - NNK_LANES, sizeof b);
+        tail += b;
+        memcpy(to, &head, sizeof head);
+        memcpy(to + n - NNK_LANES, &tail, sizeof tail);
+        return;
+    }
     int64_t k = 0;
     for (NNK_VEC a, b; k + NNK_LANES <= n; k += NNK_LANES) {
         memcpy(&a, to + k, sizeof a);
