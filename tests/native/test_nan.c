@@ -119,6 +119,82 @@ TEST(Nan_ConvBackward_NanGradientReachesItsWindowAndItsFilter)
     }
 }
 
+/* The same rules on a geometry the direct kernels take (c*kh*kw = 108, f = 13, no Winograd:
+ * c < 16), where vector lanes past f (13 of 16) and, in float, a block of pixels past the image
+ * (36 = 24 + 12) are computed but dropped: a NaN in x reaches exactly the outputs over it, in
+ * its own image; a NaN in dy reaches its filter's dw (every tap, padding included: 0 * NaN)
+ * and the dx under its window, in its own image. */
+enum { DN_XL = 2 * 12 * 36, DN_WL = 13 * 108, DN_YL = 2 * 13 * 36 };
+
+static void direct_nan_case(bool f32, double *y, double *dx, double *dw)
+{
+    const nnk_conv2d_desc d = {2, 12, 6, 6, 13, 3, 3, 1, 1, 1, 1};
+    static double x[DN_XL], w[DN_WL], dy[DN_YL];
+    for (int i = 0; i < DN_XL; i++)
+        x[i] = 0.25 * (i % 7) - 0.5;
+    for (int i = 0; i < DN_WL; i++)
+        w[i] = 0.125 * (i % 5) - 0.25;
+    for (int i = 0; i < DN_YL; i++)
+        dy[i] = 0.5 * (i % 3) - 0.5;
+    x[(0 * 12 + 3) * 36 + 2 * 6 + 2] = NAN; /* image 0, channel 3, (2, 2) */
+    dy[(1 * 13 + 5) * 36 + 0] = NAN;       /* image 1, filter 5, output (0, 0) */
+    CHECK_OK(nnk_set_num_threads(1));
+    int64_t fl, bl;
+    CHECK_OK(nnk_conv2d_workspace_size(&d, NNK_CONV_FORWARD, &fl));
+    CHECK_OK(nnk_conv2d_workspace_size(&d, NNK_CONV_BACKWARD, &bl));
+    const int64_t len = fl > bl ? fl : bl;
+    if (!f32) {
+        double *ws = malloc((size_t)len * sizeof *ws);
+        CHECK_OK(nnk_conv2d_forward_f64(&d, x, DN_XL, w, DN_WL, NULL, 0, y, DN_YL, ws, fl));
+        x[(0 * 12 + 3) * 36 + 2 * 6 + 2] = 1;
+        CHECK_OK(nnk_conv2d_backward_f64(&d, x, DN_XL, w, DN_WL, dy, DN_YL, dx, DN_XL, dw, DN_WL,
+                                         NULL, 0, ws, bl));
+        free(ws);
+        return;
+    }
+    static float xf[DN_XL], wf[DN_WL], dyf[DN_YL], yf[DN_YL], dxf[DN_XL], dwf[DN_WL];
+    for (int i = 0; i < DN_XL; i++)
+        xf[i] = (float)x[i];
+    for (int i = 0; i < DN_WL; i++)
+        wf[i] = (float)w[i];
+    for (int i = 0; i < DN_YL; i++)
+        dyf[i] = (float)dy[i];
+    float *ws = malloc((size_t)len * sizeof *ws);
+    CHECK_OK(nnk_conv2d_forward_f32(&d, xf, DN_XL, wf, DN_WL, NULL, 0, yf, DN_YL, ws, fl));
+    xf[(0 * 12 + 3) * 36 + 2 * 6 + 2] = 1;
+    CHECK_OK(nnk_conv2d_backward_f32(&d, xf, DN_XL, wf, DN_WL, dyf, DN_YL, dxf, DN_XL, dwf, DN_WL,
+                                     NULL, 0, ws, bl));
+    free(ws);
+    for (int i = 0; i < DN_YL; i++)
+        y[i] = yf[i];
+    for (int i = 0; i < DN_XL; i++)
+        dx[i] = dxf[i];
+    for (int i = 0; i < DN_WL; i++)
+        dw[i] = dwf[i];
+}
+
+TEST(Nan_DirectConv_SpecialsReachExactlyTheirOutputsAndGradients)
+{
+    static double y[DN_YL], dx[DN_XL], dw[DN_WL];
+    for (int t = 0; t < 2; t++) {
+        direct_nan_case(t == 1, y, dx, dw);
+        for (int i = 0; i < DN_YL; i++) {
+            const int image = i / (13 * 36), oy = i % 36 / 6, ox = i % 6;
+            const bool over = image == 0 && oy >= 1 && oy <= 3 && ox >= 1 && ox <= 3;
+            CHECK(over ? isnan(y[i]) : isfinite(y[i]), "y[%d] = %g (float: %d)", i, y[i], t);
+        }
+        for (int i = 0; i < DN_WL; i++)
+            CHECK(i / 108 == 5 ? isnan(dw[i]) : isfinite(dw[i]), "dw[%d] = %g (float: %d)", i,
+                  dw[i], t);
+        for (int i = 0; i < DN_XL; i++) {
+            const int image = i / (12 * 36), iy = i % 36 / 6, ix = i % 6;
+            const bool under = image == 1 && iy <= 1 && ix <= 1;
+            CHECK(under ? isnan(dx[i]) : isfinite(dx[i]), "dx[%d] = %g (float: %d)", i, dx[i],
+                  t);
+        }
+    }
+}
+
 /* ---- Pooling ------------------------------------------------------------------------------ */
 
 TEST(Nan_AvgPool_SpecialsReachTheirWindowsOnly)
