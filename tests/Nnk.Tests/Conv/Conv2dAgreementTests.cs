@@ -32,6 +32,30 @@ public class Conv2dAgreementTests
                 new TensorShape([random.Next(1, 7), channels, kh, kw]), param);
     }
 
+    // Deep geometries, which native runs on its direct kernels (c*kh*kw from 100 to 1024 with most
+    // of a vector of output channels used) or on Winograd (3x3, stride 1, 16+ channels each way):
+    // kernel 3-5, 6-40 channels in, 13-40 out, stride 1-2, pad 0-2, images of 5-12.
+    internal static (TensorShape X, TensorShape W, ConvParam Param) RandomDeepGeometry(int seed)
+    {
+        var random = new Random(seed);
+        int k = random.Next(3, 6), pad = random.Next(0, 3), stride = random.Next(1, 3);
+        int channels = random.Next(6, 41), filters = random.Next(13, 41);
+        int h = Math.Max(k, random.Next(5, 13)), w = Math.Max(k, random.Next(5, 13));
+        return (new TensorShape([random.Next(1, 5), channels, h, w]),
+                new TensorShape([filters, channels, k, k]), new ConvParam(stride, stride, pad, pad));
+    }
+
+    public static TheoryData<int> DeepGeometries
+    {
+        get
+        {
+            var data = new TheoryData<int>();
+            for (int i = 0; i < 24; i++)
+                data.Add(1000 + i);
+            return data;
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Geometries))]
     public void Conv2d_NativeAndManagedMatchNaive_Float64(int seed) => AssertAgreement<double>(seed, 1e-12);
@@ -40,9 +64,18 @@ public class Conv2dAgreementTests
     [MemberData(nameof(Geometries))]
     public void Conv2d_NativeAndManagedMatchNaive_Float32(int seed) => AssertAgreement<float>(seed, 2e-5);
 
-    private static void AssertAgreement<T>(int seed, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
+    [Theory]
+    [MemberData(nameof(DeepGeometries))]
+    public void Conv2d_Deep_NativeAndManagedMatchNaive_Float64(int seed) => AssertAgreement<double>(seed, 1e-12, deep: true);
+
+    [Theory]
+    [MemberData(nameof(DeepGeometries))]
+    public void Conv2d_Deep_NativeAndManagedMatchNaive_Float32(int seed) => AssertAgreement<float>(seed, 2e-5, deep: true);
+
+    private static void AssertAgreement<T>(int seed, double tolerance, bool deep = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (xShape, wShape, param) = RandomGeometry(seed);
+        var (xShape, wShape, param) = deep ? RandomDeepGeometry(seed) : RandomGeometry(seed);
         var x = Tensor<T>.RandN(xShape, seed: seed * 4 + 1);
         var w = Tensor<T>.RandN(wShape, seed: seed * 4 + 2);
         var b = Tensor<T>.RandN([wShape[0]], seed: seed * 4 + 3);
