@@ -382,7 +382,7 @@ internal static unsafe class ManagedGemm<T> where T : unmanaged, IFloatingPointI
 
     // a * b + c, fused where the hardware has FMA (the JIT removes the type tests per instantiation).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> MultiplyAdd(Vector<T> a, Vector<T> b, Vector<T> c)
+    internal static Vector<T> MultiplyAdd(Vector<T> a, Vector<T> b, Vector<T> c)
     {
         if (typeof(T) == typeof(float))
         {

@@ -46,8 +46,16 @@ public sealed partial class ManagedKernels<T>
 
     private static int ConvWorkers(in ConvGeometry g) => Math.Min(NnkRuntime.NumThreads, g.N);
 
-    private static int ConvWorkspacePerWorker(in ConvGeometry g, ConvPass pass) =>
-        pass == ConvPass.Forward ? g.ColumnRows * g.ColumnCols : checked(g.ColumnRows * g.ColumnCols + g.F * g.ColumnRows);
+    // im2col's cols (and a dw partial backward), or the direct passes' share where more.
+    private static int ConvWorkspacePerWorker(in ConvGeometry g, ConvPass pass)
+    {
+        bool filter = pass == ConvPass.Backward;
+        int im2col = filter ? checked(g.ColumnRows * g.ColumnCols + g.F * g.ColumnRows) : g.ColumnRows * g.ColumnCols;
+        int direct = ManagedDirectConv<T>.Applies(g, filter)
+            ? ManagedDirectConv<T>.WorkspacePerWorker(g, filter) + (filter ? g.F * g.ColumnRows : 0)
+            : 0;
+        return Math.Max(im2col, direct);
+    }
 
     private static int WorkersFor(in ConvGeometry g, ReadOnlySpan<T> workspace, int perWorker)
     {
@@ -128,7 +136,8 @@ public sealed partial class ManagedKernels<T>
         }
     }
 
-    // Per image: cols = im2col(x_n), y_n (F, OutH*OutW) = W (F, C*KH*KW) * cols + b.
+    // Per image: cols = im2col(x_n), y_n (F, OutH*OutW) = W (F, C*KH*KW) * cols + b; or the
+    // direct pass where it applies (ManagedDirectConv).
     private static unsafe void Conv2dForwardFast(ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
         ReadOnlySpan<T> b, Span<T> y, Span<T> workspace)
     {
@@ -138,6 +147,18 @@ public sealed partial class ManagedKernels<T>
         bool hasBias = !b.IsEmpty;
         fixed (T* px = x, pw = w, pb = b, py = y, pws = workspace)
         {
+            if (ManagedDirectConv<T>.Applies(g, filter: false))
+            {
+                var direct = (g, perWorker, (nint)px, (nint)pw, hasBias ? (nint)pb : 0, (nint)py, (nint)pws);
+                WorkerPool.ForChunks(g.N, workers, direct, static (in args, worker, start, end) =>
+                {
+                    var (g, perWorker, ax, aw, ab, ay, aws) = args;
+                    ManagedDirectConv<T>.Forward(g, (T*)ax, (T*)aw, (T*)ab, (T*)ay, (T*)aws + (long)worker * perWorker,
+                        start, end);
+                });
+                return;
+            }
+
             // Spans cannot cross into the parallel body; the buffers stay pinned for its duration.
             var state = (g, perWorker, hasBias, (nint)px, (nint)pw, (nint)pb, (nint)py, (nint)pws);
             WorkerPool.ForChunks(g.N, workers, state, static (in args, worker, start, end) =>
@@ -165,6 +186,8 @@ public sealed partial class ManagedKernels<T>
     }
 
     // Per image: dW += dy_n * im2col(x_n)^T in a per-worker partial sum; dx_n = col2im(W^T * dy_n).
+    // Where the direct pass applies, it computes dW first (per-worker partials after its share),
+    // and the image loop then computes dx alone.
     private static unsafe void Conv2dBackwardFast(ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
         ReadOnlySpan<T> dy, Span<T> dx, Span<T> dw, Span<T> workspace)
     {
@@ -174,6 +197,28 @@ public sealed partial class ManagedKernels<T>
         bool wantDx = !dx.IsEmpty, wantDw = !dw.IsEmpty;
         fixed (T* px = x, pw = w, pdy = dy, pdx = dx, pdw = dw, pws = workspace)
         {
+            if (wantDw && ManagedDirectConv<T>.Applies(g, filter: true))
+            {
+                int share = ManagedDirectConv<T>.WorkspacePerWorker(g, filter: true);
+                var direct = (g, perWorker, share, (nint)px, (nint)pdy, (nint)pws);
+                WorkerPool.ForChunks(g.N, workers, direct, static (in args, worker, start, end) =>
+                {
+                    var (g, perWorker, share, ax, ady, aws) = args;
+                    T* scratch = (T*)aws + (long)worker * perWorker;
+                    var partial = new Span<T>(scratch + share, g.F * g.ColumnRows);
+                    partial.Clear();
+                    ManagedDirectConv<T>.WeightGradient(g, (T*)ax, (T*)ady, scratch + share, scratch, start, end);
+                });
+                // Sum the per-worker partials in worker order, so results do not depend on scheduling.
+                int chunks = Math.Clamp(workers, 1, Math.Max(g.N, 1));
+                new ReadOnlySpan<T>(pws + share, g.F * rows).CopyTo(dw);
+                for (int worker = 1; worker < chunks; worker++)
+                    TensorPrimitives.Add(dw, new ReadOnlySpan<T>(pws + (long)worker * perWorker + share, g.F * rows), dw);
+                wantDw = false;
+                if (!wantDx)
+                    return;
+            }
+
             var state = (g, perWorker, wantDx, wantDw, (nint)px, (nint)pw, (nint)pdy, (nint)pdx, (nint)pws);
             WorkerPool.ForChunks(g.N, workers, state, static (in args, worker, start, end) =>
             {
