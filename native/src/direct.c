@@ -67,11 +67,15 @@ bool nnki_direct_applies(const nnki_conv_geom *g, size_t elem, bool filter)
     if (!DIRECT_AVAILABLE() || g->kh * g->kw == 1 || g->ckk < DIRECT_MIN_DEPTH ||
         g->ckk > DIRECT_MAX_DEPTH)
         return false;
-    const direct_geom dg = direct_geometry(g, elem);
+    /* The padded image's size first, without overflow (huge images are valid geometries). */
+    const int64_t limit = filter ? DIRECT_MAX_FILTER_IMAGE : DIRECT_MAX_IMAGE;
+    int64_t plane, image;
+    if (!nnki_mul(g->h + 2 * g->pad_h, g->w + 2 * g->pad_w, &plane) ||
+        !nnki_mul(g->c, plane, &image) || image > limit)
+        return false;
     /* At least three quarters of the vector lanes hold real channels. */
-    return dg.padded_image <= (filter ? DIRECT_MAX_FILTER_IMAGE : DIRECT_MAX_IMAGE) &&
-           4 * g->f >= 3 * dg.padded_f &&
-           dg.padded_h * dg.padded_w <= INT32_MAX;
+    const direct_geom dg = direct_geometry(g, elem);
+    return 4 * g->f >= 3 * dg.padded_f;
 }
 
 /* One thread's share for the weight gradient: its dw in panel order, its padded image and one

@@ -34,8 +34,11 @@ internal static unsafe class ManagedDirectConv<T> where T : unmanaged, IFloating
         int depth = g.ColumnRows;
         if (!Vector.IsHardwareAccelerated || g.KH * g.KW == 1 || depth < 100 || depth > 1024)
             return false;
-        long image = PaddedImage(g);
-        return image <= (filter ? 1 << 18 : 1 << 16) && 4L * g.F >= 3L * PaddedChannels(g);
+        // Each factor of the padded image within the limit first, so that their product cannot overflow.
+        long limit = filter ? 1 << 18 : 1 << 16;
+        if (g.C > limit || g.H + 2L * g.PadH > limit || g.W + 2L * g.PadW > limit || PaddedImage(g) > limit)
+            return false;
+        return 4L * g.F >= 3L * PaddedChannels(g);
     }
 
     /// <summary>Workspace elements one worker needs (the offsets live in a thread's own scratch).</summary>
@@ -45,7 +48,7 @@ internal static unsafe class ManagedDirectConv<T> where T : unmanaged, IFloating
 
     private static long PaddedChannels(in ConvGeometry g) => (g.F + BlockChannels - 1) / BlockChannels * (long)BlockChannels;
 
-    private static long PaddedImage(in ConvGeometry g) => (long)g.C * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW);
+    private static long PaddedImage(in ConvGeometry g) => g.C * (g.H + 2L * g.PadH) * (g.W + 2L * g.PadW);
 
     /// <summary>
     /// y of images [start, end) into <paramref name="y"/>, with <paramref name="scratch"/> holding
