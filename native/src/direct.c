@@ -85,8 +85,9 @@ static int64_t direct_filter_share(const nnki_conv_geom *g, const direct_geom *d
     return dg->panel + dg->padded_image + g->out_hw * nnki_min(dg->padded_f, 4 * dg->lanes);
 }
 
-/* Forward: the panel and offsets are shared; each thread has its own padded image. The sizes are bounded
- * by the rules above and by conv_geometry's checks (out_hw, f*ckk), so none overflows. */
+/* Forward: the panel and offsets are shared; each thread has its own padded image. The sizes
+ * are bounded by the rules above and by conv_geometry's checks (out_hw, f*ckk), so none
+ * overflows. */
 static void direct_sizes(const nnki_conv_geom *g, size_t elem, bool filter, int64_t *fixed,
                          int64_t *each)
 {

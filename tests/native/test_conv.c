@@ -452,9 +452,10 @@ TEST(Conv2d_OneImageWorkspace_WorksWhenImagesWouldBeGrouped)
 }
 
 /* 3x3 stride-1 convolutions with >= 16 input and output channels run y, dx and dw by Winograd
- * F(2x2, 3x3) (dw only where the direct pass does not apply): odd and even output sizes (cropped last tiles), pads 0-3 (pad 3 leaves dx to
- * im2col), rows of more than 64 tiles (several strips), blocks spanning images, in both
- * precisions at one and two threads (two threads sum dw in two partial sums). */
+ * F(2x2, 3x3) (dw only where the direct pass does not apply): odd and even output sizes
+ * (cropped last tiles), pads 0-3 (pad 3 leaves dx to im2col), rows of more than 64 tiles
+ * (several strips), blocks spanning images, in both precisions at one and two threads (two
+ * threads sum dw in two partial sums). */
 static const nnk_conv2d_desc winograd_geometries[] = {
     /* n  c   h    w   f kh kw sh sw ph pw */
     {2, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1},
