@@ -1,7 +1,8 @@
 /*
  * conv.c - 2-D convolution as im2col + gemm, one image at a time (instantiated from
  * conv_impl.h for float and double), and the size queries. 3x3 stride-1 convolutions with
- * enough channels go to Winograd (winograd.c) instead.
+ * enough channels go to Winograd (winograd.c) instead, and deep ones to the direct kernels
+ * (direct.c) for y and dw.
  *
  * Threads: either images run in parallel, each thread with its own slice of the workspace and
  * a single-threaded BLAS, or images run one after another with every thread given to the

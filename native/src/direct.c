@@ -36,9 +36,10 @@
 #define DIRECT_MAX_FILTER_IMAGE (INT64_C(1) << 18)
 #define DIRECT_MAX_DEPTH 1024
 
-/* The blocks of pixels that each count of channel vectors keeps in
- * registers (vectors * pixels sums + vectors + one broadcast <= 32 registers). */
-static const int direct_pixels[5] = {0, 24, 12, 8, 6};
+/* The block of pixels (or of k, for the weight gradient) that fv vectors of channels keep in
+ * registers: fv * pixels sums + fv weight vectors + one broadcast <= 32 registers. A constant
+ * where fv is, so that the kernel's loops unroll. */
+#define DIRECT_PIXELS(fv) ((fv) == 4 ? 6 : (fv) == 3 ? 8 : (fv) == 2 ? 12 : 24)
 
 typedef struct direct_geom {
     int64_t lanes;       /* channels per vector */
@@ -76,6 +77,12 @@ bool nnki_direct_applies(const nnki_conv_geom *g, size_t elem, bool filter)
     /* At least three quarters of the vector lanes hold real channels. */
     const direct_geom dg = direct_geometry(g, elem);
     return 4 * g->f >= 3 * dg.padded_f;
+}
+
+/* Vectors of channels in the block of up to 4 starting at channel f0. */
+static inline int direct_block_vectors(const direct_geom *dg, int64_t f0)
+{
+    return (int)nnki_min(4, (dg->padded_f - f0) / dg->lanes);
 }
 
 /* One thread's share for the weight gradient: its dw in panel order, its padded image and one

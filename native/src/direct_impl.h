@@ -1,10 +1,11 @@
 /*
- * direct_impl.h - the direct convolution forward pass for one element type. direct.c includes
+ * direct_impl.h - the direct convolution (forward pass and weight gradient) for one element
+ * type. direct.c includes
  * it once per type with NNK_T (float or double) and NNK_SUFFIX (f32 or f64) defined.
  *
  * Output channels run in blocks of up to 4 vectors (fv); w is repacked so that the block's
  * channels for one k = (ci, ki, kj) are contiguous: panel[k][fv*lanes]. For a block of px
- * output pixels (px = direct_pixels[fv], consecutive in the image's out_h*out_w order) the
+ * output pixels (px = DIRECT_PIXELS(fv), consecutive in the image's out_h*out_w order) the
  * fv*px sums stay in registers over every k:
  *   sum[a][j] += panel[k][a] * xp[poff[pixel j] + koff[k]]
  * with xp the zero-padded image, koff[k] = (ci*padded_h + ki)*padded_w + kj and poff[q] the
@@ -43,7 +44,7 @@ NNK_FN(direct_block)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
     }
 }
 
-/* The kernel for fv vectors of channels, with its block of px = direct_pixels[fv]. */
+/* The kernel for fv vectors of channels, with its block of DIRECT_PIXELS(fv). */
 static inline __attribute__((always_inline)) void
 NNK_FN(direct_sums)(int fv, int64_t depth, const NNK_T *restrict panel,
                     const int32_t *restrict offsets, const NNK_T *const *xs,
@@ -51,16 +52,16 @@ NNK_FN(direct_sums)(int fv, int64_t depth, const NNK_T *restrict panel,
 {
     switch (fv) {
     case 4:
-        NNK_FN(direct_block)(4, 6, depth, panel, offsets, xs, sums);
+        NNK_FN(direct_block)(4, DIRECT_PIXELS(4), depth, panel, offsets, xs, sums);
         break;
     case 3:
-        NNK_FN(direct_block)(3, 8, depth, panel, offsets, xs, sums);
+        NNK_FN(direct_block)(3, DIRECT_PIXELS(3), depth, panel, offsets, xs, sums);
         break;
     case 2:
-        NNK_FN(direct_block)(2, 12, depth, panel, offsets, xs, sums);
+        NNK_FN(direct_block)(2, DIRECT_PIXELS(2), depth, panel, offsets, xs, sums);
         break;
     default:
-        NNK_FN(direct_block)(1, 24, depth, panel, offsets, xs, sums);
+        NNK_FN(direct_block)(1, DIRECT_PIXELS(1), depth, panel, offsets, xs, sums);
         break;
     }
 }
@@ -98,8 +99,7 @@ static DIRECT_TARGET void NNK_FN(direct_image)(const nnki_conv_geom *g, const di
     NNK_FN(direct_pad)(g, dg, x, i, xp);
     const int64_t lanes = dg->lanes, block_f = 4 * lanes;
     for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
-        const int fv = (int)nnki_min(4, (g->f - f0 + lanes - 1) / lanes);
-        const int px = direct_pixels[fv];
+        const int fv = direct_block_vectors(dg, f0), px = DIRECT_PIXELS(fv);
         const int64_t nf = nnki_min(block_f, g->f - f0);
         const NNK_T *block_panel = panel + f0 * g->ckk;
         for (int64_t q0 = 0; q0 < g->out_hw; q0 += px) {
@@ -135,7 +135,7 @@ nnk_status NNK_FN(nnki_direct_forward)(const nnki_conv_geom *g, const NNK_T *x, 
     /* panel[block][k][channel of the block], zero past f. */
     const int64_t block_f = 4 * dg.lanes;
     for (int64_t f0 = 0; f0 < dg.padded_f; f0 += block_f) {
-        const int64_t width = nnki_min(block_f, dg.padded_f - f0);
+        const int64_t width = direct_block_vectors(&dg, f0) * dg.lanes;
         for (int64_t k = 0; k < g->ckk; k++)
             for (int64_t j = 0; j < width; j++)
                 panel[f0 * g->ckk + k * width + j] = f0 + j < g->f ? w[(f0 + j) * g->ckk + k] : 0;
@@ -162,8 +162,7 @@ static DIRECT_TARGET void NNK_FN(direct_filter_image)(const nnki_conv_geom *g,
     NNK_FN(direct_pad)(g, dg, x, i, xp);
     const int64_t lanes = dg->lanes, block_f = 4 * lanes;
     for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
-        const int fv = (int)nnki_min(4, (g->f - f0 + lanes - 1) / lanes);
-        const int kb = direct_pixels[fv];
+        const int fv = direct_block_vectors(dg, f0), kb = DIRECT_PIXELS(fv);
         const int64_t width = fv * lanes, nf = nnki_min(block_f, g->f - f0);
         for (int64_t q = 0; q < g->out_hw; q++)
             for (int64_t j = 0; j < width; j++)
@@ -199,9 +198,8 @@ nnk_status NNK_FN(nnki_direct_backward_filter)(const nnki_conv_geom *g, const NN
     const int64_t share = direct_filter_share(g, &dg);
     NNK_FN(direct_offsets)(g, &dg, koff, poff);
     /* Thread t's share: its dw in panel order, its padded image, its transposed dy. */
-    for (int t = 0; t < threads; t++) {
+    for (int t = 0; t < threads; t++)
         memset(shares + t * share, 0, (size_t)(dg.panel + dg.padded_image) * sizeof *shares);
-    }
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g->n; i++) {
         NNK_T *partial = shares + omp_get_thread_num() * share, *xp = partial + dg.panel;
@@ -211,7 +209,7 @@ nnk_status NNK_FN(nnki_direct_backward_filter)(const nnki_conv_geom *g, const NN
     /* dw[f][k] = the threads' partials added in thread order, out of panel order. */
     const int64_t block_f = 4 * dg.lanes;
     for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
-        const int64_t width = nnki_min(block_f, dg.padded_f - f0);
+        const int64_t width = direct_block_vectors(&dg, f0) * dg.lanes;
         for (int64_t j = 0; j < nnki_min(block_f, g->f - f0); j++)
             for (int64_t k = 0; k < g->ckk; k++) {
                 NNK_T sum = 0;
