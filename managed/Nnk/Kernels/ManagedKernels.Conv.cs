@@ -209,11 +209,7 @@ public sealed partial class ManagedKernels<T>
                     partial.Clear();
                     ManagedDirectConv<T>.WeightGradient(g, (T*)ax, (T*)ady, scratch + share, scratch, start, end);
                 });
-                // Sum the per-worker partials in worker order, so results do not depend on scheduling.
-                int chunks = Math.Clamp(workers, 1, Math.Max(g.N, 1));
-                new ReadOnlySpan<T>(pws + share, g.F * rows).CopyTo(dw);
-                for (int worker = 1; worker < chunks; worker++)
-                    TensorPrimitives.Add(dw, new ReadOnlySpan<T>(pws + (long)worker * perWorker + share, g.F * rows), dw);
+                SumPartials(pws + share, perWorker, workers, dw);
                 wantDw = false;
                 if (!wantDx)
                     return;
@@ -247,12 +243,16 @@ public sealed partial class ManagedKernels<T>
                 }
             });
             if (wantDw)
-            {
-                // Sum the per-worker partials in worker order, so results do not depend on scheduling.
-                new ReadOnlySpan<T>(pws + rows * plane, g.F * rows).CopyTo(dw);
-                for (int worker = 1; worker < workers; worker++)
-                    TensorPrimitives.Add(dw, new ReadOnlySpan<T>(pws + (long)worker * perWorker + rows * plane, g.F * rows), dw);
-            }
+                SumPartials(pws + (long)rows * plane, perWorker, workers, dw);
         }
+    }
+
+    // dw = the per-worker partials (the first at first, the next perWorker further each) summed in
+    // worker order, so results do not depend on scheduling.
+    private static unsafe void SumPartials(T* first, int perWorker, int workers, Span<T> dw)
+    {
+        new ReadOnlySpan<T>(first, dw.Length).CopyTo(dw);
+        for (int worker = 1; worker < workers; worker++)
+            TensorPrimitives.Add(dw, new ReadOnlySpan<T>(first + (long)worker * perWorker, dw.Length), dw);
     }
 }
