@@ -8,7 +8,8 @@
  * outputs whose windows lie within the input's columns take a vector loop along the row
  * (window rows outside the input are left out), and max pooling gathers the outputs left and
  * right of that band a column at a time, several rows per vector; max pooling does the same
- * for every column of other geometries. Every path gives the same bits: sums are made in the
+ * for every column of other geometries. Max pooling's 3x3 windows whose rows all lie in the
+ * input go down the rows instead, reducing the row two windows share once. Every path gives the same bits: sums are made in the
  * same order, and the maximum is the same element (see replaces).
  */
 
@@ -152,6 +153,45 @@ POOL_INLINE void NNK_FN(max_s2_row)(const NNK_T *restrict row, int32_t corner, i
     }
 }
 
+/* count >= NNK_LANES outputs of 3x3 windows with stride 2 in each of rows output rows whose
+ * windows have all three rows in the input; x + corner is the first window's first element in
+ * the first of those rows, and y and at point at that output. A vector of outputs at a time
+ * down the rows: the bottom window row of one output row is the top of the next, so each
+ * input row is reduced once where max_s2_row reduces every other row twice. The rows are
+ * combined in the same order, so the result has the same bits. */
+POOL_INLINE void NNK_FN(max_3x3_s2_rows)(const NNK_T *restrict x, int32_t corner, int32_t w,
+                                         int64_t out_w, const NNK_FN(mask) (*offsets)[3],
+                                         int64_t rows, int32_t count, NNK_T *restrict y,
+                                         int32_t *restrict at)
+{
+    for (int32_t i = 0;; i += NNK_LANES) {
+        if (i > count - NNK_LANES)
+            i = count - NNK_LANES;
+        int32_t first = corner + 2 * i;
+        NNK_FN(best) top, middle, bottom;
+        NNK_FN(row_best)(&top, x + first, offsets[0], true);
+        for (int64_t r = 0; r < rows; r++, first += 2 * w) {
+            NNK_FN(row_best)(&middle, x + first + w, offsets[1], true);
+            NNK_FN(row_best)(&bottom, x + first + 2 * w, offsets[2], true);
+            NNK_FN(best) best = top;
+            NNK_FN(combine)(&best, &middle.value, &middle.offset);
+            NNK_FN(combine)(&best, &bottom.value, &bottom.offset);
+            NNK_FN(vec) value = __builtin_shufflevector(best.value, best.value, NNK_WINDOW_ORDER);
+            NNK_FN(mask) offset =
+                __builtin_shufflevector(best.offset, best.offset, NNK_WINDOW_ORDER);
+            NNK_FN(index) index =
+                __builtin_convertvector(offset + NNK_FN(lanes) * 2 + first, NNK_FN(index));
+            memcpy(y + r * out_w + i, &value, sizeof value);
+            memcpy(at + r * out_w + i, &index, sizeof index);
+            /* The bottom row becomes the next output row's top: its offsets lose 2*w. */
+            top = bottom;
+            top.offset -= offsets[2][0];
+        }
+        if (i == count - NNK_LANES)
+            break;
+    }
+}
+
 /* Window element (r, c) of NNK_LANES outputs in one column, from output row oy on: their
  * values and plane indices, gathered by scalar loads. */
 POOL_INLINE NNK_FN(best) NNK_FN(gather)(const pool_geom *g, const NNK_T *restrict x,
@@ -230,7 +270,18 @@ NNKI_CLONES static void NNK_FN(max_forward_plane)(const pool_geom *g, const NNK_
                 broadcast[k] = (NNK_INT)r * w + c;
             memcpy(&offsets[r][c], broadcast, sizeof broadcast);
         }
+    /* 3x3 windows take the rows with all their window rows in the input down the columns. */
+    const int64_t down_y0 = g->kernel == POOL_3X3_S2 ? g->inside_y0 : 0;
+    const int64_t down_y1 = g->kernel == POOL_3X3_S2 ? g->inside_y1 : 0;
+    if (down_y1 > down_y0) {
+        int64_t corner = (down_y0 * 2 - g->pad_h) * w + 2 * lo - g->pad_w;
+        NNK_FN(max_3x3_s2_rows)(x, (int32_t)corner, (int32_t)w, out_w, offsets, down_y1 - down_y0,
+                                (int32_t)(hi - lo), y + down_y0 * out_w + lo,
+                                at + down_y0 * out_w + lo);
+    }
     for (int64_t oy = 0; oy < g->out_h; oy++) {
+        if (oy >= down_y0 && oy < down_y1)
+            continue;
         int64_t y0, y1;
         clip_window(oy, g->stride_h, g->pad_h, g->pool_h, g->h, &y0, &y1);
         /* maxpool_geometry keeps every index of the plane within int32. */
