@@ -151,6 +151,16 @@ static int direct_threads(const nnki_conv_geom *g, size_t elem, bool filter, con
     return nnki_direct_threads(g, elem, filter, workspace_len);
 }
 
+/* Threads for the direct input gradient, or 0 when it does not suit g or the workspace does not
+ * hold it. */
+static int direct_dx_threads(const nnki_conv_geom *g, size_t elem, const void *workspace,
+                             int64_t workspace_len)
+{
+    if (workspace == NULL || !nnki_direct_dx_applies(g, elem))
+        return 0;
+    return nnki_direct_dx_threads(g, elem, workspace_len);
+}
+
 nnk_status nnk_conv2d_output_size(const nnk_conv2d_desc *desc, int64_t *out_h, int64_t *out_w)
 {
     static const char fn[] = "conv2d_output_size";
@@ -201,6 +211,9 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
         (nnki_direct_applies(&g, sizeof(float), filter) ||
          nnki_direct_applies(&g, sizeof(double), filter)))
         total = nnki_max(total, nnki_direct_workspace(&g, sizeof(float), filter));
+    for (size_t elem = sizeof(float); filter && elem <= sizeof(double); elem *= 2)
+        if (nnki_direct_dx_applies(&g, elem))
+            total = nnki_max(total, nnki_direct_dx_workspace(&g, elem));
     *elements = total;
     return NNK_OK;
 }

@@ -15,7 +15,7 @@
  * directly, with no im2col or col2im.
  * 3x3 stride-1 convolutions with enough channels compute y, dx and dw by Winograd
  * (winograd_impl.h) when the workspace holds it; otherwise deep enough convolutions compute y
- * directly (direct_impl.h).
+ * and dw directly, and shallow stride-1 ones dx (direct_impl.h).
  *
  * Inside the image loops gemm cannot fail: conv_threads has loaded the BLAS and conv_geometry
  * has checked every dimension against its int. The loops still fold the status, rather than
@@ -191,6 +191,13 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
     if (direct_dw > 0) {
         NNKI_TRY(NNK_FN(nnki_direct_backward_filter)(&g, x, dy, dw, workspace, direct_dw));
         dw = NULL;
+    }
+    /* The direct input gradient of shallow convolutions, likewise. */
+    const int direct_dx =
+        dx != NULL ? direct_dx_threads(&g, sizeof(NNK_T), workspace, workspace_len) : 0;
+    if (direct_dx > 0) {
+        NNKI_TRY(NNK_FN(nnki_direct_backward_data)(&g, w, dy, dx, workspace, direct_dx));
+        dx = NULL;
     }
     if (dx == NULL && dw == NULL)
         return NNK_FN(winograd_gradients)(&g, x, w, dy, wino_dx_out, wino_dx, wino_dw_out, wino_dw,

@@ -176,7 +176,7 @@ nnk_status nnki_winograd_backward_filter_f64(const nnki_conv_geom *g, const doub
                                              const double *dy, double *dw, double *workspace,
                                              int threads);
 
-/* ---- Direct convolution: forward and weight gradient (direct.c) ------------------------- */
+/* ---- Direct convolution: forward, weight gradient and input gradient (direct.c) ---------- */
 
 /* Whether the direct forward pass (filter false) or weight gradient (true) suits g for
  * elements of elem bytes: c*kh*kw from 100 to 1024, not 1x1, three quarters of the vector
@@ -199,5 +199,22 @@ nnk_status nnki_direct_backward_filter_f32(const nnki_conv_geom *g, const float 
 nnk_status nnki_direct_backward_filter_f64(const nnki_conv_geom *g, const double *x,
                                            const double *dy, double *dw, double *workspace,
                                            int threads);
+
+/* Whether the direct input gradient suits g for elements of elem bytes: stride 1, 2 to 4 input
+ * channels, windows of 25 or more with pads smaller than them, f*kh*kw >= 100, a small padded
+ * dy that its blocks cover closely, and AVX-512 where the build can tell. */
+bool nnki_direct_dx_applies(const nnki_conv_geom *g, size_t elem);
+/* Workspace elements it wants at nnk_get_num_threads() threads. */
+int64_t nnki_direct_dx_workspace(const nnki_conv_geom *g, size_t elem);
+/* Threads it can run with workspace_len elements; 0 when not even one fits. */
+int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len);
+/* dx (every element written) = the input gradient of dy, with nnki_direct_dx_threads' worth
+ * of workspace for threads. */
+nnk_status nnki_direct_backward_data_f32(const nnki_conv_geom *g, const float *w,
+                                         const float *dy, float *dx, float *workspace,
+                                         int threads);
+nnk_status nnki_direct_backward_data_f64(const nnki_conv_geom *g, const double *w,
+                                         const double *dy, double *dx, double *workspace,
+                                         int threads);
 
 #endif /* NNK_INTERNAL_H */

@@ -575,6 +575,39 @@ TEST(Conv2d_Direct_MatchesDirectLoops_Float64) { check_direct(false, 1e-12); }
 
 TEST(Conv2d_Direct_MatchesDirectLoops_Float32) { check_direct(true, 1e-5); }
 
+/* Shallow stride-1 convolutions with windows of 25 or more compute dx directly, not by
+ * col2im (direct.c): one and two blocks of channels (c = 4 is 3 + 1), 5x5 and 7x7 windows
+ * (their own unrolled kernels) and 5x7 (the general one), pads of 0 to kh-1 that differ by
+ * axis, blocks of rows and columns cut at dx's edge, and a width the blocks cover closely
+ * enough in double only (16 wide), each gradient alone and with the other, at one and two
+ * threads. */
+static const nnk_conv2d_desc direct_dx_geometries[] = {
+    /* n  c   h   w   f kh kw sh sw ph pw */
+    {2, 3, 8, 32, 8, 7, 7, 1, 1, 3, 3},
+    {3, 2, 15, 30, 16, 5, 5, 1, 1, 0, 2},
+    {2, 4, 7, 62, 4, 5, 7, 1, 1, 2, 3},
+    {1, 3, 16, 16, 10, 7, 7, 1, 1, 1, 6},
+};
+
+static void check_direct_dx(bool f32, double tolerance)
+{
+    const int count = (int)(sizeof direct_dx_geometries / sizeof direct_dx_geometries[0]);
+    for (int gi = 0; gi < count; gi++)
+        for (int threads = 1; threads <= 2; threads++) {
+            conv_case c = make_case(&direct_dx_geometries[gi], 9300 + 10 * gi + threads);
+            if (f32)
+                round_inputs_to_float(&c);
+            CHECK_OK(nnk_set_num_threads(threads));
+            check_against_direct_loops(&c, f32, -1, -1, true, tolerance);
+            free_case(&c);
+        }
+    CHECK_OK(nnk_set_num_threads(1));
+}
+
+TEST(Conv2d_DirectDx_MatchesDirectLoops_Float64) { check_direct_dx(false, 1e-12); }
+
+TEST(Conv2d_DirectDx_MatchesDirectLoops_Float32) { check_direct_dx(true, 1e-5); }
+
 /* Whether the direct kernels run here, by the library's own rule (direct.c): GCC builds need
  * AVX-512, which valgrind, for one, does not offer. */
 static bool direct_available(void)
@@ -608,15 +641,17 @@ TEST(Conv2d_Direct_FallsBackToIm2colInASmallerWorkspace)
 /* Every workspace from the smallest that works up to the query's gives the right gradients,
  * whichever mix of Winograd, direct and im2col passes it fits: here (pad 2: y larger than x)
  * Winograd's dx fits in less than its dw, which the direct pass then takes (a dx lost that
- * way once went unnoticed). Smaller workspaces must fail with NNK_ERROR_BUFFER_SIZE. */
+ * way once went unnoticed); the last runs the direct dx when it fits. Smaller workspaces must
+ * fail with NNK_ERROR_BUFFER_SIZE. */
 TEST(Conv2dBackward_EveryWorkspaceSizeGivesTheSameGradients)
 {
     const nnk_conv2d_desc geometries[] = {
         {2, 16, 5, 5, 16, 3, 3, 1, 1, 2, 2},
         {2, 20, 13, 13, 50, 5, 5, 1, 1, 0, 0},
+        {2, 3, 8, 32, 8, 7, 7, 1, 1, 3, 3}, /* the direct dx, dw by im2col */
     };
     CHECK_OK(nnk_set_num_threads(1));
-    for (int gi = 0; gi < 2; gi++) {
+    for (int gi = 0; gi < (int)(sizeof geometries / sizeof geometries[0]); gi++) {
         conv_case c = make_case(&geometries[gi], 9700 + gi);
         const int64_t full = query_workspace(&c.d, NNK_CONV_BACKWARD);
         double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *ref_dx = zeros(c.x_len);

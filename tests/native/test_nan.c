@@ -195,6 +195,39 @@ TEST(Nan_DirectConv_SpecialsReachExactlyTheirOutputsAndGradients)
     }
 }
 
+/* The direct dx (c = 3, 5x5 windows, stride 1): its blocks of 4 rows and 32 (float) or 16
+ * (double) columns run past dx's 7 x 30, over dy's zero padding. A NaN in dy at the last output
+ * row and column reaches exactly the dx under its window, in its own image and every channel,
+ * and nothing of the rows and columns computed past the edge leaks in. */
+enum { DD_XL = 2 * 3 * 7 * 30, DD_WL = 4 * 3 * 25, DD_YL = 2 * 4 * 7 * 30 };
+
+TEST(Nan_DirectDx_NanInDyReachesExactlyItsWindow)
+{
+    const nnk_conv2d_desc d = {2, 3, 7, 30, 4, 5, 5, 1, 1, 2, 2};
+    static double w[DD_WL], dy[DD_YL], dx[DD_XL];
+    static float wf[DD_WL], dyf[DD_YL], dxf[DD_XL];
+    for (int i = 0; i < DD_WL; i++)
+        wf[i] = (float)(w[i] = 0.125 * (i % 5) - 0.25);
+    for (int i = 0; i < DD_YL; i++)
+        dyf[i] = (float)(dy[i] = 0.5 * (i % 3) - 0.5);
+    dyf[((1 * 4 + 2) * 7 + 6) * 30 + 29] = (float)(dy[((1 * 4 + 2) * 7 + 6) * 30 + 29] = NAN);
+    CHECK_OK(nnk_set_num_threads(1));
+    int64_t len;
+    CHECK_OK(nnk_conv2d_workspace_size(&d, NNK_CONV_BACKWARD, &len));
+    double *ws = malloc((size_t)len * sizeof *ws);
+    CHECK_OK(nnk_conv2d_backward_f64(&d, NULL, 0, w, DD_WL, dy, DD_YL, dx, DD_XL, NULL, 0, NULL,
+                                     0, ws, len));
+    CHECK_OK(nnk_conv2d_backward_f32(&d, NULL, 0, wf, DD_WL, dyf, DD_YL, dxf, DD_XL, NULL, 0,
+                                     NULL, 0, (float *)ws, len));
+    free(ws);
+    for (int i = 0; i < DD_XL; i++) {
+        const int image = i / (3 * 210), iy = i % 210 / 30, ix = i % 30;
+        const bool under = image == 1 && iy >= 4 && ix >= 27;
+        CHECK(under ? isnan(dx[i]) : isfinite(dx[i]), "dx[%d] = %g (double)", i, dx[i]);
+        CHECK(under ? isnan(dxf[i]) : isfinite(dxf[i]), "dx[%d] = %g (float)", i, dxf[i]);
+    }
+}
+
 /* ---- Pooling ------------------------------------------------------------------------------ */
 
 TEST(Nan_AvgPool_SpecialsReachTheirWindowsOnly)
