@@ -11,7 +11,8 @@ public sealed partial class ManagedKernels<T>
         geometry.Validate();
         if (!_fast)
             return 0;
-        return checked(ConvWorkers(geometry) * ConvWorkspacePerWorker(geometry, pass));
+        int length = checked(ConvWorkers(geometry) * ConvWorkspacePerWorker(geometry, pass));
+        return (int)Math.Max(length, WinogradWorkspaceLength(geometry, pass));
     }
 
     /// <inheritdoc/>
@@ -47,7 +48,7 @@ public sealed partial class ManagedKernels<T>
     private static int ConvWorkers(in ConvGeometry g) => Math.Min(NnkRuntime.NumThreads, g.N);
 
     // im2col's cols (and a dw partial backward), or the direct passes' share where more.
-    private static int ConvWorkspacePerWorker(in ConvGeometry g, ConvPass pass)
+    internal static int ConvWorkspacePerWorker(in ConvGeometry g, ConvPass pass)
     {
         bool filter = pass == ConvPass.Backward;
         int im2col = filter ? checked(g.ColumnRows * g.ColumnCols + g.F * g.ColumnRows) : g.ColumnRows * g.ColumnCols;
@@ -56,6 +57,25 @@ public sealed partial class ManagedKernels<T>
             : 0;
         return Math.Max(im2col, direct);
     }
+
+    // What the Winograd passes that would run need (0 for none), when it fits an int: the forward
+    // pass, or the input gradient and, unless the direct pass computes it, the weight gradient.
+    private static long WinogradWorkspaceLength(in ConvGeometry g, ConvPass pass)
+    {
+        long length = 0;
+        if (pass == ConvPass.Forward)
+            length = WinogradWorkspaceLength(g, WinogradPass.Forward);
+        else
+        {
+            length = WinogradWorkspaceLength(g, WinogradPass.InputGradient);
+            if (!ManagedDirectConv<T>.Applies(g, filter: true))
+                length = Math.Max(length, WinogradWorkspaceLength(g, WinogradPass.WeightGradient));
+        }
+        return length <= int.MaxValue ? length : 0;
+    }
+
+    private static long WinogradWorkspaceLength(in ConvGeometry g, WinogradPass pass) =>
+        ManagedWinograd<T>.Applies(g, pass) ? ManagedWinograd<T>.WorkspaceLength(g, pass) : 0;
 
     private static int WorkersFor(in ConvGeometry g, ReadOnlySpan<T> workspace, int perWorker)
     {
@@ -136,17 +156,24 @@ public sealed partial class ManagedKernels<T>
         }
     }
 
-    // Per image: cols = im2col(x_n), y_n (F, OutH*OutW) = W (F, C*KH*KW) * cols + b; or the
-    // direct pass where it applies (ManagedDirectConv).
+    // Winograd where it applies and the workspace holds it (ManagedWinograd), as native; else the
+    // direct pass where it applies (ManagedDirectConv); else per image: cols = im2col(x_n),
+    // y_n (F, OutH*OutW) = W (F, C*KH*KW) * cols + b.
     private static unsafe void Conv2dForwardFast(ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
         ReadOnlySpan<T> b, Span<T> y, Span<T> workspace)
     {
-        int perWorker = ConvWorkspacePerWorker(g, ConvPass.Forward);
-        int workers = WorkersFor(g, workspace, perWorker);
-        int rows = g.ColumnRows, plane = g.ColumnCols;
         bool hasBias = !b.IsEmpty;
         fixed (T* px = x, pw = w, pb = b, py = y, pws = workspace)
         {
+            var winograd = ManagedWinograd<T>.PlanFor(g, WinogradPass.Forward, workspace.Length);
+            if (winograd.Workers > 0)
+            {
+                ManagedWinograd<T>.Forward(winograd, px, pw, hasBias ? pb : null, py, pws);
+                return;
+            }
+
+            int perWorker = ConvWorkspacePerWorker(g, ConvPass.Forward);
+            int workers = WorkersFor(g, workspace, perWorker);
             if (ManagedDirectConv<T>.Applies(g, filter: false))
             {
                 var direct = (g, perWorker, (nint)px, (nint)pw, hasBias ? (nint)pb : 0, (nint)py, (nint)pws);
@@ -185,10 +212,38 @@ public sealed partial class ManagedKernels<T>
         }
     }
 
+    // As native (conv_impl.h): where Winograd applies and the workspace holds it, it computes dx,
+    // and dW unless the direct pass does (which beats it where both apply); the other paths compute
+    // the rest first. The passes run one after another, each with the whole workspace.
+    private static unsafe void Conv2dBackwardFast(ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
+        ReadOnlySpan<T> dy, Span<T> dx, Span<T> dw, Span<T> workspace)
+    {
+        bool directDw = !dw.IsEmpty && ManagedDirectConv<T>.Applies(g, filter: true);
+        var winogradDx = dx.IsEmpty
+            ? default
+            : ManagedWinograd<T>.PlanFor(g, WinogradPass.InputGradient, workspace.Length);
+        var winogradDw = dw.IsEmpty || directDw
+            ? default
+            : ManagedWinograd<T>.PlanFor(g, WinogradPass.WeightGradient, workspace.Length);
+        // What Winograd computes, the other paths leave out (its gradient passed empty there).
+        Span<T> otherDx = winogradDx.Workers > 0 ? default : dx, otherDw = winogradDw.Workers > 0 ? default : dw;
+        if (!otherDx.IsEmpty || !otherDw.IsEmpty)
+            Conv2dBackwardDirectOrIm2Col(g, x, w, dy, otherDx, otherDw, workspace);
+        if (winogradDx.Workers == 0 && winogradDw.Workers == 0)
+            return;
+        fixed (T* px = x, pw = w, pdy = dy, pdx = dx, pdw = dw, pws = workspace)
+        {
+            if (winogradDw.Workers > 0)
+                ManagedWinograd<T>.WeightGradient(winogradDw, px, pdy, pdw, pws);
+            if (winogradDx.Workers > 0)
+                ManagedWinograd<T>.InputGradient(winogradDx, pw, pdy, pdx, pws);
+        }
+    }
+
     // Per image: dW += dy_n * im2col(x_n)^T in a per-worker partial sum; dx_n = col2im(W^T * dy_n).
     // Where the direct pass applies, it computes dW first (per-worker partials after its share),
-    // and the image loop then computes dx alone.
-    private static unsafe void Conv2dBackwardFast(ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
+    // and the image loop then computes dx alone. An empty dx or dw is skipped.
+    private static unsafe void Conv2dBackwardDirectOrIm2Col(ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
         ReadOnlySpan<T> dy, Span<T> dx, Span<T> dw, Span<T> workspace)
     {
         int perWorker = ConvWorkspacePerWorker(g, ConvPass.Backward);
