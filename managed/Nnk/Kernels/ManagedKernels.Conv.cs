@@ -47,7 +47,7 @@ public sealed partial class ManagedKernels<T>
 
     private static int ConvWorkers(in ConvGeometry g) => Math.Min(NnkRuntime.NumThreads, g.N);
 
-    // im2col's cols (and a dw partial backward), or the direct passes' share where more.
+    // im2col's cols (and a dw partial backward), or the direct passes' shares where more.
     internal static int ConvWorkspacePerWorker(in ConvGeometry g, ConvPass pass)
     {
         bool filter = pass == ConvPass.Backward;
@@ -55,7 +55,10 @@ public sealed partial class ManagedKernels<T>
         int direct = ManagedDirectConv<T>.Applies(g, filter)
             ? ManagedDirectConv<T>.WorkspacePerWorker(g, filter) + (filter ? g.F * g.ColumnRows : 0)
             : 0;
-        return Math.Max(im2col, direct);
+        int directDx = filter && ManagedDirectInputGradient<T>.Applies(g)
+            ? ManagedDirectInputGradient<T>.WorkspacePerWorker(g)
+            : 0;
+        return Math.Max(im2col, Math.Max(direct, directDx));
     }
 
     // What the Winograd passes that would run need (0 for none), when it fits an int: the forward
@@ -241,8 +244,9 @@ public sealed partial class ManagedKernels<T>
     }
 
     // Per image: dW += dy_n * im2col(x_n)^T in a per-worker partial sum; dx_n = col2im(W^T * dy_n).
-    // Where the direct pass applies, it computes dW first (per-worker partials after its share),
-    // and the image loop then computes dx alone. An empty dx or dw is skipped.
+    // Where the direct passes apply, they compute dW first (per-worker partials after its share) and
+    // dx of shallow convolutions (ManagedDirectInputGradient), and the image loop then computes the
+    // rest. An empty dx or dw is skipped.
     private static unsafe void Conv2dBackwardDirectOrIm2Col(ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
         ReadOnlySpan<T> dy, Span<T> dx, Span<T> dw, Span<T> workspace)
     {
@@ -267,6 +271,20 @@ public sealed partial class ManagedKernels<T>
                 SumPartials(pws + share, perWorker, workers, dw);
                 wantDw = false;
                 if (!wantDx)
+                    return;
+            }
+
+            if (wantDx && ManagedDirectInputGradient<T>.Applies(g))
+            {
+                var direct = (g, perWorker, (nint)pw, (nint)pdy, (nint)pdx, (nint)pws);
+                WorkerPool.ForChunks(g.N, workers, direct, static (in args, worker, start, end) =>
+                {
+                    var (g, perWorker, aw, ady, adx, aws) = args;
+                    ManagedDirectInputGradient<T>.InputGradient(g, (T*)aw, (T*)ady, (T*)adx,
+                        (T*)aws + (long)worker * perWorker, start, end);
+                });
+                wantDx = false;
+                if (!wantDw)
                     return;
             }
 
