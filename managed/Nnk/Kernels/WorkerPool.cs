@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace Nnk;
@@ -93,10 +94,7 @@ internal sealed class ChunkJob<TState> : IChunkWork where TState : struct
         HelperThreads.Post(this, workers - 1);
 
         ClaimChunks();
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _finished) < workers && !spin.NextSpinWillYield)
-            spin.SpinOnce();
-        if (Volatile.Read(ref _finished) < workers)
+        if (!HelperThreads.SpinUntil(ref _finished, workers))
             _done.WaitOne();
         // Exhausted again: a work item still queued must not claim a chunk of the next loop before it is published.
         Interlocked.Exchange(ref _next, Exhausted);
@@ -178,11 +176,46 @@ internal static class HelperThreads
         thread.Start();
     }
 
+    // How long a waiting thread spins before it blocks (none under OMP_WAIT_POLICY=passive, which
+    // native's OpenMP threads follow too): a blocked thread wakes tens of microseconds after it is
+    // signalled, longer than a short kernel's chunk, and a training step's kernels come back to back.
+    private static readonly long s_spinTicks =
+        string.Equals(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), "passive", StringComparison.OrdinalIgnoreCase)
+            ? 0
+            : Stopwatch.Frequency / 5000;
+
+    /// <summary>Spins for up to 200 µs until <paramref name="counter"/> reaches <paramref name="target"/>; whether it did.</summary>
+    public static bool SpinUntil(ref int counter, int target)
+    {
+        long deadline = Stopwatch.GetTimestamp() + s_spinTicks;
+        while (Volatile.Read(ref counter) < target)
+        {
+            if (Stopwatch.GetTimestamp() >= deadline)
+                return false;
+            Thread.SpinWait(16);
+        }
+        return true;
+    }
+
+    // The next post: spinning for a while first, then blocked.
+    private static void WaitForPost()
+    {
+        long deadline = Stopwatch.GetTimestamp() + s_spinTicks;
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            // A hint read outside the lock; the semaphore decides who takes the post.
+            if (Volatile.Read(ref s_count) > 0 && s_posted.WaitOne(0))
+                return;
+            Thread.SpinWait(16);
+        }
+        s_posted.WaitOne();
+    }
+
     private static void Run()
     {
         while (true)
         {
-            s_posted.WaitOne();
+            WaitForPost();
             IChunkWork work;
             lock (s_lock)
             {
