@@ -195,6 +195,42 @@ TEST(Nan_DirectConv_SpecialsReachExactlyTheirOutputsAndGradients)
     }
 }
 
+/* Winograd (3x3, stride 1, 16 channels each way) adds and subtracts each 4x4 input patch in its
+ * transforms: an infinity in x still reaches exactly the outputs whose windows hold it, but may
+ * arrive there as NaN (inf - inf), as the README says. Every position of a 7x7 plane (corners,
+ * edges, both parities within a 2x2 tile) takes +inf, -inf and NaN in turn. */
+TEST(Nan_Winograd_SpecialsReachExactlyTheOutputsOverThem)
+{
+    const nnk_conv2d_desc d = {1, 16, 7, 7, 16, 3, 3, 1, 1, 1, 1};
+    enum { XL = 16 * 49, WL = 16 * 16 * 9, YL = 16 * 49 };
+    static double x[XL], w[WL], y[YL];
+    static float xf[XL], wf[WL], yf[YL];
+    for (int i = 0; i < WL; i++)
+        wf[i] = (float)(w[i] = 0.5 + 0.01 * (i % 7));
+    CHECK_OK(nnk_set_num_threads(1));
+    int64_t len;
+    CHECK_OK(nnk_conv2d_workspace_size(&d, NNK_CONV_FORWARD, &len));
+    double *ws = malloc((size_t)len * sizeof *ws);
+    const double specials[] = {INFINITY, -INFINITY, NAN};
+    for (int k = 0; k < 3; k++)
+        for (int at = 0; at < 49; at++) {
+            for (int i = 0; i < XL; i++)
+                xf[i] = (float)(x[i] = 0.1 * (i % 5));
+            xf[3 * 49 + at] = (float)(x[3 * 49 + at] = specials[k]); /* channel 3 */
+            CHECK_OK(nnk_conv2d_forward_f64(&d, x, XL, w, WL, NULL, 0, y, YL, ws, len));
+            CHECK_OK(nnk_conv2d_forward_f32(&d, xf, XL, wf, WL, NULL, 0, yf, YL, (float *)ws, len));
+            for (int i = 0; i < YL; i++) {
+                const int dy = i % 49 / 7 - at / 7, dx = i % 7 - at % 7;
+                const bool over = dy >= -1 && dy <= 1 && dx >= -1 && dx <= 1;
+                CHECK(over ? !isfinite(y[i]) : isfinite(y[i]), "special %d at %d: y[%d] = %g", k,
+                      at, i, y[i]);
+                CHECK(over ? !isfinite(yf[i]) : isfinite(yf[i]),
+                      "special %d at %d: y[%d] = %g (float)", k, at, i, yf[i]);
+            }
+        }
+    free(ws);
+}
+
 /* The direct dx (c = 3, 5x5 windows, stride 1): its blocks of 4 rows and 32 (float) or 16
  * (double) columns run past dx's 7 x 30, over dy's zero padding. A NaN in dy at the last output
  * row and column reaches exactly the dx under its window, in its own image and every channel,
