@@ -125,7 +125,9 @@ static const nnk_conv2d_desc test_geometries[] = {
     {5, 8, 6, 7, 3, 4, 4, 1, 2, 1, 0},
     {7, 16, 5, 5, 3, 3, 3, 2, 1, 1, 0},
 };
-#define TEST_GEOMETRY_COUNT ((int)(sizeof test_geometries / sizeof test_geometries[0]))
+/* Elements of an array (not a pointer). */
+#define TEST_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define TEST_GEOMETRY_COUNT TEST_COUNT(test_geometries)
 
 static inline void test_print_desc(const nnk_conv2d_desc *d)
 {

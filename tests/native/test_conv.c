@@ -469,12 +469,14 @@ static const nnk_conv2d_desc winograd_geometries[] = {
     {1, 120, 4, 5, 16, 3, 3, 1, 1, 1, 1},
 };
 
-static void check_winograd(bool f32, double tolerance)
+/* Every geometry of a table against the direct loops (y, gradients together and each alone), at
+ * one and two threads, with the inputs of seed + 10 * its index. */
+static void check_table(const nnk_conv2d_desc *table, int count, uint64_t seed, bool f32,
+                        double tolerance)
 {
-    const int count = (int)(sizeof winograd_geometries / sizeof winograd_geometries[0]);
     for (int gi = 0; gi < count; gi++)
         for (int threads = 1; threads <= 2; threads++) {
-            conv_case c = make_case(&winograd_geometries[gi], 7000 + 10 * gi);
+            conv_case c = make_case(&table[gi], seed + 10 * (uint64_t)gi);
             if (f32)
                 round_inputs_to_float(&c);
             CHECK_OK(nnk_set_num_threads(threads));
@@ -484,9 +486,15 @@ static void check_winograd(bool f32, double tolerance)
     CHECK_OK(nnk_set_num_threads(1));
 }
 
-TEST(Conv2d_Winograd_MatchesDirectLoops_Float64) { check_winograd(false, 1e-12); }
+TEST(Conv2d_Winograd_MatchesDirectLoops_Float64)
+{
+    check_table(winograd_geometries, TEST_COUNT(winograd_geometries), 7000, false, 1e-12);
+}
 
-TEST(Conv2d_Winograd_MatchesDirectLoops_Float32) { check_winograd(true, 1e-5); }
+TEST(Conv2d_Winograd_MatchesDirectLoops_Float32)
+{
+    check_table(winograd_geometries, TEST_COUNT(winograd_geometries), 7000, true, 1e-5);
+}
 
 /* Winograd wants more workspace than im2col for these shapes; a workspace sized for im2col
  * alone (one image's cols and a dw partial) still gives the right answer, by im2col (y, dx)
@@ -548,7 +556,7 @@ static const nnk_conv2d_desc direct_geometries[] = {
 
 static void check_direct(bool f32, double tolerance)
 {
-    const int count = (int)(sizeof direct_geometries / sizeof direct_geometries[0]);
+    const int count = TEST_COUNT(direct_geometries);
     for (int gi = 0; gi < count; gi++)
         for (int threads = 1; threads <= 2; threads++)
             for (int bias = 0; bias <= 1; bias++) {
@@ -589,24 +597,15 @@ static const nnk_conv2d_desc direct_dx_geometries[] = {
     {1, 3, 16, 16, 10, 7, 7, 1, 1, 1, 6},
 };
 
-static void check_direct_dx(bool f32, double tolerance)
+TEST(Conv2d_DirectDx_MatchesDirectLoops_Float64)
 {
-    const int count = (int)(sizeof direct_dx_geometries / sizeof direct_dx_geometries[0]);
-    for (int gi = 0; gi < count; gi++)
-        for (int threads = 1; threads <= 2; threads++) {
-            conv_case c = make_case(&direct_dx_geometries[gi], 9300 + 10 * gi + threads);
-            if (f32)
-                round_inputs_to_float(&c);
-            CHECK_OK(nnk_set_num_threads(threads));
-            check_against_direct_loops(&c, f32, -1, -1, true, tolerance);
-            free_case(&c);
-        }
-    CHECK_OK(nnk_set_num_threads(1));
+    check_table(direct_dx_geometries, TEST_COUNT(direct_dx_geometries), 9300, false, 1e-12);
 }
 
-TEST(Conv2d_DirectDx_MatchesDirectLoops_Float64) { check_direct_dx(false, 1e-12); }
-
-TEST(Conv2d_DirectDx_MatchesDirectLoops_Float32) { check_direct_dx(true, 1e-5); }
+TEST(Conv2d_DirectDx_MatchesDirectLoops_Float32)
+{
+    check_table(direct_dx_geometries, TEST_COUNT(direct_dx_geometries), 9300, true, 1e-5);
+}
 
 /* Whether the direct kernels run here, by the library's own rule (direct.c): GCC builds need
  * AVX-512, which valgrind, for one, does not offer. */
@@ -651,7 +650,7 @@ TEST(Conv2dBackward_EveryWorkspaceSizeGivesTheSameGradients)
         {2, 3, 8, 32, 8, 7, 7, 1, 1, 3, 3}, /* the direct dx, dw by im2col */
     };
     CHECK_OK(nnk_set_num_threads(1));
-    for (int gi = 0; gi < (int)(sizeof geometries / sizeof geometries[0]); gi++) {
+    for (int gi = 0; gi < TEST_COUNT(geometries); gi++) {
         conv_case c = make_case(&geometries[gi], 9700 + gi);
         const int64_t full = query_workspace(&c.d, NNK_CONV_BACKWARD);
         double *dx = zeros(c.x_len), *dw = zeros(c.w_len), *ref_dx = zeros(c.x_len);

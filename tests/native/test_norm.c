@@ -268,13 +268,12 @@ static const nnk_norm_desc group_shapes[] = {
     DESC(1, 6, 1, 3),  DESC(4, 5, 1, 1),  DESC(2, 130, 1, 13), DESC(2, 8, 1, 8),
     DESC(3, 200, 1, 1),
 };
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static void for_each_shape(norm_kind kind, void (*check)(norm_case *, bool), bool f32,
                            uint64_t seed)
 {
     const nnk_norm_desc *shapes = kind == BATCH ? batch_shapes : group_shapes;
-    int count = kind == BATCH ? COUNT(batch_shapes) : COUNT(group_shapes);
+    int count = kind == BATCH ? TEST_COUNT(batch_shapes) : TEST_COUNT(group_shapes);
     for (int k = 0; k < count; k++) {
         norm_case t = make_case(kind, shapes[k], 3, 2, seed + 100 * (uint64_t)k);
         if (f32)
