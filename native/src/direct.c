@@ -103,20 +103,33 @@ static void direct_sizes(const nnki_conv_geom *g, size_t elem, bool filter, int6
     *each = filter ? direct_filter_share(g, &dg) : dg.padded_image;
 }
 
+/* Every direct pass shares fixed elements of workspace among its threads (one per image at
+ * most) and gives each thread each more: what it wants, and the threads workspace_len holds. */
+static int64_t workspace_wanted(const nnki_conv_geom *g, int64_t fixed, int64_t each)
+{
+    return fixed + nnki_min(nnk_get_num_threads(), g->n) * each;
+}
+
+static int threads_held(const nnki_conv_geom *g, int64_t fixed, int64_t each,
+                        int64_t workspace_len)
+{
+    if (workspace_len < fixed + each)
+        return 0;
+    return (int)nnki_min(nnki_min(nnk_get_num_threads(), g->n), (workspace_len - fixed) / each);
+}
+
 int64_t nnki_direct_workspace(const nnki_conv_geom *g, size_t elem, bool filter)
 {
     int64_t fixed, each;
     direct_sizes(g, elem, filter, &fixed, &each);
-    return fixed + nnki_min(nnk_get_num_threads(), g->n) * each;
+    return workspace_wanted(g, fixed, each);
 }
 
 int nnki_direct_threads(const nnki_conv_geom *g, size_t elem, bool filter, int64_t workspace_len)
 {
     int64_t fixed, each;
     direct_sizes(g, elem, filter, &fixed, &each);
-    if (workspace_len < fixed + each)
-        return 0;
-    return (int)nnki_min(nnki_min(nnk_get_num_threads(), g->n), (workspace_len - fixed) / each);
+    return threads_held(g, fixed, each, workspace_len);
 }
 
 /* ---- The input gradient of shallow stride-1 convolutions ------------------------------------ */
@@ -183,19 +196,17 @@ bool nnki_direct_dx_applies(const nnki_conv_geom *g, size_t elem)
     return xg.image <= DX_MAX_IMAGE && 5 * g->h * g->w >= 4 * covered;
 }
 
+/* The flipped filters are shared; each thread has its own padded dy. */
 int64_t nnki_direct_dx_workspace(const nnki_conv_geom *g, size_t elem)
 {
     const dx_geom xg = dx_geometry(g, elem);
-    return xg.panel + nnki_min(nnk_get_num_threads(), g->n) * xg.image;
+    return workspace_wanted(g, xg.panel, xg.image);
 }
 
 int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len)
 {
     const dx_geom xg = dx_geometry(g, elem);
-    if (workspace_len < xg.panel + xg.image)
-        return 0;
-    return (int)nnki_min(nnki_min(nnk_get_num_threads(), g->n),
-                         (workspace_len - xg.panel) / xg.image);
+    return threads_held(g, xg.panel, xg.image, workspace_len);
 }
 
 #define NNK_T float
