@@ -95,7 +95,55 @@ internal static unsafe class ManagedGemm<T> where T : unmanaged, IFloatingPointI
                 return;
             }
 
-            Blocked(transposeA, transposeB, m, n, k, alpha, aPointer, lda, bPointer, ldb, beta, cPointer, ldc);
+            Blocked(transposeA, transposeB, m, n, k, alpha, aPointer, lda, bPointer, ldb, beta, cPointer, ldc, null);
+        }
+    }
+
+    /// <summary>
+    /// Whether an m x k matrix A is one packed block, so that <see cref="PackWhole"/> can pack it once
+    /// for many <see cref="MultiplyPacked"/> calls (Winograd's 16 transformed filter matrices, used by
+    /// every block of tiles, whose packing took a third of each small gemm's time).
+    /// </summary>
+    public static bool PacksWhole(int m, int k) => m >= 1 && k >= 1 && m <= MC && k <= KC;
+
+    /// <summary>Elements <see cref="PackWhole"/> writes for an m x k A.</summary>
+    public static int PackedLength(int m, int k) => RoundUp(m, MR) * k;
+
+    /// <summary>Packs A (m x k, row stride <paramref name="lda"/>, <see cref="PacksWhole"/>) into
+    /// <paramref name="packed"/>, <see cref="PackedLength"/> elements.</summary>
+    public static void PackWhole(ReadOnlySpan<T> a, int lda, int m, int k, T* packed)
+    {
+        if (!PacksWhole(m, k))
+            throw new ArgumentOutOfRangeException(nameof(m), $"A ({m} x {k}) is larger than one packed block.");
+        CheckOperand(nameof(a), nameof(lda), "A", m, k, lda, a.Length);
+        fixed (T* aPointer = a)
+            PackA(false, aPointer, lda, 0, m, 0, k, packed);
+    }
+
+    /// <summary>
+    /// C (m x n, row stride <paramref name="ldc"/>) = alpha * A * B + beta * C, as
+    /// <see cref="Multiply"/> without transposes, with A (m x k) given packed by
+    /// <see cref="PackWhole"/>.
+    /// </summary>
+    public static void MultiplyPacked(int m, int n, int k, T alpha, T* packedA, ReadOnlySpan<T> b, int ldb,
+        T beta, Span<T> c, int ldc)
+    {
+        if (!PacksWhole(m, k))
+            throw new ArgumentOutOfRangeException(nameof(m), $"A ({m} x {k}) is larger than one packed block.");
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        CheckOperand(nameof(b), nameof(ldb), "B", k, n, ldb, b.Length);
+        CheckOperand(nameof(c), nameof(ldc), "C", m, n, ldc, c.Length);
+        if (n == 0)
+            return;
+        fixed (T* bPointer = b, cPointer = c)
+        {
+            if (alpha == T.Zero)
+            {
+                ScaleC(m, n, beta, cPointer, ldc);
+                return;
+            }
+
+            Blocked(false, false, m, n, k, alpha, null, k, bPointer, ldb, beta, cPointer, ldc, packedA);
         }
     }
 
@@ -133,11 +181,12 @@ internal static unsafe class ManagedGemm<T> where T : unmanaged, IFloatingPointI
         }
     }
 
+    // With prepackedA (A one packed block, PacksWhole), A is neither read nor packed.
     private static void Blocked(bool transposeA, bool transposeB, int m, int n, int k,
-        T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
+        T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc, T* prepackedA)
     {
         int kcMax = Math.Min(KC, k);
-        T* packedA = Buffer(ref s_packedA, kcMax * RoundUp(Math.Min(MC, m), MR));
+        T* packedA = prepackedA != null ? prepackedA : Buffer(ref s_packedA, kcMax * RoundUp(Math.Min(MC, m), MR));
         T* packedB = Buffer(ref s_packedB, kcMax * RoundUp(Math.Min(NC, n), NR));
 
         // Edge tiles are computed into this scratch tile by the same micro-kernel and then merged.
@@ -156,7 +205,10 @@ internal static unsafe class ManagedGemm<T> where T : unmanaged, IFloatingPointI
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
-                    PackA(transposeA, a, lda, ic, mc, pc, kc, packedA);
+                    if (prepackedA == null)
+                    {
+                        PackA(transposeA, a, lda, ic, mc, pc, kc, packedA);
+                    }
 
                     // jr outside ir: one B sliver stays in L1 while the A slivers stream from L2.
                     for (int jr = 0; jr < nc; jr += NR)

@@ -157,7 +157,7 @@ internal static unsafe class ManagedWinograd<T> where T : unmanaged, IFloatingPo
         WorkerPool.ForChunks(plan.Blocks, plan.Workers, state, static (in args, worker, start, end) =>
         {
             var (plan, input, bias, output, workspace) = args;
-            T* u = (T*)workspace, v = u + plan.Filters + worker * plan.PerWorker;
+            T* u = (T*)workspace, packed = u + plan.Filters, v = u + plan.Fixed + worker * plan.PerWorker;
             T* m = v + plan.InputLength;
             int filterPlane = plan.Cout * plan.Cin;
             for (int block = start; block < end; block++)
@@ -165,9 +165,14 @@ internal static unsafe class ManagedWinograd<T> where T : unmanaged, IFloatingPo
                 int t0 = block * plan.Block, count = Math.Min(plan.Block, plan.Tiles - t0);
                 TransformInput(plan, (T*)input, t0, count, v);
                 for (int xi = 0; xi < 16; xi++)
-                    ManagedGemm<T>.Multiply(false, false, plan.Cout, count, plan.Cin, T.One,
-                        new ReadOnlySpan<T>(u + (long)xi * filterPlane, filterPlane), plan.Cin,
-                        plan.InputPlane(v, xi), plan.Stride, T.Zero, plan.OutputPlane(m, xi), plan.Stride);
+                    if (plan.Packed)
+                        ManagedGemm<T>.MultiplyPacked(plan.Cout, count, plan.Cin, T.One,
+                            packed + (long)xi * plan.PackedPlane, plan.InputPlane(v, xi), plan.Stride, T.Zero,
+                            plan.OutputPlane(m, xi), plan.Stride);
+                    else
+                        ManagedGemm<T>.Multiply(false, false, plan.Cout, count, plan.Cin, T.One,
+                            new ReadOnlySpan<T>(u + (long)xi * filterPlane, filterPlane), plan.Cin,
+                            plan.InputPlane(v, xi), plan.Stride, T.Zero, plan.OutputPlane(m, xi), plan.Stride);
                 TransformOutput(plan, m, t0, count, (T*)bias, (T*)output);
             }
         });
@@ -207,6 +212,11 @@ internal static unsafe class ManagedWinograd<T> where T : unmanaged, IFloatingPo
                     to[(r * 4 + 3) * plane] = t2;
                 }
             }
+        // Packed once here for the gemms of every block (after U, see Plan.Fixed).
+        if (plan.Packed)
+            for (int xi = 0; xi < 16; xi++)
+                ManagedGemm<T>.PackWhole(new ReadOnlySpan<T>(u + xi * plane, (int)plane), plan.Cin, plan.Cout,
+                    plan.Cin, u + plan.Filters + (long)xi * plan.PackedPlane);
     }
 
     // dw[co][ci] = G^T dU G, dU[xi][co][ci] the summed transformed gradient.
@@ -670,8 +680,15 @@ internal static unsafe class ManagedWinograd<T> where T : unmanaged, IFloatingPo
 
         public long OutputLength => 16L * Cout * Stride;
 
-        // The shared transformed filters; the weight gradient has none, each worker sums its own dU.
-        public long Fixed => Pass == WinogradPass.WeightGradient ? 0 : Filters;
+        // Whether the gemms take their filter matrices packed once per pass (ManagedGemm.PackWhole).
+        public bool Packed => Pass != WinogradPass.WeightGradient && ManagedGemm<T>.PacksWhole(Cout, Cin);
+
+        // One packed filter matrix, 16 of them after the transformed filters.
+        public int PackedPlane => Packed ? ManagedGemm<T>.PackedLength(Cout, Cin) : 0;
+
+        // The shared transformed filters, and packed; the weight gradient has none, each worker sums
+        // its own dU.
+        public long Fixed => Pass == WinogradPass.WeightGradient ? 0 : Filters + 16L * PackedPlane;
 
         public long PerWorker => InputLength + OutputLength + (Pass == WinogradPass.WeightGradient ? Filters : 0);
 

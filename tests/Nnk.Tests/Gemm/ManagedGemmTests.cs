@@ -189,6 +189,48 @@ public class ManagedGemmTests
         }
     }
 
+    // A packed once (Winograd's filter matrices) gives Multiply's bits: the same packing and kernel.
+    // Shapes within one packed block, up to its edges (144 float rows, k of 256).
+    [Theory]
+    [InlineData(1, 1, 1, 1.0, 0.0)]
+    [InlineData(7, 17, 13, -0.5, 2.0)]
+    [InlineData(64, 64, 64, 1.0, 0.0)]
+    [InlineData(6, 1030, 256, 2.0, 1.0)]
+    [InlineData(144, 23, 37, 1.0, -0.5)]
+    public unsafe void MultiplyPacked_GivesMultiplysBits_Float32(int m, int n, int k, double alpha, double beta)
+    {
+        var random = new Random(m * 1000 + n + k);
+        int ldb = n + 1, ldc = n + 2;
+        float[] a = RandomArray<float>(random, m * k), b = RandomArray<float>(random, k * ldb);
+        float[] c = RandomArray<float>(random, m * ldc), packedC = (float[])c.Clone();
+        Assert.True(ManagedGemm<float>.PacksWhole(m, k));
+        ManagedGemm<float>.Multiply(false, false, m, n, k, (float)alpha, a, k, b, ldb, (float)beta, c, ldc);
+        var packed = new float[ManagedGemm<float>.PackedLength(m, k)];
+        fixed (float* p = packed)
+        {
+            ManagedGemm<float>.PackWhole(a, k, m, k, p);
+            ManagedGemm<float>.MultiplyPacked(m, n, k, (float)alpha, p, b, ldb, (float)beta, packedC, ldc);
+        }
+
+        Assert.Equal(c, packedC);
+    }
+
+    [Theory]
+    [InlineData(145, 1)]
+    [InlineData(1, 257)]
+    public unsafe void PackWhole_LargerThanOneBlock_Throws(int m, int k)
+    {
+        Assert.False(ManagedGemm<float>.PacksWhole(m, k));
+        var packed = new float[ManagedGemm<float>.PackedLength(m, k)];
+        fixed (float* p = packed)
+        {
+            float* at = p;
+            Assert.Throws<ArgumentOutOfRangeException>(() => ManagedGemm<float>.PackWhole(new float[m * k], k, m, k, at));
+            Assert.Throws<ArgumentOutOfRangeException>(() =>
+                ManagedGemm<float>.MultiplyPacked(m, 1, k, 1f, at, new float[k], 1, 0f, new float[m], 1));
+        }
+    }
+
     // Compares with a naive triple loop in double on strided storage (every leading dimension a few
     // elements past its minimum), and checks that C's padding between n and ldc is untouched.
     // Tolerance: |C - reference| <= relative * sqrt(max(k, 1)) * (|alpha| sum |a b| + |beta c|), elementwise.
