@@ -222,10 +222,13 @@ public class Conv2dWinogradTests
     }
 
     private static void AssertClose<T>(T[] actual, T[] expected, double tolerance, string name, ConvGeometry g)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        AssertClose<T>(actual, expected, tolerance, name, $"{typeof(T).Name}, {g}");
+
+    internal static void AssertClose<T>(T[] actual, T[] expected, double tolerance, string name, string where)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         double error = BackendData.MaxAbsErrorRelativeToScale<T>(actual, expected);
-        Assert.True(error < tolerance,
-            $"{name} differs by {error:E3} (tolerance {tolerance:E1}) on {typeof(T).Name}, {g}");
+        Assert.True(error < tolerance, $"{name} differs by {error:E3} (tolerance {tolerance:E1}) on {where}");
     }
 }
