@@ -191,8 +191,7 @@ bool nnki_direct_dx_applies(const nnki_conv_geom *g, size_t elem)
         return false;
     /* At least four fifths of the blocks' rows and columns lie within dx. */
     const dx_geom xg = dx_geometry(g, elem);
-    const int64_t covered = (g->h + DX_ROWS - 1) / DX_ROWS * DX_ROWS *
-                            ((g->w + xg.width - 1) / xg.width * xg.width);
+    const int64_t covered = (xg.rows - (g->kh - 1)) * (xg.cols - (g->kw - 1));
     return xg.image <= DX_MAX_IMAGE && 5 * g->h * g->w >= 4 * covered;
 }
 

@@ -1,7 +1,7 @@
 /*
- * direct_impl.h - the direct convolution (forward pass and weight gradient) for one element
- * type. direct.c includes
- * it once per type with NNK_T (float or double) and NNK_SUFFIX (f32 or f64) defined.
+ * direct_impl.h - the direct convolution (forward pass, weight gradient and, for shallow
+ * convolutions, input gradient) for one element type. direct.c includes it once per type with
+ * NNK_T (float or double) and NNK_SUFFIX (f32 or f64) defined.
  *
  * Output channels run in blocks of up to 4 vectors (fv); w is repacked so that the block's
  * channels for one k = (ci, ki, kj) are contiguous: panel[k][fv*lanes]. For a block of px

@@ -9,8 +9,9 @@
  * (window rows outside the input are left out), and max pooling gathers the outputs left and
  * right of that band a column at a time, several rows per vector; max pooling does the same
  * for every column of other geometries. Max pooling's 3x3 windows whose rows all lie in the
- * input go down the rows instead, reducing the row two windows share once. Every path gives the same bits: sums are made in the
- * same order, and the maximum is the same element (see replaces).
+ * input go down the rows instead, reducing the row two windows share once. Every path gives
+ * the same bits: sums are made in the same order, and the maximum is the same element (see
+ * replaces).
  */
 
 /* A later element replaces the best so far when it is larger, or NaN while the best is not:
@@ -124,6 +125,19 @@ POOL_INLINE void NNK_FN(row_best)(NNK_FN(best) *best, const NNK_T *p,
     }
 }
 
+/* NNK_LANES windows' best, in the lane order NNK_WINDOW_ORDER, into y and at in natural order:
+ * lane k's window starts at plane index first + 2*k, and its best lies offset further. */
+POOL_INLINE void NNK_FN(store_best)(const NNK_FN(best) *best, int32_t first, NNK_T *restrict y,
+                                    int32_t *restrict at)
+{
+    NNK_FN(vec) value = __builtin_shufflevector(best->value, best->value, NNK_WINDOW_ORDER);
+    NNK_FN(mask) offset = __builtin_shufflevector(best->offset, best->offset, NNK_WINDOW_ORDER);
+    NNK_FN(index) index =
+        __builtin_convertvector(offset + NNK_FN(lanes) * 2 + first, NNK_FN(index));
+    memcpy(y, &value, sizeof value);
+    memcpy(at, &index, sizeof index);
+}
+
 /* count >= NNK_LANES outputs of 2x2 (or 3x3) windows with stride 2 that have rows real
  * rows; row points at the first window's first real element, whose index in the plane is
  * corner. offsets[r][c] holds r*w + c in every lane. */
@@ -141,13 +155,7 @@ POOL_INLINE void NNK_FN(max_s2_row)(const NNK_T *restrict row, int32_t corner, i
             NNK_FN(row_best)(&later, first + r * w, offsets[r], three);
             NNK_FN(combine)(&best, &later.value, &later.offset);
         }
-        NNK_FN(vec) value = __builtin_shufflevector(best.value, best.value, NNK_WINDOW_ORDER);
-        NNK_FN(mask) offset =
-            __builtin_shufflevector(best.offset, best.offset, NNK_WINDOW_ORDER);
-        NNK_FN(index) index = __builtin_convertvector(
-            offset + NNK_FN(lanes) * 2 + (corner + 2 * i), NNK_FN(index));
-        memcpy(y + i, &value, sizeof value);
-        memcpy(at + i, &index, sizeof index);
+        NNK_FN(store_best)(&best, corner + 2 * i, y + i, at + i);
         if (i == count - NNK_LANES)
             break;
     }
@@ -176,13 +184,7 @@ POOL_INLINE void NNK_FN(max_3x3_s2_rows)(const NNK_T *restrict x, int32_t corner
             NNK_FN(best) best = top;
             NNK_FN(combine)(&best, &middle.value, &middle.offset);
             NNK_FN(combine)(&best, &bottom.value, &bottom.offset);
-            NNK_FN(vec) value = __builtin_shufflevector(best.value, best.value, NNK_WINDOW_ORDER);
-            NNK_FN(mask) offset =
-                __builtin_shufflevector(best.offset, best.offset, NNK_WINDOW_ORDER);
-            NNK_FN(index) index =
-                __builtin_convertvector(offset + NNK_FN(lanes) * 2 + first, NNK_FN(index));
-            memcpy(y + r * out_w + i, &value, sizeof value);
-            memcpy(at + r * out_w + i, &index, sizeof index);
+            NNK_FN(store_best)(&best, first, y + r * out_w + i, at + r * out_w + i);
             /* The bottom row becomes the next output row's top: its offsets lose 2*w. */
             top = bottom;
             top.offset -= offsets[2][0];
