@@ -106,6 +106,12 @@ internal static unsafe class ManagedGemm<T> where T : unmanaged, IFloatingPointI
     /// </summary>
     public static bool PacksWhole(int m, int k) => m >= 1 && k >= 1 && m <= MC && k <= KC;
 
+    private static void RequireWhole(int m, int k)
+    {
+        if (!PacksWhole(m, k))
+            throw new ArgumentOutOfRangeException(nameof(m), $"A ({m} x {k}) is not one packed block.");
+    }
+
     /// <summary>Elements <see cref="PackWhole"/> writes for an m x k A.</summary>
     public static int PackedLength(int m, int k) => RoundUp(m, MR) * k;
 
@@ -113,8 +119,7 @@ internal static unsafe class ManagedGemm<T> where T : unmanaged, IFloatingPointI
     /// <paramref name="packed"/>, <see cref="PackedLength"/> elements.</summary>
     public static void PackWhole(ReadOnlySpan<T> a, int lda, int m, int k, T* packed)
     {
-        if (!PacksWhole(m, k))
-            throw new ArgumentOutOfRangeException(nameof(m), $"A ({m} x {k}) is larger than one packed block.");
+        RequireWhole(m, k);
         CheckOperand(nameof(a), nameof(lda), "A", m, k, lda, a.Length);
         fixed (T* aPointer = a)
             PackA(false, aPointer, lda, 0, m, 0, k, packed);
@@ -128,8 +133,7 @@ internal static unsafe class ManagedGemm<T> where T : unmanaged, IFloatingPointI
     public static void MultiplyPacked(int m, int n, int k, T alpha, T* packedA, ReadOnlySpan<T> b, int ldb,
         T beta, Span<T> c, int ldc)
     {
-        if (!PacksWhole(m, k))
-            throw new ArgumentOutOfRangeException(nameof(m), $"A ({m} x {k}) is larger than one packed block.");
+        RequireWhole(m, k);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
         CheckOperand(nameof(b), nameof(ldb), "B", k, n, ldb, b.Length);
         CheckOperand(nameof(c), nameof(ldc), "C", m, n, ldc, c.Length);
