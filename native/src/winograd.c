@@ -22,9 +22,8 @@
 #define WINO_CLONES NNKI_CLONES
 #endif
 
-/* Tiles per strip of the transforms: their row buffers live on the stack. */
+/* Tiles per strip of the gradient transform: its row buffers live on the stack. */
 #define WINO_CHUNK 64
-#define WINO_HALF (WINO_CHUNK + 1)
 
 /* V and M of one thread's block stay within 2^17 elements (512 KiB of float, a quarter of L2,
  * leaving room for the BLAS's packed blocks). Interleaved A/B on conv_wide against 2^15-2^20:
@@ -77,12 +76,13 @@ typedef struct wino_strip {
     int64_t i, ty, tx0, count;
 } wino_strip;
 
-/* The strip starting at tile t, at most left tiles and WINO_CHUNK long. */
-static inline wino_strip wino_strip_at(const wino_geom *wg, int64_t t, int64_t left)
+/* The strip starting at tile t, at most left tiles and limit long. */
+static inline wino_strip wino_strip_at(const wino_geom *wg, int64_t t, int64_t left,
+                                       int64_t limit)
 {
     const int64_t tiles_image = wg->tiles_h * wg->tiles_w, tx0 = t % wg->tiles_w;
     return (wino_strip){t / tiles_image, t % tiles_image / wg->tiles_w, tx0,
-                        nnki_min(nnki_min(WINO_CHUNK, wg->tiles_w - tx0), left)};
+                        nnki_min(nnki_min(limit, wg->tiles_w - tx0), left)};
 }
 
 bool nnki_winograd_applies(const nnki_conv_geom *g, nnki_wino_pass pass)
@@ -126,14 +126,56 @@ int nnki_winograd_threads(const nnki_conv_geom *g, nnki_wino_pass pass, int64_t 
     return (int)nnki_min(wino_threads_wanted(&wg), (workspace_len - fixed) / each);
 }
 
+/* Besides NNK_T and NNK_SUFFIX, winograd_impl.h takes WINO_LANES, the lanes of a 64-byte
+ * vector of NNK_T (the tiles of a strip); WINO_EVEN and WINO_ODD, the even and odd lanes of
+ * two such vectors; WINO_NEXT_EVEN and WINO_NEXT_ODD, lanes 1 to WINO_LANES - 1 of a vector
+ * followed by lane 0 or 1 of a second; WINO_LOW_PAIRS and WINO_HIGH_PAIRS, the low and the
+ * high halves of two vectors interleaved lane by lane; WINO_SHIFT_1 and WINO_SHIFT_2, a zero
+ * vector's lanes then a second's, shifted right by 1 or 2. */
 #define NNK_T float
 #define NNK_SUFFIX f32
+#define WINO_LANES 16
+#define WINO_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define WINO_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define WINO_NEXT_EVEN 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+#define WINO_NEXT_ODD 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17
+#define WINO_LOW_PAIRS 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define WINO_HIGH_PAIRS 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#define WINO_SHIFT_1 0, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+#define WINO_SHIFT_2 0, 1, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29
 #include "winograd_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
+#undef WINO_LANES
+#undef WINO_EVEN
+#undef WINO_ODD
+#undef WINO_NEXT_EVEN
+#undef WINO_NEXT_ODD
+#undef WINO_LOW_PAIRS
+#undef WINO_HIGH_PAIRS
+#undef WINO_SHIFT_1
+#undef WINO_SHIFT_2
 
 #define NNK_T double
 #define NNK_SUFFIX f64
+#define WINO_LANES 8
+#define WINO_EVEN 0, 2, 4, 6, 8, 10, 12, 14
+#define WINO_ODD 1, 3, 5, 7, 9, 11, 13, 15
+#define WINO_NEXT_EVEN 1, 2, 3, 4, 5, 6, 7, 8
+#define WINO_NEXT_ODD 1, 2, 3, 4, 5, 6, 7, 9
+#define WINO_LOW_PAIRS 0, 8, 1, 9, 2, 10, 3, 11
+#define WINO_HIGH_PAIRS 4, 12, 5, 13, 6, 14, 7, 15
+#define WINO_SHIFT_1 0, 8, 9, 10, 11, 12, 13, 14
+#define WINO_SHIFT_2 0, 1, 8, 9, 10, 11, 12, 13
 #include "winograd_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
+#undef WINO_LANES
+#undef WINO_EVEN
+#undef WINO_ODD
+#undef WINO_NEXT_EVEN
+#undef WINO_NEXT_ODD
+#undef WINO_LOW_PAIRS
+#undef WINO_HIGH_PAIRS
+#undef WINO_SHIFT_1
+#undef WINO_SHIFT_2

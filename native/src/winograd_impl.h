@@ -48,82 +48,133 @@ static void NNK_FN(filter_transform)(const wino_geom *wg, const NNK_T *restrict 
         }
 }
 
-/* The 4 input rows under tile row ty of image plane p, columns x0 + [0, 2*half), zero outside
- * the image, split into even and odd columns: even[r][j] = p[iy][x0 + 2j], odd[r][j] =
- * p[iy][x0 + 2j + 1] with iy = 2*ty - pad_h + r. */
+/* One vector of the transforms: a strip of up to WINO_LANES tiles, one tile a lane. GCC's
+ * generic vectors, which the x86-64-v4 clone compiles to zmm instructions; shuffles name
+ * their lanes as constants (__builtin_shufflevector), so that clang builds them too. Vectors
+ * are passed by pointer: by value their ABI differs between the clones (GCC's -Wpsabi). */
+typedef NNK_T NNK_FN(wvec) __attribute__((vector_size(WINO_LANES * sizeof(NNK_T))));
+
+/* The first count lanes of *vec to or from memory (the others read as zero). Callers pass
+ * full = (count == WINO_LANES) as a constant of their own inlined copy, so that whole vectors,
+ * the common case, are one move and stay in registers; a partial one goes through a buffer. */
 static inline __attribute__((always_inline)) void
-NNK_FN(patch_rows)(const wino_geom *wg, const NNK_T *restrict p, int64_t ty, int64_t x0,
-                   int64_t half, NNK_T even[4][WINO_HALF], NNK_T odd[4][WINO_HALF])
+NNK_FN(store_lanes)(NNK_T *restrict to, const NNK_FN(wvec) *vec, int64_t count, bool full)
 {
-    /* Columns x0 + [lo, hi) are inside the image; even j is inside for 2j in [lo, hi), odd j
-     * for 2j + 1 in [lo, hi). */
-    const int64_t width = 2 * half;
+    if (full) {
+        memcpy(to, vec, sizeof *vec);
+        return;
+    }
+    NNK_T buffer[WINO_LANES];
+    memcpy(buffer, vec, sizeof *vec);
+    for (int64_t j = 0; j < count; j++)
+        to[j] = buffer[j];
+}
+
+static inline __attribute__((always_inline)) void
+NNK_FN(load_lanes)(NNK_FN(wvec) *vec, const NNK_T *restrict from, int64_t count, bool full)
+{
+    if (full) {
+        memcpy(vec, from, sizeof *vec);
+        return;
+    }
+    NNK_T buffer[WINO_LANES] = {0};
+    for (int64_t j = 0; j < count; j++)
+        buffer[j] = from[j];
+    memcpy(vec, buffer, sizeof *vec);
+}
+
+/* Columns x0 + [0, 2*WINO_LANES + 2) of input row iy of image plane p, zero outside the
+ * image: the first 2*WINO_LANES in *a and *b, the last two in (*c)[0] and (*c)[1]. A row that
+ * starts at most 2 columns left of the image and whose first 2*WINO_LANES columns end inside
+ * it (every row of a 3x3 convolution's strip across a wide image) loads straight into
+ * registers, the left padding shifted in; others go through a zeroed buffer. */
+static inline __attribute__((always_inline)) void
+NNK_FN(patch_row)(const wino_geom *wg, const NNK_T *restrict p, int64_t iy, int64_t x0,
+                  NNK_FN(wvec) *a, NNK_FN(wvec) *b, NNK_FN(wvec) *c)
+{
+    const NNK_FN(wvec) zero = {0};
+    if ((uint64_t)iy >= (uint64_t)wg->in_h) {
+        *a = *b = *c = zero;
+        return;
+    }
+    const NNK_T *row = p + iy * wg->in_w + x0;
+    const int64_t end = x0 + 2 * WINO_LANES;
+    if (x0 >= -2 && end <= wg->in_w) {
+        NNK_FN(wvec) first;
+        memcpy(&first, row - nnki_min(x0, 0), sizeof first);
+        *a = x0 >= 0    ? first
+             : x0 == -1 ? __builtin_shufflevector(zero, first, WINO_SHIFT_1)
+                        : __builtin_shufflevector(zero, first, WINO_SHIFT_2);
+        memcpy(b, row + WINO_LANES, sizeof *b);
+        *c = (NNK_FN(wvec)){end < wg->in_w ? row[2 * WINO_LANES] : 0,
+                            end + 1 < wg->in_w ? row[2 * WINO_LANES + 1] : 0};
+        return;
+    }
+    const int64_t width = 2 * WINO_LANES + 2;
+    NNK_T buffer[3 * WINO_LANES] = {0};
     const int64_t lo = nnki_min(width, nnki_max(0, -x0));
     const int64_t hi = nnki_max(lo, nnki_min(width, wg->in_w - x0));
-    const int64_t even_lo = (lo + 1) / 2, even_hi = (hi + 1) / 2;
-    const int64_t odd_lo = lo / 2, odd_hi = hi / 2;
+    for (int64_t j = lo; j < hi; j++)
+        buffer[j] = row[j];
+    memcpy(a, buffer, sizeof *a);
+    memcpy(b, buffer + WINO_LANES, sizeof *b);
+    memcpy(c, buffer + 2 * WINO_LANES, sizeof *c);
+}
+
+/* Asks for the cache lines of patch_row's rows of a strip ahead of their use. The planes of x
+ * lie a page or more apart, where the hardware's prefetcher starts cold, and the strip's
+ * rows are too short for it to get going. */
+static inline __attribute__((always_inline)) void
+NNK_FN(prefetch_patch)(const wino_geom *wg, const NNK_T *p, int64_t ty, int64_t x0)
+{
+    const int64_t lo = nnki_max(x0, 0), hi = nnki_min(x0 + 2 * WINO_LANES + 2, wg->in_w);
+    const int64_t step = 64 / (int64_t)sizeof(NNK_T);
     for (int r = 0; r < 4; r++) {
         const int64_t iy = 2 * ty - wg->pad_h + r;
-        if ((uint64_t)iy >= (uint64_t)wg->in_h || lo == hi) {
-            for (int64_t j = 0; j < half; j++)
-                even[r][j] = odd[r][j] = 0;
+        if ((uint64_t)iy >= (uint64_t)wg->in_h)
             continue;
-        }
-        const NNK_T *row = p + iy * wg->in_w + x0;
-        if (lo == 0 && hi == width) {
-            for (int64_t j = 0; j < half; j++) {
-                even[r][j] = row[2 * j];
-                odd[r][j] = row[2 * j + 1];
-            }
-            continue;
-        }
-        /* Only the few columns past the image's edges are zeroed. */
-        for (int64_t j = 0; j < even_lo; j++)
-            even[r][j] = 0;
-        for (int64_t j = even_lo; j < even_hi; j++)
-            even[r][j] = row[2 * j];
-        for (int64_t j = even_hi; j < half; j++)
-            even[r][j] = 0;
-        for (int64_t j = 0; j < odd_lo; j++)
-            odd[r][j] = 0;
-        for (int64_t j = odd_lo; j < odd_hi; j++)
-            odd[r][j] = row[2 * j + 1];
-        for (int64_t j = odd_hi; j < half; j++)
-            odd[r][j] = 0;
+        for (int64_t j = lo; j < hi; j += step)
+            __builtin_prefetch(p + iy * wg->in_w + j);
+        if (lo < hi)
+            __builtin_prefetch(p + iy * wg->in_w + hi - 1);
     }
 }
 
-/* V[xi][ci][k0 + j] = B^T d B for the tiles (ty, tx0 + j), j < count <= WINO_CHUNK, of one
- * image plane. Each step is a simple loop over the strip that the compiler vectorises: the
- * 4 rows split into even and odd columns (tile j starts at even column 2j), their row
- * combinations B^T d, then the column combinations, unit-stride over the tiles. */
+/* B^T d's rows from d's: applied to whole vectors of tiles. */
+static inline __attribute__((always_inline)) void NNK_FN(input_rows)(NNK_FN(wvec) d[4])
+{
+    const NNK_FN(wvec) d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3];
+    d[0] = d0 - d2;
+    d[1] = d1 + d2;
+    d[2] = d2 - d1;
+    d[3] = d1 - d3;
+}
+
+/* V[xi][k + j] = B^T d B for the tiles (ty, tx0 + j), j < count <= WINO_LANES, of one image
+ * plane, xi's rows plane apart. Tile j's 4x4 patch starts at column 2j: the patch rows split
+ * into even and odd columns (e, o) and the same shifted by one tile (e1, o1), all in
+ * registers; then B^T's row combinations and B's column ones, lane by lane. */
 static inline __attribute__((always_inline)) void
 NNK_FN(input_strip)(const wino_geom *wg, const NNK_T *restrict p, int64_t ty, int64_t tx0,
-                    int64_t count, NNK_T *restrict v, int64_t plane)
+                    int64_t count, bool full, NNK_T *restrict v, int64_t plane)
 {
-    NNK_T even[4][WINO_HALF], odd[4][WINO_HALF], te[4][WINO_HALF], to[4][WINO_HALF];
-    const int64_t half = count + 1;
-    NNK_FN(patch_rows)(wg, p, ty, 2 * tx0 - wg->pad_w, half, even, odd);
-    for (int64_t j = 0; j < half; j++) {
-        te[0][j] = even[0][j] - even[2][j];
-        te[1][j] = even[1][j] + even[2][j];
-        te[2][j] = even[2][j] - even[1][j];
-        te[3][j] = even[1][j] - even[3][j];
-        to[0][j] = odd[0][j] - odd[2][j];
-        to[1][j] = odd[1][j] + odd[2][j];
-        to[2][j] = odd[2][j] - odd[1][j];
-        to[3][j] = odd[1][j] - odd[3][j];
-    }
+    NNK_FN(wvec) e[4], o[4], e1[4], o1[4];
     for (int r = 0; r < 4; r++) {
-        NNK_T *restrict v0 = v + (r * 4) * plane, *restrict v1 = v0 + plane;
-        NNK_T *restrict v2 = v1 + plane, *restrict v3 = v2 + plane;
-        const NNK_T *e = te[r], *o = to[r];
-        for (int64_t j = 0; j < count; j++) {
-            v0[j] = e[j] - e[j + 1];
-            v1[j] = o[j] + e[j + 1];
-            v2[j] = e[j + 1] - o[j];
-            v3[j] = o[j] - o[j + 1];
-        }
+        NNK_FN(wvec) a, b, c;
+        NNK_FN(patch_row)(wg, p, 2 * ty - wg->pad_h + r, 2 * tx0 - wg->pad_w, &a, &b, &c);
+        e[r] = __builtin_shufflevector(a, b, WINO_EVEN);
+        o[r] = __builtin_shufflevector(a, b, WINO_ODD);
+        e1[r] = __builtin_shufflevector(e[r], c, WINO_NEXT_EVEN);
+        o1[r] = __builtin_shufflevector(o[r], c, WINO_NEXT_ODD);
+    }
+    NNK_FN(input_rows)(e);
+    NNK_FN(input_rows)(o);
+    NNK_FN(input_rows)(e1);
+    NNK_FN(input_rows)(o1);
+    for (int r = 0; r < 4; r++) {
+        const NNK_FN(wvec) out[4] = {e[r] - e1[r], o[r] + e1[r], e1[r] - o[r], o[r] - o1[r]};
+        for (int s = 0; s < 4; s++)
+            NNK_FN(store_lanes)(v + (r * 4 + s) * plane, &out[s], count, full);
     }
 }
 
@@ -133,59 +184,77 @@ static WINO_CLONES void NNK_FN(input_transform)(const wino_geom *wg, const NNK_T
                                                 int64_t t0, int64_t count, NNK_T *restrict v)
 {
     const int64_t plane = wg->cin * count, in_hw = wg->in_h * wg->in_w;
-    wino_strip st;
-    for (int64_t k = 0; k < count; k += st.count) {
-        st = wino_strip_at(wg, t0 + k, count - k);
-        for (int64_t ci = 0; ci < wg->cin; ci++)
-            NNK_FN(input_strip)(wg, x + (st.i * wg->cin + ci) * in_hw, st.ty, st.tx0, st.count,
-                                v + ci * count + k, plane);
+    for (int64_t ci = 0; ci < wg->cin; ci++) {
+        wino_strip st;
+        for (int64_t k = 0; k < count; k += st.count) {
+            st = wino_strip_at(wg, t0 + k, count - k, WINO_LANES);
+            const NNK_T *p = x + (st.i * wg->cin + ci) * in_hw;
+            if (ci + 1 < wg->cin)
+                NNK_FN(prefetch_patch)(wg, p + in_hw, st.ty, 2 * st.tx0 - wg->pad_w);
+            if (st.count == WINO_LANES)
+                NNK_FN(input_strip)(wg, p, st.ty, st.tx0, WINO_LANES, true, v + ci * count + k,
+                                    plane);
+            else
+                NNK_FN(input_strip)(wg, p, st.ty, st.tx0, st.count, false, v + ci * count + k,
+                                    plane);
+        }
     }
 }
 
-/* y's tiles [t0, t0 + count) = A^T M A (+ bias), cropped where out_h or out_w is odd: per
- * strip of tiles and output channel, the 16 rows of M combine into two output rows as vector
- * operations over the tiles. */
+/* One output channel's part of a strip of y = A^T M A (+ b): the 16 rows of M (plane apart)
+ * combine into two output rows of 2*count columns, each a vector of even and one of odd
+ * columns, interleaved into `to`; rows and cols crop them where out_h or out_w is odd. */
+static inline __attribute__((always_inline)) void
+NNK_FN(output_strip)(const wino_geom *wg, const NNK_T *restrict m, int64_t plane, int64_t count,
+                     bool full, NNK_T b, int64_t rows, int64_t cols, NNK_T *restrict to)
+{
+    NNK_FN(wvec) e[16];
+    for (int xi = 0; xi < 16; xi++)
+        NNK_FN(load_lanes)(&e[xi], m + xi * plane, count, full);
+    /* A^T M: two rows of 4 per tile; then A: even and odd output columns. */
+    NNK_FN(wvec) t[2][4];
+    for (int s = 0; s < 4; s++) {
+        t[0][s] = e[s] + e[4 + s] + e[8 + s];
+        t[1][s] = e[4 + s] - e[8 + s] - e[12 + s];
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        const NNK_FN(wvec) even = t[r][0] + t[r][1] + t[r][2] + b;
+        const NNK_FN(wvec) odd = t[r][1] - t[r][2] - t[r][3] + b;
+        const NNK_FN(wvec) low = __builtin_shufflevector(even, odd, WINO_LOW_PAIRS);
+        const NNK_FN(wvec) high = __builtin_shufflevector(even, odd, WINO_HIGH_PAIRS);
+        NNK_T *row = to + r * wg->out_w;
+        if (full && cols == 2 * WINO_LANES) {
+            memcpy(row, &low, sizeof low);
+            memcpy(row + WINO_LANES, &high, sizeof high);
+        } else {
+            /* An odd out_w leaves the last tile's odd column out. */
+            NNK_FN(store_lanes)(row, &low, nnki_min(cols, WINO_LANES), false);
+            NNK_FN(store_lanes)(row + WINO_LANES, &high, nnki_max(cols - WINO_LANES, 0), false);
+        }
+    }
+}
+
+/* y's tiles [t0, t0 + count) = A^T M A (+ bias), per strip of tiles and output channel. */
 static WINO_CLONES void NNK_FN(output_transform)(const wino_geom *wg, const NNK_T *restrict m,
                                                  int64_t t0, int64_t count,
                                                  const NNK_T *restrict bias, NNK_T *restrict y)
 {
     const int64_t plane = wg->cout * count, out_hw = wg->out_h * wg->out_w;
-    wino_strip st;
-    for (int64_t k = 0; k < count; k += st.count) {
-        st = wino_strip_at(wg, t0 + k, count - k);
-        const int64_t oy = 2 * st.ty, ox = 2 * st.tx0;
-        const int64_t rows = nnki_min(2, wg->out_h - oy);
-        const int64_t cols = nnki_min(2 * st.count, wg->out_w - ox);
-        for (int64_t co = 0; co < wg->cout; co++) {
-            const NNK_T *e = m + co * count + k;
-            const NNK_T b = bias != NULL ? bias[co] : 0;
-            /* A^T M: two rows of 4 per tile; then A: even and odd output columns. */
-            NNK_T t2[2][4][WINO_CHUNK], oe[2][WINO_CHUNK], oo[2][WINO_CHUNK];
-            for (int s = 0; s < 4; s++) {
-                const NNK_T *e0 = e + s * plane, *e1 = e + (4 + s) * plane;
-                const NNK_T *e2 = e + (8 + s) * plane, *e3 = e + (12 + s) * plane;
-                for (int64_t j = 0; j < st.count; j++) {
-                    t2[0][s][j] = e0[j] + e1[j] + e2[j];
-                    t2[1][s][j] = e1[j] - e2[j] - e3[j];
-                }
-            }
-            for (int r = 0; r < 2; r++)
-                for (int64_t j = 0; j < st.count; j++) {
-                    oe[r][j] = t2[r][0][j] + t2[r][1][j] + t2[r][2][j] + b;
-                    oo[r][j] = t2[r][1][j] - t2[r][2][j] - t2[r][3][j] + b;
-                }
-            /* Interleaved into y; an odd out_w leaves the last tile's odd column out. */
+    for (int64_t co = 0; co < wg->cout; co++) {
+        const NNK_T b = bias != NULL ? bias[co] : 0;
+        wino_strip st;
+        for (int64_t k = 0; k < count; k += st.count) {
+            st = wino_strip_at(wg, t0 + k, count - k, WINO_LANES);
+            const int64_t oy = 2 * st.ty, ox = 2 * st.tx0;
+            const int64_t rows = nnki_min(2, wg->out_h - oy);
+            const int64_t cols = nnki_min(2 * st.count, wg->out_w - ox);
             NNK_T *to = y + (st.i * wg->cout + co) * out_hw + oy * wg->out_w + ox;
-            const int64_t pairs = cols / 2;
-            for (int64_t r = 0; r < rows; r++) {
-                NNK_T *restrict row = to + r * wg->out_w;
-                for (int64_t j = 0; j < pairs; j++) {
-                    row[2 * j] = oe[r][j];
-                    row[2 * j + 1] = oo[r][j];
-                }
-                if (cols % 2 != 0)
-                    row[cols - 1] = oe[r][pairs];
-            }
+            if (st.count == WINO_LANES)
+                NNK_FN(output_strip)(wg, m + co * count + k, plane, WINO_LANES, true, b, rows,
+                                     cols, to);
+            else
+                NNK_FN(output_strip)(wg, m + co * count + k, plane, st.count, false, b, rows,
+                                     cols, to);
         }
     }
 }
@@ -247,7 +316,7 @@ static WINO_CLONES void NNK_FN(gradient_transform)(const wino_geom *wg, const NN
     const int64_t plane = wg->cout * count, out_hw = wg->out_h * wg->out_w;
     wino_strip st;
     for (int64_t k = 0; k < count; k += st.count) {
-        st = wino_strip_at(wg, t0 + k, count - k);
+        st = wino_strip_at(wg, t0 + k, count - k, WINO_CHUNK);
         const int64_t oy = 2 * st.ty, ox = 2 * st.tx0;
         const int64_t rows = nnki_min(2, wg->out_h - oy);
         const int64_t cols = nnki_min(2 * st.count, wg->out_w - ox), pairs = cols / 2;

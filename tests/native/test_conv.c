@@ -454,7 +454,7 @@ TEST(Conv2d_OneImageWorkspace_WorksWhenImagesWouldBeGrouped)
 /* 3x3 stride-1 convolutions with >= 16 input and output channels run y, dx and dw by Winograd
  * F(2x2, 3x3) (dw only where the direct pass does not apply): odd and even output sizes
  * (cropped last tiles), pads 0-3 (pad 3 leaves dx to im2col), rows of more than 64 tiles
- * (several strips), blocks spanning images, in both precisions at one and two threads (two
+ * (several strips), rows whose strips load straight into registers, blocks spanning images, in both precisions at one and two threads (two
  * threads sum dw in two partial sums). */
 static const nnk_conv2d_desc winograd_geometries[] = {
     /* n  c   h    w   f kh kw sh sw ph pw */
@@ -463,6 +463,10 @@ static const nnk_conv2d_desc winograd_geometries[] = {
     {1, 32, 5, 6, 18, 3, 3, 1, 1, 2, 2},
     {2, 16, 4, 6, 16, 3, 3, 1, 1, 3, 1},
     {9, 16, 3, 3, 24, 3, 3, 1, 1, 1, 0},
+    /* Rows of whole vectors of tiles whose padding shifts into registers (pad 1, pad 2), and a
+     * row that ends on the image's last column. */
+    {2, 16, 5, 32, 16, 3, 3, 1, 1, 1, 1},
+    {1, 16, 4, 37, 17, 3, 3, 1, 1, 0, 2},
     /* Where the direct dw does not apply, dw too is Winograd's: too few channels for the
      * direct pass's vector lanes (f = 17) or too deep (c*kh*kw = 1080). */
     {2, 16, 6, 7, 17, 3, 3, 1, 1, 1, 1},
