@@ -126,15 +126,18 @@ int nnki_winograd_threads(const nnki_conv_geom *g, nnki_wino_pass pass, int64_t 
     return (int)nnki_min(wino_threads_wanted(&wg), (workspace_len - fixed) / each);
 }
 
-/* Besides NNK_T and NNK_SUFFIX, winograd_impl.h takes WINO_LANES, the lanes of a 64-byte
- * vector of NNK_T (the tiles of a strip); WINO_EVEN and WINO_ODD, the even and odd lanes of
+/* Besides NNK_T and NNK_SUFFIX, winograd_impl.h takes NNK_INT, the integer as wide as NNK_T
+ * (vector masks); WINO_LANES, the lanes of a 64-byte vector of NNK_T (the tiles of a strip),
+ * and WINO_LANE_ORDER, 0 to WINO_LANES - 1; WINO_EVEN and WINO_ODD, the even and odd lanes of
  * two such vectors; WINO_NEXT_EVEN and WINO_NEXT_ODD, lanes 1 to WINO_LANES - 1 of a vector
  * followed by lane 0 or 1 of a second; WINO_LOW_PAIRS and WINO_HIGH_PAIRS, the low and the
  * high halves of two vectors interleaved lane by lane; WINO_SHIFT_1 and WINO_SHIFT_2, a zero
  * vector's lanes then a second's, shifted right by 1 or 2. */
 #define NNK_T float
 #define NNK_SUFFIX f32
+#define NNK_INT int32_t
 #define WINO_LANES 16
+#define WINO_LANE_ORDER 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 #define WINO_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
 #define WINO_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
 #define WINO_NEXT_EVEN 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
@@ -146,7 +149,9 @@ int nnki_winograd_threads(const nnki_conv_geom *g, nnki_wino_pass pass, int64_t 
 #include "winograd_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
+#undef NNK_INT
 #undef WINO_LANES
+#undef WINO_LANE_ORDER
 #undef WINO_EVEN
 #undef WINO_ODD
 #undef WINO_NEXT_EVEN
@@ -158,7 +163,9 @@ int nnki_winograd_threads(const nnki_conv_geom *g, nnki_wino_pass pass, int64_t 
 
 #define NNK_T double
 #define NNK_SUFFIX f64
+#define NNK_INT int64_t
 #define WINO_LANES 8
+#define WINO_LANE_ORDER 0, 1, 2, 3, 4, 5, 6, 7
 #define WINO_EVEN 0, 2, 4, 6, 8, 10, 12, 14
 #define WINO_ODD 1, 3, 5, 7, 9, 11, 13, 15
 #define WINO_NEXT_EVEN 1, 2, 3, 4, 5, 6, 7, 8
@@ -170,7 +177,9 @@ int nnki_winograd_threads(const nnki_conv_geom *g, nnki_wino_pass pass, int64_t 
 #include "winograd_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
+#undef NNK_INT
 #undef WINO_LANES
+#undef WINO_LANE_ORDER
 #undef WINO_EVEN
 #undef WINO_ODD
 #undef WINO_NEXT_EVEN

@@ -53,44 +53,27 @@ static void NNK_FN(filter_transform)(const wino_geom *wg, const NNK_T *restrict 
  * their lanes as constants (__builtin_shufflevector), so that clang builds them too. Vectors
  * are passed by pointer: by value their ABI differs between the clones (GCC's -Wpsabi). */
 typedef NNK_T NNK_FN(wvec) __attribute__((vector_size(WINO_LANES * sizeof(NNK_T))));
+/* Lanes of NNK_INT, as wide as NNK_T: comparison masks (0 or -1). */
+typedef NNK_INT NNK_FN(wmask) __attribute__((vector_size(WINO_LANES * sizeof(NNK_INT))));
 
-/* The first count lanes of *vec to or from memory (the others read as zero). Callers pass
- * full = (count == WINO_LANES) as a constant of their own inlined copy, so that whole vectors,
- * the common case, are one move and stay in registers; a partial one goes through a buffer. */
+/* The first count lanes of *vec to memory; a whole vector is one move. */
 static inline __attribute__((always_inline)) void
-NNK_FN(store_lanes)(NNK_T *restrict to, const NNK_FN(wvec) *vec, int64_t count, bool full)
+NNK_FN(store_lanes)(NNK_T *restrict to, const NNK_FN(wvec) *vec, int64_t count)
 {
-    if (full) {
+    if (count == WINO_LANES)
         memcpy(to, vec, sizeof *vec);
-        return;
-    }
-    NNK_T buffer[WINO_LANES];
-    memcpy(buffer, vec, sizeof *vec);
-    for (int64_t j = 0; j < count; j++)
-        to[j] = buffer[j];
-}
-
-static inline __attribute__((always_inline)) void
-NNK_FN(load_lanes)(NNK_FN(wvec) *vec, const NNK_T *restrict from, int64_t count, bool full)
-{
-    if (full) {
-        memcpy(vec, from, sizeof *vec);
-        return;
-    }
-    NNK_T buffer[WINO_LANES] = {0};
-    for (int64_t j = 0; j < count; j++)
-        buffer[j] = from[j];
-    memcpy(vec, buffer, sizeof *vec);
+    else if (count > 0)
+        memcpy(to, vec, (size_t)count * sizeof(NNK_T));
 }
 
 /* Columns x0 + [0, 2*WINO_LANES + 2) of input row iy of image plane p, zero outside the
- * image: the first 2*WINO_LANES in *a and *b, the last two in (*c)[0] and (*c)[1]. A row that
- * starts at most 2 columns left of the image and whose first 2*WINO_LANES columns end inside
- * it (every row of a 3x3 convolution's strip across a wide image) loads straight into
- * registers, the left padding shifted in; others go through a zeroed buffer. */
+ * image: the first 2*WINO_LANES in *a and *b, the last two in (*c)[0] and (*c)[1]. A row
+ * that starts at most 2 columns left of the image loads straight into registers: the left
+ * padding shifts in, and columns past the image's right edge, read from the rows after it
+ * (up to x_end, the end of x), are masked to zero. Others go through a zeroed buffer. */
 static inline __attribute__((always_inline)) void
-NNK_FN(patch_row)(const wino_geom *wg, const NNK_T *restrict p, int64_t iy, int64_t x0,
-                  NNK_FN(wvec) *a, NNK_FN(wvec) *b, NNK_FN(wvec) *c)
+NNK_FN(patch_row)(const wino_geom *wg, const NNK_T *restrict p, const NNK_T *x_end, int64_t iy,
+                  int64_t x0, NNK_FN(wvec) *a, NNK_FN(wvec) *b, NNK_FN(wvec) *c)
 {
     const NNK_FN(wvec) zero = {0};
     if ((uint64_t)iy >= (uint64_t)wg->in_h) {
@@ -99,13 +82,19 @@ NNK_FN(patch_row)(const wino_geom *wg, const NNK_T *restrict p, int64_t iy, int6
     }
     const NNK_T *row = p + iy * wg->in_w + x0;
     const int64_t end = x0 + 2 * WINO_LANES;
-    if (x0 >= -2 && end <= wg->in_w) {
+    if (x0 >= -2 && x_end - row >= 2 * WINO_LANES) {
         NNK_FN(wvec) first;
         memcpy(&first, row - nnki_min(x0, 0), sizeof first);
         *a = x0 >= 0    ? first
              : x0 == -1 ? __builtin_shufflevector(zero, first, WINO_SHIFT_1)
                         : __builtin_shufflevector(zero, first, WINO_SHIFT_2);
         memcpy(b, row + WINO_LANES, sizeof *b);
+        if (end > wg->in_w) {
+            const NNK_FN(wmask) lanes = {WINO_LANE_ORDER};
+            const NNK_INT inside = (NNK_INT)(wg->in_w - x0);
+            *a = (NNK_FN(wvec))((NNK_FN(wmask))*a & (lanes < inside));
+            *b = (NNK_FN(wvec))((NNK_FN(wmask))*b & (lanes < inside - WINO_LANES));
+        }
         *c = (NNK_FN(wvec)){end < wg->in_w ? row[2 * WINO_LANES] : 0,
                             end + 1 < wg->in_w ? row[2 * WINO_LANES + 1] : 0};
         return;
@@ -151,17 +140,19 @@ static inline __attribute__((always_inline)) void NNK_FN(input_rows)(NNK_FN(wvec
 }
 
 /* V[xi][k + j] = B^T d B for the tiles (ty, tx0 + j), j < count <= WINO_LANES, of one image
- * plane, xi's rows plane apart. Tile j's 4x4 patch starts at column 2j: the patch rows split
- * into even and odd columns (e, o) and the same shifted by one tile (e1, o1), all in
- * registers; then B^T's row combinations and B's column ones, lane by lane. */
+ * plane p, xi's rows plane apart. Tile j's 4x4 patch starts at column 2j: the patch rows
+ * split into even and odd columns (e, o) and the same shifted by one tile (e1, o1), all in
+ * registers; then B^T's row combinations and B's column ones, lane by lane. With spill, the
+ * lanes past count are stored too, garbage that a later strip overwrites. */
 static inline __attribute__((always_inline)) void
-NNK_FN(input_strip)(const wino_geom *wg, const NNK_T *restrict p, int64_t ty, int64_t tx0,
-                    int64_t count, bool full, NNK_T *restrict v, int64_t plane)
+NNK_FN(input_strip)(const wino_geom *wg, const NNK_T *restrict p, const NNK_T *x_end,
+                    wino_strip st, bool spill, NNK_T *restrict v, int64_t plane)
 {
     NNK_FN(wvec) e[4], o[4], e1[4], o1[4];
     for (int r = 0; r < 4; r++) {
         NNK_FN(wvec) a, b, c;
-        NNK_FN(patch_row)(wg, p, 2 * ty - wg->pad_h + r, 2 * tx0 - wg->pad_w, &a, &b, &c);
+        NNK_FN(patch_row)(wg, p, x_end, 2 * st.ty - wg->pad_h + r, 2 * st.tx0 - wg->pad_w, &a,
+                          &b, &c);
         e[r] = __builtin_shufflevector(a, b, WINO_EVEN);
         o[r] = __builtin_shufflevector(a, b, WINO_ODD);
         e1[r] = __builtin_shufflevector(e[r], c, WINO_NEXT_EVEN);
@@ -171,19 +162,24 @@ NNK_FN(input_strip)(const wino_geom *wg, const NNK_T *restrict p, int64_t ty, in
     NNK_FN(input_rows)(o);
     NNK_FN(input_rows)(e1);
     NNK_FN(input_rows)(o1);
+    const int64_t stored = spill ? WINO_LANES : st.count;
     for (int r = 0; r < 4; r++) {
         const NNK_FN(wvec) out[4] = {e[r] - e1[r], o[r] + e1[r], e1[r] - o[r], o[r] - o1[r]};
         for (int s = 0; s < 4; s++)
-            NNK_FN(store_lanes)(v + (r * 4 + s) * plane, &out[s], count, full);
+            NNK_FN(store_lanes)(v + (r * 4 + s) * plane, &out[s], stored);
     }
 }
 
 /* V[xi][ci][k] = B^T d B for the tiles [t0, t0 + count) and every input channel, d the tile's
- * 4x4 patch of x with zeros outside the image. */
+ * 4x4 patch of x with zeros outside the image. Channel by channel, so that each plane of x is
+ * read in order; strips in order, so that a whole vector stored past a strip's last tile is
+ * overwritten by the next strip or the next channel's row. Only where that would cross into
+ * the next xi (the plane's last row) are partial strips stored lane by lane. */
 static WINO_CLONES void NNK_FN(input_transform)(const wino_geom *wg, const NNK_T *restrict x,
                                                 int64_t t0, int64_t count, NNK_T *restrict v)
 {
     const int64_t plane = wg->cin * count, in_hw = wg->in_h * wg->in_w;
+    const NNK_T *x_end = x + wg->n * wg->cin * in_hw;
     for (int64_t ci = 0; ci < wg->cin; ci++) {
         wino_strip st;
         for (int64_t k = 0; k < count; k += st.count) {
@@ -191,26 +187,33 @@ static WINO_CLONES void NNK_FN(input_transform)(const wino_geom *wg, const NNK_T
             const NNK_T *p = x + (st.i * wg->cin + ci) * in_hw;
             if (ci + 1 < wg->cin)
                 NNK_FN(prefetch_patch)(wg, p + in_hw, st.ty, 2 * st.tx0 - wg->pad_w);
-            if (st.count == WINO_LANES)
-                NNK_FN(input_strip)(wg, p, st.ty, st.tx0, WINO_LANES, true, v + ci * count + k,
-                                    plane);
+            if (ci * count + k + WINO_LANES <= plane)
+                NNK_FN(input_strip)(wg, p, x_end, st, true, v + ci * count + k, plane);
             else
-                NNK_FN(input_strip)(wg, p, st.ty, st.tx0, st.count, false, v + ci * count + k,
-                                    plane);
+                NNK_FN(input_strip)(wg, p, x_end, st, false, v + ci * count + k, plane);
         }
     }
 }
 
 /* One output channel's part of a strip of y = A^T M A (+ b): the 16 rows of M (plane apart)
  * combine into two output rows of 2*count columns, each a vector of even and one of odd
- * columns, interleaved into `to`; rows and cols crop them where out_h or out_w is odd. */
+ * columns, interleaved into `to`; rows and cols crop them where out_h or out_w is odd. With
+ * overread, M is read a whole vector at a time, past the strip's last tile (the lanes there
+ * are not stored). */
 static inline __attribute__((always_inline)) void
 NNK_FN(output_strip)(const wino_geom *wg, const NNK_T *restrict m, int64_t plane, int64_t count,
-                     bool full, NNK_T b, int64_t rows, int64_t cols, NNK_T *restrict to)
+                     bool overread, NNK_T b, int64_t rows, int64_t cols, NNK_T *restrict to)
 {
     NNK_FN(wvec) e[16];
-    for (int xi = 0; xi < 16; xi++)
-        NNK_FN(load_lanes)(&e[xi], m + xi * plane, count, full);
+    for (int xi = 0; xi < 16; xi++) {
+        if (overread) {
+            memcpy(&e[xi], m + xi * plane, sizeof e[xi]);
+        } else {
+            NNK_T buffer[WINO_LANES] = {0};
+            memcpy(buffer, m + xi * plane, (size_t)count * sizeof(NNK_T));
+            memcpy(&e[xi], buffer, sizeof e[xi]);
+        }
+    }
     /* A^T M: two rows of 4 per tile; then A: even and odd output columns. */
     NNK_FN(wvec) t[2][4];
     for (int s = 0; s < 4; s++) {
@@ -222,19 +225,16 @@ NNK_FN(output_strip)(const wino_geom *wg, const NNK_T *restrict m, int64_t plane
         const NNK_FN(wvec) odd = t[r][1] - t[r][2] - t[r][3] + b;
         const NNK_FN(wvec) low = __builtin_shufflevector(even, odd, WINO_LOW_PAIRS);
         const NNK_FN(wvec) high = __builtin_shufflevector(even, odd, WINO_HIGH_PAIRS);
+        /* Exactly cols columns: y's next row may be another block's. An odd out_w leaves the
+         * last tile's odd column out. */
         NNK_T *row = to + r * wg->out_w;
-        if (full && cols == 2 * WINO_LANES) {
-            memcpy(row, &low, sizeof low);
-            memcpy(row + WINO_LANES, &high, sizeof high);
-        } else {
-            /* An odd out_w leaves the last tile's odd column out. */
-            NNK_FN(store_lanes)(row, &low, nnki_min(cols, WINO_LANES), false);
-            NNK_FN(store_lanes)(row + WINO_LANES, &high, nnki_max(cols - WINO_LANES, 0), false);
-        }
+        NNK_FN(store_lanes)(row, &low, nnki_min(cols, WINO_LANES));
+        NNK_FN(store_lanes)(row + WINO_LANES, &high, nnki_max(cols - WINO_LANES, 0));
     }
 }
 
-/* y's tiles [t0, t0 + count) = A^T M A (+ bias), per strip of tiles and output channel. */
+/* y's tiles [t0, t0 + count) = A^T M A (+ bias), channel by channel, so that each plane of y
+ * is written in order; M is read a whole vector at a time except past its end. */
 static WINO_CLONES void NNK_FN(output_transform)(const wino_geom *wg, const NNK_T *restrict m,
                                                  int64_t t0, int64_t count,
                                                  const NNK_T *restrict bias, NNK_T *restrict y)
@@ -249,8 +249,8 @@ static WINO_CLONES void NNK_FN(output_transform)(const wino_geom *wg, const NNK_
             const int64_t rows = nnki_min(2, wg->out_h - oy);
             const int64_t cols = nnki_min(2 * st.count, wg->out_w - ox);
             NNK_T *to = y + (st.i * wg->cout + co) * out_hw + oy * wg->out_w + ox;
-            if (st.count == WINO_LANES)
-                NNK_FN(output_strip)(wg, m + co * count + k, plane, WINO_LANES, true, b, rows,
+            if (co * count + k + WINO_LANES <= plane)
+                NNK_FN(output_strip)(wg, m + co * count + k, plane, st.count, true, b, rows,
                                      cols, to);
             else
                 NNK_FN(output_strip)(wg, m + co * count + k, plane, st.count, false, b, rows,
