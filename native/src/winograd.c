@@ -22,8 +22,6 @@
 #define WINO_CLONES NNKI_CLONES
 #endif
 
-/* Tiles per strip of the gradient transform: its row buffers live on the stack. */
-#define WINO_CHUNK 64
 
 /* V and M of one thread's block stay within 2^17 elements (512 KiB of float, a quarter of L2,
  * leaving room for the BLAS's packed blocks). Interleaved A/B on conv_wide against 2^15-2^20:

@@ -66,6 +66,16 @@ NNK_FN(store_lanes)(NNK_T *restrict to, const NNK_FN(wvec) *vec, int64_t count)
         memcpy(to, vec, (size_t)count * sizeof(NNK_T));
 }
 
+/* Zeroes lanes `inside` and on of the pair (*a, *b): 2*WINO_LANES elements of a row that were
+ * read on past its end. */
+static inline __attribute__((always_inline)) void
+NNK_FN(zero_past)(NNK_FN(wvec) *a, NNK_FN(wvec) *b, int64_t inside)
+{
+    const NNK_FN(wmask) lanes = {WINO_LANE_ORDER};
+    *a = (NNK_FN(wvec))((NNK_FN(wmask))*a & (lanes < (NNK_INT)inside));
+    *b = (NNK_FN(wvec))((NNK_FN(wmask))*b & (lanes < (NNK_INT)(inside - WINO_LANES)));
+}
+
 /* Columns x0 + [0, 2*WINO_LANES + 2) of input row iy of image plane p, zero outside the
  * image: the first 2*WINO_LANES in *a and *b, the last two in (*c)[0] and (*c)[1]. A row
  * that starts at most 2 columns left of the image loads straight into registers: the left
@@ -89,12 +99,8 @@ NNK_FN(patch_row)(const wino_geom *wg, const NNK_T *restrict p, const NNK_T *x_e
              : x0 == -1 ? __builtin_shufflevector(zero, first, WINO_SHIFT_1)
                         : __builtin_shufflevector(zero, first, WINO_SHIFT_2);
         memcpy(b, row + WINO_LANES, sizeof *b);
-        if (end > wg->in_w) {
-            const NNK_FN(wmask) lanes = {WINO_LANE_ORDER};
-            const NNK_INT inside = (NNK_INT)(wg->in_w - x0);
-            *a = (NNK_FN(wvec))((NNK_FN(wmask))*a & (lanes < inside));
-            *b = (NNK_FN(wvec))((NNK_FN(wmask))*b & (lanes < inside - WINO_LANES));
-        }
+        if (end > wg->in_w)
+            NNK_FN(zero_past)(a, b, wg->in_w - x0);
         *c = (NNK_FN(wvec)){end < wg->in_w ? row[2 * WINO_LANES] : 0,
                             end + 1 < wg->in_w ? row[2 * WINO_LANES + 1] : 0};
         return;
@@ -305,58 +311,64 @@ nnk_status NNK_FN(nnki_winograd_backward_data)(const nnki_conv_geom *g, const NN
     return (nnk_status)NNK_FN(wino_run)(&wg, dy, NULL, dx, workspace, threads);
 }
 
+/* Columns x0 + [0, 2*WINO_LANES) of row oy of dy's plane p (shaped as y), zero past out_w
+ * or out_h, split into even (*e) and odd (*o) columns: read whole, the columns past the
+ * image masked, unless that read would pass end (the end of dy). */
+static inline __attribute__((always_inline)) void
+NNK_FN(gradient_row)(const wino_geom *wg, const NNK_T *restrict p, const NNK_T *end, int64_t oy,
+                     int64_t x0, NNK_FN(wvec) *e, NNK_FN(wvec) *o)
+{
+    if (oy >= wg->out_h) {
+        *e = *o = (NNK_FN(wvec)){0};
+        return;
+    }
+    const NNK_T *row = p + oy * wg->out_w + x0;
+    const int64_t inside = wg->out_w - x0;
+    NNK_FN(wvec) a, b;
+    if (end - row >= 2 * WINO_LANES) {
+        memcpy(&a, row, sizeof a);
+        memcpy(&b, row + WINO_LANES, sizeof b);
+        if (inside < 2 * WINO_LANES)
+            NNK_FN(zero_past)(&a, &b, inside);
+    } else {
+        NNK_T buffer[2 * WINO_LANES] = {0};
+        for (int64_t j = 0; j < nnki_min(inside, 2 * WINO_LANES); j++)
+            buffer[j] = row[j];
+        memcpy(&a, buffer, sizeof a);
+        memcpy(&b, buffer + WINO_LANES, sizeof b);
+    }
+    *e = __builtin_shufflevector(a, b, WINO_EVEN);
+    *o = __builtin_shufflevector(a, b, WINO_ODD);
+}
+
 /* dM[xi][co][k] = A dY A^T for the tiles [t0, t0 + count) of dy (shaped as the forward pass's
  * y) and every output channel, dY the tile's 2x2 gradient, zero where the tile overhangs an odd
- * out_h or out_w. Per strip: the tile's even and odd columns, then the row combinations
- * (dY0, dY0 + dY1, dY0 - dY1, -dY1) and the column ones, as vector operations over the tiles. */
+ * out_h or out_w: a vector of tiles at a time, the tiles' even and odd columns, then the row
+ * combinations (dY0, dY0 + dY1, dY0 - dY1, -dY1) and the column ones. Channel by channel and
+ * strips in order, storing whole vectors where input_transform does. */
 static WINO_CLONES void NNK_FN(gradient_transform)(const wino_geom *wg, const NNK_T *restrict dy,
                                                    int64_t t0, int64_t count,
                                                    NNK_T *restrict dm)
 {
     const int64_t plane = wg->cout * count, out_hw = wg->out_h * wg->out_w;
-    wino_strip st;
-    for (int64_t k = 0; k < count; k += st.count) {
-        st = wino_strip_at(wg, t0 + k, count - k, WINO_CHUNK);
-        const int64_t oy = 2 * st.ty, ox = 2 * st.tx0;
-        const int64_t rows = nnki_min(2, wg->out_h - oy);
-        const int64_t cols = nnki_min(2 * st.count, wg->out_w - ox), pairs = cols / 2;
-        for (int64_t co = 0; co < wg->cout; co++) {
-            const NNK_T *from = dy + (st.i * wg->cout + co) * out_hw + oy * wg->out_w + ox;
-            NNK_T ge[2][WINO_CHUNK], go[2][WINO_CHUNK];
-            for (int64_t r = 0; r < 2; r++) {
-                const NNK_T *row = from + r * wg->out_w;
-                int64_t j = 0;
-                if (r < rows) {
-                    for (; j < pairs; j++) {
-                        ge[r][j] = row[2 * j];
-                        go[r][j] = row[2 * j + 1];
-                    }
-                    if (cols % 2 != 0) {
-                        ge[r][j] = row[cols - 1];
-                        go[r][j++] = 0;
-                    }
-                }
-                for (; j < st.count; j++)
-                    ge[r][j] = go[r][j] = 0;
-            }
+    const NNK_T *dy_end = dy + wg->n * wg->cout * out_hw;
+    for (int64_t co = 0; co < wg->cout; co++) {
+        wino_strip st;
+        for (int64_t k = 0; k < count; k += st.count) {
+            st = wino_strip_at(wg, t0 + k, count - k, WINO_LANES);
+            const NNK_T *p = dy + (st.i * wg->cout + co) * out_hw;
+            NNK_FN(wvec) e0, o0, e1, o1;
+            NNK_FN(gradient_row)(wg, p, dy_end, 2 * st.ty, 2 * st.tx0, &e0, &o0);
+            NNK_FN(gradient_row)(wg, p, dy_end, 2 * st.ty + 1, 2 * st.tx0, &e1, &o1);
+            const NNK_FN(wvec) e[4] = {e0, e0 + e1, e0 - e1, -e1};
+            const NNK_FN(wvec) o[4] = {o0, o0 + o1, o0 - o1, -o1};
+            const int64_t stored =
+                co * count + k + WINO_LANES <= plane ? WINO_LANES : st.count;
             NNK_T *to = dm + co * count + k;
             for (int r = 0; r < 4; r++) {
-                NNK_T *restrict d0 = to + (r * 4) * plane, *restrict d1 = d0 + plane;
-                NNK_T *restrict d2 = d1 + plane, *restrict d3 = d2 + plane;
-                for (int64_t j = 0; j < st.count; j++) {
-                    const NNK_T e = r == 0   ? ge[0][j]
-                                    : r == 1 ? ge[0][j] + ge[1][j]
-                                    : r == 2 ? ge[0][j] - ge[1][j]
-                                             : -ge[1][j];
-                    const NNK_T o = r == 0   ? go[0][j]
-                                    : r == 1 ? go[0][j] + go[1][j]
-                                    : r == 2 ? go[0][j] - go[1][j]
-                                             : -go[1][j];
-                    d0[j] = e;
-                    d1[j] = e + o;
-                    d2[j] = e - o;
-                    d3[j] = -o;
-                }
+                const NNK_FN(wvec) out[4] = {e[r], e[r] + o[r], e[r] - o[r], -o[r]};
+                for (int s = 0; s < 4; s++)
+                    NNK_FN(store_lanes)(to + (r * 4 + s) * plane, &out[s], stored);
             }
         }
     }
