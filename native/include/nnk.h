@@ -83,8 +83,9 @@ NNK_API int32_t nnk_get_num_threads(void);
  * Kernels load the default lazily; call this to choose another or to see the error early. */
 NNK_API nnk_status nnk_blas_select(const char *name_or_path);
 
-/* Name of the loaded BLAS ("openblas", "mkl" or the path given), "" if none is loaded;
- * static storage valid until the next nnk_blas_select. */
+/* Name of the loaded BLAS ("openblas", "mkl" or the path given), "" if none is loaded. The
+ * string is never changed or freed: it stays valid, naming that BLAS, after later selections
+ * and while another thread selects. */
 NNK_API const char *nnk_blas_name(void);
 
 /* ---- Convolution -------------------------------------------------------------------------- */

@@ -42,7 +42,16 @@ static _Atomic(sgemm_fn) sgemm;
 static _Atomic(dgemm_fn) dgemm;
 static set_threads_fn set_threads;  /* guarded by lock; NULL if the BLAS has no such call */
 static int threads_set;             /* guarded by lock; last count passed, 0 if none yet */
-static char name[4096];             /* guarded by lock; "" until a BLAS is loaded */
+/* The loaded BLAS's name: "" until one is loaded, then a string that is never changed or
+ * freed (a literal, or a copy of the path kept in `paths`), so that a pointer nnk_blas_name
+ * returned stays valid however another thread switches the BLAS. */
+static _Atomic(const char *) name = "";
+typedef struct kept_path {
+    struct kept_path *next;
+    char text[];
+} kept_path;
+static kept_path *paths_kept; /* guarded by lock: every path a BLAS was loaded from */
+enum { NAME_LIMIT = 4096 };
 
 static const char *const openblas_paths[] = {
     /* The OpenMP build first: inside our OpenMP regions it runs single-threaded by itself. */
@@ -97,6 +106,25 @@ static void choose_openblas_core(void)
 #endif
 }
 
+/* label itself when it is a literal ("openblas", "mkl"), else the kept copy of the path, made
+ * on first use; NULL when memory runs out. Caller holds lock. */
+static const char *keep_name(const char *label, bool literal)
+{
+    if (literal)
+        return label;
+    for (const kept_path *k = paths_kept; k != NULL; k = k->next)
+        if (strcmp(k->text, label) == 0)
+            return k->text;
+    const size_t length = strlen(label) + 1;
+    kept_path *k = malloc(sizeof *k + length);
+    if (k == NULL)
+        return NULL;
+    memcpy(k->text, label, length);
+    k->next = paths_kept;
+    paths_kept = k;
+    return k->text;
+}
+
 /* Loads the BLAS named by choice; on success publishes it, on failure keeps the current one.
  * Caller holds lock. */
 static nnk_status load(const char *choice)
@@ -122,10 +150,10 @@ static nnk_status load(const char *choice)
                               "\"openblas\", \"mkl\" or the path of a shared library)",
                               choice);
     }
-    if (strlen(label) >= sizeof name)
+    if (strlen(label) >= NAME_LIMIT)
         return nnki_set_error(NNK_ERROR_INVALID_ARGUMENT,
-                              "BLAS path is %zu characters long, the limit is %zu",
-                              strlen(label), sizeof name - 1);
+                              "BLAS path is %zu characters long, the limit is %d",
+                              strlen(label), NAME_LIMIT - 1);
 
     if (paths == openblas_paths || strstr(choice, "openblas") != NULL)
         choose_openblas_core();
@@ -151,12 +179,19 @@ static nnk_status load(const char *choice)
             dlclose(lib); /* no gemm was published from it, so no thread can be inside */
             continue;
         }
+        const char *kept = keep_name(label, label != choice);
+        if (kept == NULL) {
+            dlclose(lib);
+            return nnki_set_error(NNK_ERROR_BLAS_UNAVAILABLE,
+                                  "BLAS %s loaded, but no memory was left to keep its name",
+                                  label);
+        }
         set_threads_fn st = (set_threads_fn)dlsym(lib, "openblas_set_num_threads");
         if (st == NULL)
             st = (set_threads_fn)dlsym(lib, "MKL_Set_Num_Threads");
         set_threads = st;
         threads_set = 0;
-        strcpy(name, label);
+        atomic_store(&name, kept);
         atomic_store(&sgemm, s);
         atomic_store(&dgemm, d);
         return NNK_OK;
@@ -180,7 +215,7 @@ nnk_status nnk_blas_select(const char *name_or_path)
     return status;
 }
 
-const char *nnk_blas_name(void) { return name; }
+const char *nnk_blas_name(void) { return atomic_load(&name); }
 
 /* Loads the default BLAS unless one is loaded. Caller holds lock. */
 static nnk_status load_default_once(void)

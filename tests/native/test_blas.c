@@ -62,6 +62,25 @@ TEST(Blas_EnvironmentChoosesLibrary)
     CHECK_ERROR(nnk_blas_select(NULL), NNK_ERROR_BLAS_UNAVAILABLE, "/nonexistent/libbaz.so");
 }
 
+/* A name once returned keeps naming its BLAS: switching to another (here OpenBLAS by its path,
+ * then back by name) neither changes nor frees it, so a reader racing a select cannot see a
+ * half-written string. The same path selected twice gives the same kept string. */
+TEST(Blas_NameStaysValidAcrossSelections)
+{
+    const char *path = "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0";
+    CHECK_OK(nnk_blas_select("openblas"));
+    const char *by_name = nnk_blas_name();
+    CHECK_OK(nnk_blas_select(path));
+    const char *by_path = nnk_blas_name();
+    CHECK(strcmp(by_path, path) == 0, "name \"%s\"", by_path);
+    CHECK(strcmp(by_name, "openblas") == 0, "earlier name now \"%s\"", by_name);
+    CHECK_OK(nnk_blas_select("openblas"));
+    CHECK(strcmp(by_path, path) == 0, "earlier path now \"%s\"", by_path);
+    CHECK_OK(nnk_blas_select(path));
+    CHECK(nnk_blas_name() == by_path, "the same path was kept twice");
+    CHECK_OK(nnk_blas_select("openblas"));
+}
+
 TEST(Blas_LibraryWithoutCblasIsRejected)
 {
     /* libm is always there and exports no cblas_sgemm. */

@@ -46,8 +46,9 @@ internal static unsafe partial class NativeMethods
     public static partial nnk_status nnk_blas_select([NativeTypeName("const char *")] sbyte* name_or_path);
 
     /// <summary>
-    /// Name of the loaded BLAS ("openblas", "mkl" or the path given), "" if none is loaded;
-    /// static storage valid until the next nnk_blas_select.
+    /// Name of the loaded BLAS ("openblas", "mkl" or the path given), "" if none is loaded. The
+    /// string is never changed or freed: it stays valid, naming that BLAS, after later selections
+    /// and while another thread selects.
     /// </summary>
     [LibraryImport("nnk", EntryPoint = "nnk_blas_name")]
     [return: NativeTypeName("const char *")]
