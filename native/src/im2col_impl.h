@@ -10,6 +10,7 @@
  *
  * Loop order (Caffe's): ci, ki, kj, oy, ox, so cols is walked strictly in order, one output
  * row of out_w elements at a time; the image rows it reads stay in cache across the kj taps.
+ * col2im runs ki, kj, ci, oy, ox (see col2im_rows).
  * A row of padding is one unsigned comparison (a negative index wraps to a huge unsigned
  * value); the padding columns of a tap come from valid_columns, so the inner loops have no
  * test: for stride_w 1 they compile to memcpy/memset (im2col) and a vectorised add (col2im),
@@ -103,18 +104,21 @@ static NNKI_CLONES void NNK_FN(im2col_rows)(const nnki_conv_geom *g, const NNK_T
 
 /* The adjoint of im2col: every element of cols is added to the pixel it was copied from, so
  * a pixel covered by several windows receives the sum of their gradients. x accumulates (the
- * caller zeroes it once for all of an image's parts). */
+ * caller zeroes it once for all of an image's parts). Taps outermost and channels inside them:
+ * with channels outermost, a tap's rows re-read, a few rows later, the elements the tap before
+ * had just stored one column off, loads that wait for the stores they span. Each pixel still
+ * takes its taps in the same order, so the sums are the same bit for bit. */
 static NNKI_CLONES void NNK_FN(col2im_rows)(const nnki_conv_geom *g,
                                             const NNK_T *restrict cols_0, int64_t ld, int64_t oy0,
                                             int64_t oy1, NNK_T *restrict x)
 {
     const int64_t sw = g->stride_w;
-    for (int64_t ci = 0; ci < g->c; ci++) {
-        NNK_T *plane = x + ci * g->h * g->w;
-        for (int64_t ki = 0; ki < g->kh; ki++) {
-            for (int64_t kj = 0; kj < g->kw; kj++) {
-                int64_t lo, hi, first = kj - g->pad_w;
-                valid_columns(g, kj, &lo, &hi);
+    for (int64_t ki = 0; ki < g->kh; ki++) {
+        for (int64_t kj = 0; kj < g->kw; kj++) {
+            int64_t lo, hi, first = kj - g->pad_w;
+            valid_columns(g, kj, &lo, &hi);
+            for (int64_t ci = 0; ci < g->c; ci++) {
+                NNK_T *plane = x + ci * g->h * g->w;
                 const NNK_T *cols = cols_0 + ((ci * g->kh + ki) * g->kw + kj) * ld;
                 for (int64_t oy = oy0; oy < oy1; oy++, cols += g->out_w) {
                     int64_t iy = oy * g->stride_h - g->pad_h + ki;
