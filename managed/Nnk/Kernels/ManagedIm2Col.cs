@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace Nnk;
 
@@ -7,13 +8,18 @@ namespace Nnk;
 /// (C*KH*KW, OutH*OutW) row-major, row index (c*KH + ki)*KW + kj, the layout of the native
 /// library, so a GEMM with the weights viewed as (F, C*KH*KW) gives the output directly.
 /// </summary>
+/// <remarks>
+/// As native's <c>im2col_impl.h</c>: the output columns of a tap whose input column lies inside the
+/// image are worked out once per tap (<see cref="ValidColumns"/>), so the row loops test nothing;
+/// stride-1 rows are span copies and vector adds.
+/// </remarks>
 internal static class ManagedIm2Col<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Loop order c, ki, kj, oh, ow: each column row is written contiguously, and for stride 1 the
     // inner loop reads the input contiguously too.
     public static void Im2Col(in ConvGeometry g, ReadOnlySpan<T> image, Span<T> cols)
     {
-        int outH = g.OutH, outW = g.OutW;
+        int outH = g.OutH, outW = g.OutW, s = g.StrideW;
         int row = 0;
         for (int c = 0; c < g.C; c++)
         {
@@ -22,6 +28,8 @@ internal static class ManagedIm2Col<T> where T : unmanaged, IFloatingPointIeee75
             {
                 for (int kj = 0; kj < g.KW; kj++, row++)
                 {
+                    var (lo, hi) = ValidColumns(g, kj);
+                    int first = kj - g.PadW;
                     Span<T> dst = cols.Slice(row * outH * outW, outH * outW);
                     for (int oh = 0; oh < outH; oh++)
                     {
@@ -33,11 +41,13 @@ internal static class ManagedIm2Col<T> where T : unmanaged, IFloatingPointIeee75
                             continue;
                         }
                         ReadOnlySpan<T> srcRow = plane.Slice(ih * g.W, g.W);
-                        for (int ow = 0; ow < outW; ow++)
-                        {
-                            int iw = ow * g.StrideW - g.PadW + kj;
-                            dstRow[ow] = (uint)iw < (uint)g.W ? srcRow[iw] : T.Zero;
-                        }
+                        dstRow[..lo].Clear();
+                        if (s == 1)
+                            srcRow.Slice(lo + first, hi - lo).CopyTo(dstRow[lo..hi]);
+                        else
+                            for (int ow = lo; ow < hi; ow++)
+                                dstRow[ow] = srcRow[ow * s + first];
+                        dstRow[hi..].Clear();
                     }
                 }
             }
@@ -45,19 +55,23 @@ internal static class ManagedIm2Col<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     // The adjoint of Im2Col: every column entry is added back to the input pixel it was read from.
+    // Taps outermost and channels inside them, as native's col2im: each pixel takes its taps in
+    // (ki, kj) order either way, and the loop does not re-read what the tap before just stored.
     public static void Col2Im(in ConvGeometry g, ReadOnlySpan<T> cols, Span<T> image)
     {
-        int outH = g.OutH, outW = g.OutW;
+        int outH = g.OutH, outW = g.OutW, s = g.StrideW, planeLength = g.H * g.W;
         image.Clear();
-        int row = 0;
-        for (int c = 0; c < g.C; c++)
+        for (int ki = 0; ki < g.KH; ki++)
         {
-            Span<T> plane = image.Slice(c * g.H * g.W, g.H * g.W);
-            for (int ki = 0; ki < g.KH; ki++)
+            for (int kj = 0; kj < g.KW; kj++)
             {
-                for (int kj = 0; kj < g.KW; kj++, row++)
+                var (lo, hi) = ValidColumns(g, kj);
+                int first = kj - g.PadW;
+                for (int c = 0; c < g.C; c++)
                 {
+                    int row = (c * g.KH + ki) * g.KW + kj;
                     ReadOnlySpan<T> src = cols.Slice(row * outH * outW, outH * outW);
+                    Span<T> plane = image.Slice(c * planeLength, planeLength);
                     for (int oh = 0; oh < outH; oh++)
                     {
                         int ih = oh * g.StrideH - g.PadH + ki;
@@ -65,15 +79,29 @@ internal static class ManagedIm2Col<T> where T : unmanaged, IFloatingPointIeee75
                             continue;
                         ReadOnlySpan<T> srcRow = src.Slice(oh * outW, outW);
                         Span<T> dstRow = plane.Slice(ih * g.W, g.W);
-                        for (int ow = 0; ow < outW; ow++)
+                        if (s == 1)
                         {
-                            int iw = ow * g.StrideW - g.PadW + kj;
-                            if ((uint)iw < (uint)g.W)
-                                dstRow[iw] += srcRow[ow];
+                            Span<T> to = dstRow.Slice(lo + first, hi - lo);
+                            TensorPrimitives.Add(to, srcRow[lo..hi], to);
+                        }
+                        else
+                        {
+                            for (int ow = lo; ow < hi; ow++)
+                                dstRow[ow * s + first] += srcRow[ow];
                         }
                     }
                 }
             }
         }
+    }
+
+    // Output columns [lo, hi) whose input column ow*StrideW - PadW + kj lies inside the image.
+    private static (int Lo, int Hi) ValidColumns(in ConvGeometry g, int kj)
+    {
+        int first = kj - g.PadW, s = g.StrideW, outW = g.OutW;
+        int lo = first >= 0 ? 0 : (-first + s - 1) / s;
+        int hi = first >= g.W ? 0 : (g.W - first + s - 1) / s;
+        lo = Math.Min(lo, outW);
+        return (lo, Math.Max(lo, Math.Min(hi, outW)));
     }
 }
