@@ -78,15 +78,23 @@ typedef double nnki_v4d __attribute__((vector_size(32)));
 #define NNK_T float
 #define NNK_SUFFIX f32
 #define NNK_VEC nnki_v8f
+#define NNK_EVEN_ORDER 0, 2, 4, 6, 8, 10, 12, 14
+#define NNK_ODD_ORDER 1, 3, 5, 7, 9, 11, 13, 15
 #include "im2col_impl.h"
 #undef NNK_VEC
+#undef NNK_EVEN_ORDER
+#undef NNK_ODD_ORDER
 #undef NNK_T
 #undef NNK_SUFFIX
 
 #define NNK_T double
 #define NNK_SUFFIX f64
 #define NNK_VEC nnki_v4d
+#define NNK_EVEN_ORDER 0, 2, 4, 6
+#define NNK_ODD_ORDER 1, 3, 5, 7
 #include "im2col_impl.h"
 #undef NNK_VEC
+#undef NNK_EVEN_ORDER
+#undef NNK_ODD_ORDER
 #undef NNK_T
 #undef NNK_SUFFIX

@@ -121,6 +121,13 @@ static const nnk_conv2d_desc test_geometries[] = {
     {2, 1, 3, 3, 2, 2, 2, 1, 1, 3, 3},
     {3, 2, 9, 4, 3, 4, 3, 3, 1, 1, 2},
     {5, 3, 11, 10, 4, 3, 3, 2, 2, 1, 1},
+    /* Stride-2 rows of one to two float vectors (15-16 elements), of two to three (20-21), of
+     * exactly one with an element to spare before or after it, and of exactly one with neither
+     * (a one-row image). */
+    {2, 2, 4, 31, 3, 3, 3, 2, 2, 1, 1},
+    {1, 2, 3, 41, 2, 3, 3, 2, 2, 1, 1},
+    {1, 2, 3, 17, 2, 3, 3, 1, 2, 1, 0},
+    {1, 1, 1, 15, 2, 1, 1, 1, 2, 0, 0},
     /* c*kh*kw >= 128 and small images: conv2d groups images per gemm, the last group short. */
     {5, 8, 6, 7, 3, 4, 4, 1, 2, 1, 0},
     {7, 16, 5, 5, 3, 3, 3, 2, 1, 1, 0},
