@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -95,7 +96,36 @@ internal static unsafe class ManagedGemm<T> where T : unmanaged, IFloatingPointI
                 return;
             }
 
+            if (!transposeA && transposeB && UsesDots(m, n, k))
+            {
+                Dots(m, n, k, alpha, aPointer, lda, bPointer, ldb, beta, cPointer, ldc);
+                return;
+            }
             Blocked(transposeA, transposeB, m, n, k, alpha, aPointer, lda, bPointer, ldb, beta, cPointer, ldc, null);
+        }
+    }
+
+    // A few entries of C, each a long dot product of a row of A with a row of B (stored n x k): a
+    // convolution's weight gradient with few input channels (conv_mnist1: 20 x 9 entries over 676
+    // pixels per image). There the packing and the register tile's mostly empty edges cost more
+    // than the products, and each entry as a vector dot product of two contiguous rows wins.
+    private const int DotEntries = 1024;
+    private const int DotMinDepth = 64;
+
+    private static bool UsesDots(int m, int n, int k) => (long)m * n <= DotEntries && k >= DotMinDepth;
+
+    private static void Dots(int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            var row = new ReadOnlySpan<T>(a + (long)i * lda, k);
+            T* cRow = c + (long)i * ldc;
+            for (int j = 0; j < n; j++)
+            {
+                T product = alpha * TensorPrimitives.Dot(row, new ReadOnlySpan<T>(b + (long)j * ldb, k));
+                // Beta zero overwrites C without reading it, as the blocked path does.
+                cRow[j] = beta == T.Zero ? product : product + beta * cRow[j];
+            }
         }
     }
 

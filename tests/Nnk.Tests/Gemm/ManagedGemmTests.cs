@@ -18,6 +18,9 @@ public class ManagedGemmTests
         (1, 1, 1), (1, 7, 13), (7, 1, 13), (13, 37, 1), (6, 16, 256), (7, 17, 257), (37, 13, 300),
         (12, 32, 27), (32, 1024, 147), (145, 23, 37), (300, 37, 13), (73, 257, 7), (5, 2049, 3),
         (3, 4099, 5), (64, 64, 576), (257, 13, 513),
+        // A times B^T with at most 1024 entries of C and k >= 64 takes one dot product per entry;
+        // the first is the largest that does, the second just past it.
+        (32, 32, 64), (33, 32, 64),
     ];
 
     public static TheoryData<bool, bool, int, int, int> ShapeCases()
@@ -88,10 +91,11 @@ public class ManagedGemmTests
     }
 
     [Theory]
-    [InlineData(7, 17, 5)]
-    [InlineData(12, 32, 300)]
-    [InlineData(3, 5, 0)]
-    public void Multiply_BetaZero_IgnoresNaNInC(int m, int n, int k)
+    [InlineData(7, 17, 5, false)]
+    [InlineData(12, 32, 300, false)]
+    [InlineData(3, 5, 0, false)]
+    [InlineData(12, 32, 300, true)]
+    public void Multiply_BetaZero_IgnoresNaNInC(int m, int n, int k, bool transposeB)
     {
         var random = new Random(3);
         float[] a = RandomArray<float>(random, m * k);
@@ -99,7 +103,8 @@ public class ManagedGemmTests
         float[] c = new float[m * n];
         Array.Fill(c, float.NaN);
 
-        ManagedGemm<float>.Multiply(false, false, m, n, k, 1f, a, Math.Max(k, 1), b, n, 0f, c, n);
+        ManagedGemm<float>.Multiply(false, transposeB, m, n, k, 1f, a, Math.Max(k, 1), b,
+            transposeB ? Math.Max(k, 1) : n, 0f, c, n);
 
         Assert.All(c, value => Assert.True(float.IsFinite(value), $"C holds {value}"));
     }
