@@ -13,7 +13,7 @@ namespace Nnk;
 /// image are worked out once per tap (<see cref="ValidColumns"/>), so the row loops test nothing;
 /// stride-1 rows are span copies and vector adds.
 /// </remarks>
-internal static class ManagedIm2Col<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal static unsafe class ManagedIm2Col<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Loop order c, ki, kj, oh, ow: each column row is written contiguously, and for stride 1 the
     // inner loop reads the input contiguously too.
@@ -44,6 +44,8 @@ internal static class ManagedIm2Col<T> where T : unmanaged, IFloatingPointIeee75
                         dstRow[..lo].Clear();
                         if (s == 1)
                             srcRow.Slice(lo + first, hi - lo).CopyTo(dstRow[lo..hi]);
+                        else if (s == 2 && hi > lo)
+                            EvenElements(srcRow.Slice(lo * 2 + first, 2 * (hi - lo) - 1), dstRow[lo..hi]);
                         else
                             for (int ow = lo; ow < hi; ow++)
                                 dstRow[ow] = srcRow[ow * s + first];
@@ -92,6 +94,34 @@ internal static class ManagedIm2Col<T> where T : unmanaged, IFloatingPointIeee75
                     }
                 }
             }
+        }
+    }
+
+    // to[j] = from[2j] for every j of to (from holds 2*to.Length - 1 elements: a stride-2 run). For
+    // float, a vector at a time when the run is longer than one: each vector the even elements of two
+    // loaded ones (a pair of floats is one 64-bit lane whose low half is the even one, so narrowing
+    // keeps it), the last vector ending on the run's last element, so that its load starts one
+    // element early and keeps the odd halves; no load leaves the run.
+    private static void EvenElements(ReadOnlySpan<T> from, Span<T> to)
+    {
+        int n = to.Length, lanes = Vector<T>.Count;
+        if (typeof(T) != typeof(float) || !Vector.IsHardwareAccelerated || n <= lanes)
+        {
+            for (int j = 0; j < n; j++)
+                to[j] = from[2 * j];
+            return;
+        }
+        fixed (T* source = from, target = to)
+        {
+            for (int j = 0; j + lanes < n; j += lanes)
+            {
+                Vector<ulong> low = Vector.Load((ulong*)(source + 2 * j));
+                Vector<ulong> high = Vector.Load((ulong*)(source + 2 * j + lanes));
+                Vector.Store(Vector.Narrow(low, high).As<uint, T>(), target + j);
+            }
+            T* last = source + 2 * (n - lanes) - 1;
+            Vector<ulong> lastLow = Vector.Load((ulong*)last), lastHigh = Vector.Load((ulong*)(last + lanes));
+            Vector.Store(Vector.Narrow(lastLow >> 32, lastHigh >> 32).As<uint, T>(), target + n - lanes);
         }
     }
 

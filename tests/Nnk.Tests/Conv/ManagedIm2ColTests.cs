@@ -12,7 +12,8 @@ public class ManagedIm2ColTests
 {
     // (c, h, w, kh, kw, strideH, strideW, padH, padW): square and rectangular windows, strides 1-3
     // differing by axis, pads from 0 to the window's size (whole padded rows and columns), a 1x1,
-    // conv_seed's and conv_mnist2's geometries.
+    // conv_seed's and conv_mnist2's geometries, and stride-2 rows of 34-35 elements (two or more
+    // vectors of float at 256 and at 512 bits).
     public static TheoryData<int, int, int, int, int, int, int, int, int> Geometries => new()
     {
         { 2, 5, 7, 3, 3, 1, 1, 1, 1 },
@@ -23,6 +24,7 @@ public class ManagedIm2ColTests
         { 3, 31, 31, 3, 3, 2, 2, 1, 1 },
         { 1, 3, 10, 4, 4, 3, 3, 2, 4 },
         { 2, 9, 20, 3, 7, 1, 1, 2, 6 },
+        { 1, 3, 70, 3, 3, 2, 2, 1, 1 },
     };
 
     [Theory]
