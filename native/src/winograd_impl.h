@@ -76,6 +76,14 @@ NNK_FN(zero_past)(NNK_FN(wvec) *a, NNK_FN(wvec) *b, int64_t inside)
     *b = (NNK_FN(wvec))((NNK_FN(wmask))*b & (lanes < (NNK_INT)(inside - WINO_LANES)));
 }
 
+/* Whether a whole vector at offset `at` of one of V's, M's or dM's 16 planes (each `plane`
+ * long) stays within it: then the transforms store (or read) whole vectors there, past a
+ * strip's last tile, where a later strip overwrites them (or nothing uses them). */
+static inline bool NNK_FN(whole_vector)(int64_t at, int64_t plane)
+{
+    return at + WINO_LANES <= plane;
+}
+
 /* Columns x0 + [0, 2*WINO_LANES + 2) of input row iy of image plane p, zero outside the
  * image: the first 2*WINO_LANES in *a and *b, the last two in (*c)[0] and (*c)[1]. A row
  * that starts at most 2 columns left of the image loads straight into registers: the left
@@ -193,7 +201,7 @@ static WINO_CLONES void NNK_FN(input_transform)(const wino_geom *wg, const NNK_T
             const NNK_T *p = x + (st.i * wg->cin + ci) * in_hw;
             if (ci + 1 < wg->cin)
                 NNK_FN(prefetch_patch)(wg, p + in_hw, st.ty, 2 * st.tx0 - wg->pad_w);
-            if (ci * count + k + WINO_LANES <= plane)
+            if (NNK_FN(whole_vector)(ci * count + k, plane))
                 NNK_FN(input_strip)(wg, p, x_end, st, true, v + ci * count + k, plane);
             else
                 NNK_FN(input_strip)(wg, p, x_end, st, false, v + ci * count + k, plane);
@@ -255,7 +263,7 @@ static WINO_CLONES void NNK_FN(output_transform)(const wino_geom *wg, const NNK_
             const int64_t rows = nnki_min(2, wg->out_h - oy);
             const int64_t cols = nnki_min(2 * st.count, wg->out_w - ox);
             NNK_T *to = y + (st.i * wg->cout + co) * out_hw + oy * wg->out_w + ox;
-            if (co * count + k + WINO_LANES <= plane)
+            if (NNK_FN(whole_vector)(co * count + k, plane))
                 NNK_FN(output_strip)(wg, m + co * count + k, plane, st.count, true, b, rows,
                                      cols, to);
             else
@@ -363,7 +371,7 @@ static WINO_CLONES void NNK_FN(gradient_transform)(const wino_geom *wg, const NN
             const NNK_FN(wvec) e[4] = {e0, e0 + e1, e0 - e1, -e1};
             const NNK_FN(wvec) o[4] = {o0, o0 + o1, o0 - o1, -o1};
             const int64_t stored =
-                co * count + k + WINO_LANES <= plane ? WINO_LANES : st.count;
+                NNK_FN(whole_vector)(co * count + k, plane) ? WINO_LANES : st.count;
             NNK_T *to = dm + co * count + k;
             for (int r = 0; r < 4; r++) {
                 const NNK_FN(wvec) out[4] = {e[r], e[r] + o[r], e[r] - o[r], -o[r]};
