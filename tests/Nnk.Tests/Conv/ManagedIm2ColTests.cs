@@ -59,9 +59,10 @@ public class ManagedIm2ColTests
     private static T[] Values<T>(Random random, int length) where T : unmanaged, IFloatingPointIeee754<T> =>
         Enumerable.Range(0, length).Select(_ => T.CreateChecked(random.NextDouble() * 2 - 1)).ToArray();
 
-    private static T[] ReferenceIm2Col<T>(ConvGeometry g, T[] image) where T : unmanaged, IFloatingPointIeee754<T>
+    // Every entry of the cols matrix in order, with the index of the pixel it reads, or -1 over
+    // padding: the definition both functions follow.
+    private static IEnumerable<(int Column, int Pixel)> Entries(ConvGeometry g)
     {
-        var cols = new T[g.C * g.KH * g.KW * g.OutH * g.OutW];
         int k = 0;
         for (int c = 0; c < g.C; c++)
             for (int ki = 0; ki < g.KH; ki++)
@@ -71,8 +72,15 @@ public class ManagedIm2ColTests
                         {
                             int ih = oh * g.StrideH - g.PadH + ki, iw = ow * g.StrideW - g.PadW + kj;
                             bool inside = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-                            cols[k] = inside ? image[(c * g.H + ih) * g.W + iw] : T.Zero;
+                            yield return (k, inside ? (c * g.H + ih) * g.W + iw : -1);
                         }
+    }
+
+    private static T[] ReferenceIm2Col<T>(ConvGeometry g, T[] image) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var cols = new T[g.C * g.KH * g.KW * g.OutH * g.OutW];
+        foreach (var (column, pixel) in Entries(g))
+            cols[column] = pixel >= 0 ? image[pixel] : T.Zero;
         return cols;
     }
 
@@ -80,17 +88,9 @@ public class ManagedIm2ColTests
     private static T[] ReferenceCol2Im<T>(ConvGeometry g, T[] cols) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var image = new T[g.C * g.H * g.W];
-        int k = 0;
-        for (int c = 0; c < g.C; c++)
-            for (int ki = 0; ki < g.KH; ki++)
-                for (int kj = 0; kj < g.KW; kj++)
-                    for (int oh = 0; oh < g.OutH; oh++)
-                        for (int ow = 0; ow < g.OutW; ow++, k++)
-                        {
-                            int ih = oh * g.StrideH - g.PadH + ki, iw = ow * g.StrideW - g.PadW + kj;
-                            if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
-                                image[(c * g.H + ih) * g.W + iw] += cols[k];
-                        }
+        foreach (var (column, pixel) in Entries(g))
+            if (pixel >= 0)
+                image[pixel] += cols[column];
         return image;
     }
 }
