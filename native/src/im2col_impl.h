@@ -13,8 +13,9 @@
  * col2im runs ki, kj, ci, oy, ox (see col2im_rows).
  * A row of padding is one unsigned comparison (a negative index wraps to a huge unsigned
  * value); the padding columns of a tap come from valid_columns, so the inner loops have no
- * test: for stride_w 1 they compile to memcpy/memset (im2col) and a vectorised add (col2im),
- * otherwise to a branch-free strided copy.
+ * test: for stride_w 1 they compile to memcpy/memset (im2col) and a vectorised add (col2im);
+ * im2col's stride-2 rows are vectors of even elements (copy_run2); other strides are a
+ * branch-free strided loop.
  */
 
 /* Runs of a row: im2col's and col2im's stride-1 rows are often short (conv_mnist2: 9 elements),
@@ -64,11 +65,11 @@ static inline void NNK_FN(copy_run2)(NNK_T *restrict to, const NNK_T *restrict f
         return;
     }
     if (n == NNK_LANES && (before || after)) {
-        NNK_VEC v;
-        memcpy(&low, before ? from - 1 : from, sizeof low);
-        memcpy(&high, (before ? from - 1 : from) + NNK_LANES, sizeof high);
-        v = before ? __builtin_shufflevector(low, high, NNK_ODD_ORDER)
-                   : __builtin_shufflevector(low, high, NNK_EVEN_ORDER);
+        const NNK_T *start = before ? from - 1 : from;
+        memcpy(&low, start, sizeof low);
+        memcpy(&high, start + NNK_LANES, sizeof high);
+        const NNK_VEC v = before ? __builtin_shufflevector(low, high, NNK_ODD_ORDER)
+                                 : __builtin_shufflevector(low, high, NNK_EVEN_ORDER);
         memcpy(to, &v, sizeof v);
         return;
     }
