@@ -43,7 +43,7 @@ static _Atomic(dgemm_fn) dgemm;
 static set_threads_fn set_threads;  /* guarded by lock; NULL if the BLAS has no such call */
 static int threads_set;             /* guarded by lock; last count passed, 0 if none yet */
 /* The loaded BLAS's name: "" until one is loaded, then a string that is never changed or
- * freed (a literal, or a copy of the path kept in `paths`), so that a pointer nnk_blas_name
+ * freed (a literal, or a copy of the path kept in paths_kept), so that a pointer nnk_blas_name
  * returned stays valid however another thread switches the BLAS. */
 static _Atomic(const char *) name = "";
 typedef struct kept_path {
@@ -51,6 +51,7 @@ typedef struct kept_path {
     char text[];
 } kept_path;
 static kept_path *paths_kept; /* guarded by lock: every path a BLAS was loaded from */
+/* Longest path accepted, with its terminator: a bound on what paths_kept holds per path. */
 enum { NAME_LIMIT = 4096 };
 
 static const char *const openblas_paths[] = {
