@@ -9,9 +9,10 @@
  * d*d, d = x - shift; float partials over short runs, then double, see NORM_RUN_STEPS), which
  * keeps them accurate however far the mean is from zero; a set whose first value lies far
  * from its mean is summed again about the mean (NORM_FAR_SHIFT). A second pass writes y with
- * per-channel coefficients. Backward is the closed
- * form: one pass for the two sums per set, a second for dx, recomputing xhat on the fly, with
- * no temporary the size of x.
+ * per-channel coefficients. Backward is the closed form: one pass for the two sums per set, a
+ * second for dx, recomputing xhat on the fly, with no temporary the size of x. Where a thread
+ * has sets of spatial > 1 one after another (batch norm's channels, group norm forward's
+ * pairs), a set's second pass rides along the next set's first (rider in norm_impl.h).
  *
  * Threads: every sum is taken by one thread in one fixed order, so results do not depend on
  * the thread count. Batch norm shares out channels; group norm shares out (sample, group)
@@ -122,6 +123,11 @@ static int norm_threads(int64_t units, int64_t len)
 {
     return nnki_loop_threads(units, len / NORM_GRAIN > 1 ? len / NORM_GRAIN : 1);
 }
+
+/* The first of thread t's units when units are shared out among threads in contiguous
+ * ranges (the ranges of schedule(static)), so that a thread can overlap a unit's last pass
+ * with the next unit's first. */
+static int64_t norm_share(int64_t units, int t, int threads) { return units * t / threads; }
 
 /* Channel blocks of the spatial = 1 batch norm loops. */
 static int64_t norm_blocks(int64_t c) { return (c - 1) / NORM_BLOCK + 1; } /* c >= 1 */

@@ -256,17 +256,19 @@ static void run_backward(const norm_case *t, bool f32, const double *save_mean,
 #define DESC(n, c, spatial, groups) {n, c, spatial, groups, 1e-5, 0.9}
 
 /* spatial 1 (the row-block loops, with a partial last block) and > 1; one value per channel;
- * one channel; one sample. groups is ignored by batch norm. */
+ * one channel; one sample; planes of whole runs of sums and a remainder (100), along which
+ * the next channel's dx rides. groups is ignored by batch norm. */
 static const nnk_norm_desc batch_shapes[] = {
     DESC(4, 5, 1, 1),  DESC(2, 3, 20, 1), DESC(1, 3, 1, 0), DESC(3, 1, 7, 1),
     DESC(5, 130, 1, 1), DESC(2, 70, 3, 1), DESC(1, 4, 9, 1), DESC(200, 3, 1, 1),
+    DESC(3, 4, 100, 1),
 };
 /* G = 1 (layer norm when spatial = 1), G = C, C = 1, n*spatial = 1, groups straddling the
- * row blocks of the spatial = 1 loops. */
+ * row blocks of the spatial = 1 loops, planes of whole runs of sums and a remainder (100). */
 static const nnk_norm_desc group_shapes[] = {
     DESC(2, 6, 20, 2), DESC(3, 4, 5, 1),  DESC(2, 4, 5, 4),   DESC(3, 1, 6, 1),
     DESC(1, 6, 1, 3),  DESC(4, 5, 1, 1),  DESC(2, 130, 1, 13), DESC(2, 8, 1, 8),
-    DESC(3, 200, 1, 1),
+    DESC(3, 200, 1, 1), DESC(2, 6, 100, 3),
 };
 
 static void for_each_shape(norm_kind kind, void (*check)(norm_case *, bool), bool f32,
