@@ -11,8 +11,8 @@
  * from its mean is summed again about the mean (NORM_FAR_SHIFT). A second pass writes y with
  * per-channel coefficients. Backward is the closed form: one pass for the two sums per set, a
  * second for dx, recomputing xhat on the fly, with no temporary the size of x. Where a thread
- * has sets of spatial > 1 one after another (batch norm's channels, group norm forward's
- * pairs), a set's second pass rides along the next set's first (rider in norm_impl.h).
+ * has sets of spatial > 1 one after another (batch norm's channels, group norm's pairs in
+ * sample order), a set's second pass rides along the next set's first (rider in norm_impl.h).
  *
  * Threads: every sum is taken by one thread in one fixed order, so results do not depend on
  * the thread count. Batch norm shares out channels; group norm shares out (sample, group)

@@ -70,7 +70,7 @@ NORM_LOOP void NNK_FN(grad_affine)(const NNK_T *x, const NNK_T *dy, NNK_T *dx, i
  * out = affine of x (dy NULL) or grad_affine of x and dy, both at the sums' indices. Reading
  * the next set from L3 while this one's values are written keeps both directions busy; one
  * pass after the other leaves each waiting in turn (0.85-0.95x the time of the two apart on
- * the standard shapes, batch norm forward and backward and group norm forward). */
+ * the standard shapes, batch norm and group norm forward and backward). */
 typedef struct NNK_FN(rider) {
     const NNK_T *x, *dy;
     NNK_T *out;
@@ -686,35 +686,65 @@ static NNKI_CLONES void NNK_FN(gn_params_block)(const NNK_FN(norm_backward_args)
     }
 }
 
+/* The per-channel sums of sample i's pair of group gr into s (gamma-weighted, for dx), dbeta
+ * and dgamma. With prev (not NULL), the dx of the sample before, at channel 0, rides along
+ * channel by channel. */
+NORM_LOOP void NNK_FN(gn_group_sums)(const NNK_FN(norm_backward_args) *a, int64_t gr, int64_t i,
+                                     double s[2], double *dbeta, double *dgamma,
+                                     const NNK_FN(rider) *prev)
+{
+    const norm_geom *g = a->g;
+    const int64_t cg = g->group_channels, sp = g->spatial, u = i * g->groups + gr;
+    const NNK_T *x = a->x + u * cg * sp, *dy = a->dy + u * cg * sp, *gamma = a->gamma + gr * cg;
+    for (int64_t j = 0; j < cg; j++) {
+        double acc[2] = {0, 0};
+        NNK_FN(rider) r;
+        if (prev != NULL) {
+            r = *prev;
+            r.x += j * sp;
+            r.dy += j * sp;
+            r.out += j * sp;
+            r.gamma = gamma[j];
+        }
+        NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, a->mean[u], acc,
+                             prev != NULL ? &r : NULL);
+        s[0] += gamma[j] * acc[0];
+        s[1] += gamma[j] * acc[1];
+        dbeta[j] += acc[0];
+        dgamma[j] += a->invstd[u] * acc[1];
+    }
+}
+
 /* Group gr of every sample, in sample order, when x has spatial > 1 and the group has at most
  * NORM_BLOCK channels: each (sample, group) pair is read from memory once, its per-channel sums
- * giving both dx's coefficients and the group's dgamma and dbeta, and dx is written while the
- * pair is still in L1/L2. The sums are those gn_backward_pair and gn_params_channel take, added
- * in the same order, so either path gives the same bits. */
+ * giving both dx's coefficients and the group's dgamma and dbeta, and its dx is written while
+ * it is still in L1/L2, riding along the next sample's sums. The sums are those
+ * gn_backward_pair and gn_params_channel take, added in the same order, so either path gives
+ * the same bits. */
 static NNKI_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_args) *a, int64_t gr)
 {
     const norm_geom *g = a->g;
     const int64_t cg = g->group_channels, count = cg * g->spatial, sp = g->spatial;
     const NNK_T *gamma = a->gamma + gr * cg;
-    double dbeta[NORM_BLOCK] = {0}, dgamma[NORM_BLOCK] = {0};
+    double dbeta[NORM_BLOCK] = {0}, dgamma[NORM_BLOCK] = {0}, s[2] = {0, 0};
+    NNK_FN(gn_group_sums)(a, gr, 0, s, dbeta, dgamma, NULL);
     for (int64_t i = 0; i < g->n; i++) {
         const int64_t u = i * g->groups + gr;
-        const NNK_T *x = a->x + u * count, *dy = a->dy + u * count;
-        NNK_T *dx = a->dx + u * count;
-        const NNK_T mean = a->mean[u], invstd = a->invstd[u];
-        double s1 = 0, s2 = 0, b, c;
-        for (int64_t j = 0; j < cg; j++) {
-            double acc[2] = {0, 0};
-            NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, mean, acc, NULL);
-            s1 += gamma[j] * acc[0];
-            s2 += gamma[j] * acc[1];
-            dbeta[j] += acc[0];
-            dgamma[j] += invstd * acc[1];
-        }
-        dx_coefficients(invstd, s1, s2, (double)count, &b, &c);
-        for (int64_t j = 0; j < cg; j++)
-            NNK_FN(grad_affine)(x + j * sp, dy + j * sp, dx + j * sp, sp, mean, invstd, gamma[j],
-                                (NNK_T)b, (NNK_T)c);
+        const NNK_T invstd = a->invstd[u];
+        double b, c, next[2] = {0, 0};
+        dx_coefficients(invstd, s[0], s[1], (double)count, &b, &c);
+        const NNK_FN(rider) r = {
+            .x = a->x + u * count, .dy = a->dy + u * count, .out = a->dx + u * count,
+            .centre = a->mean[u], .invstd = invstd, .b = (NNK_T)b, .c = (NNK_T)c,
+        };
+        if (i + 1 < g->n)
+            NNK_FN(gn_group_sums)(a, gr, i + 1, next, dbeta, dgamma, &r);
+        else
+            for (int64_t j = 0; j < cg; j++)
+                NNK_FN(grad_affine)(r.x + j * sp, r.dy + j * sp, r.out + j * sp, sp, r.centre,
+                                    invstd, gamma[j], r.b, r.c);
+        s[0] = next[0];
+        s[1] = next[1];
     }
     for (int64_t j = 0; j < cg; j++) {
         if (a->dbeta != NULL)
