@@ -21,7 +21,10 @@ namespace Nnk;
 /// gradient sums and once to write dx, with no temporary the size of x. Statistics are sums of
 /// x - shift, shift being a value of the same reduction, accumulated in double, so a large mean
 /// does not cancel the variance; gradient sums are centred on the saved mean the same way. The
-/// vector loops widen eight elements at a time to two <see cref="Vector256{T}"/> of double.
+/// vector loops widen eight elements at a time to two <see cref="Vector256{T}"/> of double. Over
+/// planes (Spatial > 1), a worker writes batch norm's y or dx of one channel, or group norm's y of
+/// one (sample, group), while it sums the next in its chunk, so reads and writes overlap, as in the
+/// native kernels.
 /// </para>
 /// <para>
 /// Each reduction is done by one worker in a fixed order, and in the row-wise loops of (N, D)
@@ -371,35 +374,43 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
     }
 
     // (N, C, Spatial) inputs: a worker owns whole channels, each N contiguous planes of Spatial values.
+    // In train mode a channel's y rides along the next channel's sums (see IRider).
     private static void BatchForwardPlanes(NormGeometry g, BatchStatistics statistics, Pinned input, Pinned betas, Pinned output) =>
         WorkerPool.ForChunks(g.C, NnkRuntime.NumThreads, (g, statistics, input, betas, output), static (in args, _, start, end) =>
         {
             var (g, statistics, input, betas, output) = args;
-            int c = g.C, plane = g.Spatial;
+            int plane = g.Spatial, stride = g.C * plane;
+            bool train = statistics.Train;
+            (double sum, double squares) = train && start < end ? ChannelSums(g, input, start, default(NoRider)) : default;
             for (int ch = start; ch < end; ch++)
             {
-                T mean, scale;
-                if (statistics.Train)
-                {
-                    double shift = Wide(input.Span[ch * plane]), sum = 0.0, squares = 0.0;
-                    for (int i = 0; i < g.N; i++)
-                    {
-                        (double s, double q) = ShiftedSums(input.Span.Slice((i * c + ch) * plane, plane), shift);
-                        sum += s;
-                        squares += q;
-                    }
-                    (mean, scale) = statistics.FromSums(ch, shift, sum, squares, g.N * plane);
-                }
+                (T mean, T scale) = train
+                    ? statistics.FromSums(ch, Wide(input.Span[ch * plane]), sum, squares, g.N * plane)
+                    : statistics.FromRunning(ch);
+                var pass = new AffineRider(input.Address + ch * plane, output.Address + ch * plane, mean, scale, betas.Span[ch]);
+                if (train && ch + 1 < end)
+                    (sum, squares) = ChannelSums(g, input, ch + 1, pass);
                 else
-                    (mean, scale) = statistics.FromRunning(ch);
-                T offset = betas.Span[ch];
-                for (int i = 0; i < g.N; i++)
-                {
-                    int at = (i * c + ch) * plane;
-                    Normalize(input.Span.Slice(at, plane), mean, scale, offset, output.Span.Slice(at, plane));
-                }
+                    for (int i = 0; i < g.N; i++)
+                        Ride(plane, pass.At(i * stride));
             }
         });
+
+    // Channel ch's sums of x - shift over its planes, shift being its first value; previous, the
+    // pass of the channel before (at its plane 0), rides along plane by plane.
+    private static (double Sum, double Squares) ChannelSums<TRider>(NormGeometry g, Pinned input, int ch, TRider previous)
+        where TRider : struct, IRider<TRider>
+    {
+        int plane = g.Spatial, stride = g.C * plane;
+        double shift = Wide(input.Span[ch * plane]), sum = 0.0, squares = 0.0;
+        for (int i = 0; i < g.N; i++)
+        {
+            (double s, double q) = ShiftedSums(input.Span.Slice(ch * plane + i * stride, plane), shift, previous.At(i * stride));
+            sum += s;
+            squares += q;
+        }
+        return (sum, squares);
+    }
 
     private static void BatchBackwardRows(NormGeometry g, BatchGradients gradients, Pinned input, Pinned means,
         Pinned upstream, Pinned output)
@@ -433,42 +444,69 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
         });
     }
 
+    // (N, C, Spatial) inputs: a worker owns whole channels, and a channel's dx rides along the next
+    // channel's sums (see IRider).
     private static void BatchBackwardPlanes(NormGeometry g, BatchGradients gradients, Pinned input, Pinned means,
         Pinned upstream, Pinned output) =>
         WorkerPool.ForChunks(g.C, NnkRuntime.NumThreads, (g, gradients, input, means, upstream, output), static (in args, _, start, end) =>
         {
             var (g, gradients, input, means, upstream, output) = args;
-            int c = g.C, plane = g.Spatial;
+            int plane = g.Spatial, stride = g.C * plane;
+            if (output.IsEmpty)
+            {
+                for (int ch = start; ch < end; ch++)
+                {
+                    (double sumDy, double sumDyXmu) = ChannelGradientSums(g, input, means, upstream, ch, default(NoRider));
+                    gradients.Finish(ch, sumDy, sumDyXmu);
+                }
+                return;
+            }
+            (double sum, double dot) = start < end ? ChannelGradientSums(g, input, means, upstream, start, default(NoRider)) : default;
             for (int ch = start; ch < end; ch++)
             {
-                T mean = means.Span[ch];
-                double wideMean = Wide(mean), sumDy = 0.0, sumDyXmu = 0.0;
-                for (int i = 0; i < g.N; i++)
-                {
-                    int at = (i * c + ch) * plane;
-                    (double s, double d) = GradientSums(upstream.Span.Slice(at, plane), input.Span.Slice(at, plane), wideMean);
-                    sumDy += s;
-                    sumDyXmu += d;
-                }
-                (T scale, T meanDy, T slope) = gradients.Finish(ch, sumDy, sumDyXmu);
-                if (output.IsEmpty)
-                    continue;
-                for (int i = 0; i < g.N; i++)
-                {
-                    int at = (i * c + ch) * plane;
-                    InputGradient(upstream.Span.Slice(at, plane), input.Span.Slice(at, plane), mean, T.One,
-                        meanDy, slope, scale, output.Span.Slice(at, plane));
-                }
+                (T scale, T meanDy, T slope) = gradients.Finish(ch, sum, dot);
+                int at = ch * plane;
+                var pass = new GradientRider(upstream.Address + at, input.Address + at, output.Address + at, means.Span[ch],
+                    T.One, meanDy, slope, scale);
+                if (ch + 1 < end)
+                    (sum, dot) = ChannelGradientSums(g, input, means, upstream, ch + 1, pass);
+                else
+                    for (int i = 0; i < g.N; i++)
+                        Ride(plane, pass.At(i * stride));
             }
         });
+
+    // Channel ch's sums of dy and dy*(x - mean) over its planes; previous, the pass of the channel
+    // before (at its plane 0), rides along plane by plane.
+    private static (double Sum, double Dot) ChannelGradientSums<TRider>(NormGeometry g, Pinned input, Pinned means,
+        Pinned upstream, int ch, TRider previous) where TRider : struct, IRider<TRider>
+    {
+        int plane = g.Spatial, stride = g.C * plane;
+        double mean = Wide(means.Span[ch]), sum = 0.0, dot = 0.0;
+        for (int i = 0; i < g.N; i++)
+        {
+            int at = ch * plane + i * stride;
+            (double s, double d) = GradientSums(upstream.Span.Slice(at, plane), input.Span.Slice(at, plane), mean,
+                previous.At(i * stride));
+            sum += s;
+            dot += d;
+        }
+        return (sum, dot);
+    }
 
     /// <summary>Group norm forward: per (sample, group), one pass for the statistics and one writing y.</summary>
     public static void GroupForward(in NormGeometry g, double eps, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma,
         ReadOnlySpan<T> beta, Span<T> y, Span<T> saveMean, Span<T> saveInvStd)
     {
         fixed (T* px = x, pg = gamma, pb = beta, py = y, psm = saveMean, psi = saveInvStd)
-            GroupForward(g, eps, new Pinned(px, x.Length), new Pinned(pg, g.C), new Pinned(pb, g.C),
-                new Pinned(py, y.Length), new Pinned(psm, saveMean.Length), new Pinned(psi, saveInvStd.Length));
+        {
+            Pinned input = new(px, x.Length), gammas = new(pg, g.C), betas = new(pb, g.C), output = new(py, y.Length),
+                means = new(psm, saveMean.Length), invStds = new(psi, saveInvStd.Length);
+            if (g.Spatial == 1)
+                GroupForwardRows(g, eps, input, gammas, betas, output, means, invStds);
+            else
+                GroupForwardPlanes(g, eps, input, gammas, betas, output, means, invStds);
+        }
     }
 
     /// <summary>
@@ -491,38 +529,79 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
         }
     }
 
-    private static void GroupForward(NormGeometry g, double eps, Pinned input, Pinned gammas, Pinned betas, Pinned output,
+    // Spatial 1 (layer norm): each (sample, group) is a row of channels, gamma and beta vectors over it.
+    private static void GroupForwardRows(NormGeometry g, double eps, Pinned input, Pinned gammas, Pinned betas, Pinned output,
+        Pinned means, Pinned invStds) =>
+        WorkerPool.ForChunks(g.N * g.Groups, NnkRuntime.NumThreads, (g, eps, input, gammas, betas, output, means, invStds),
+            static (in args, _, start, end) =>
+        {
+            var (g, eps, input, gammas, betas, output, means, invStds) = args;
+            int perGroup = g.ChannelsPerGroup;
+            for (int item = start; item < end; item++)
+            {
+                ReadOnlySpan<T> block = input.Span.Slice(item * perGroup, perGroup);
+                Span<T> result = output.Span.Slice(item * perGroup, perGroup);
+                double shift = Wide(block[0]);
+                (double sum, double squares) = ShiftedSums(block, shift, default(NoRider));
+                (T mean, double invStd) = GroupStatistics(item, shift, sum, squares, perGroup, eps, means, invStds);
+                int c0 = item % g.Groups * perGroup;
+                TensorPrimitives.Subtract(block, mean, result);
+                TensorPrimitives.Multiply(result, T.CreateChecked(invStd), result);
+                TensorPrimitives.MultiplyAdd(result, gammas.Span.Slice(c0, perGroup), betas.Span.Slice(c0, perGroup), result);
+            }
+        });
+
+    // Spatial > 1: sums channel by channel, so that each channel's y, with its own gamma and beta,
+    // can ride along the same channel's sums in the next (sample, group) of the chunk (see IRider).
+    private static void GroupForwardPlanes(NormGeometry g, double eps, Pinned input, Pinned gammas, Pinned betas, Pinned output,
         Pinned means, Pinned invStds) =>
         WorkerPool.ForChunks(g.N * g.Groups, NnkRuntime.NumThreads, (g, eps, input, gammas, betas, output, means, invStds),
             static (in args, _, start, end) =>
         {
             var (g, eps, input, gammas, betas, output, means, invStds) = args;
             int perGroup = g.ChannelsPerGroup, plane = g.Spatial, length = perGroup * plane;
+            double sum = 0.0, squares = 0.0;
+            for (int k = 0; start < end && k < perGroup; k++)
+            {
+                (double s, double q) = ShiftedSums(input.Span.Slice(start * length + k * plane, plane),
+                    Wide(input.Span[start * length]), default(NoRider));
+                sum += s;
+                squares += q;
+            }
             for (int item = start; item < end; item++)
             {
-                ReadOnlySpan<T> block = input.Span.Slice(item * length, length);
-                Span<T> result = output.Span.Slice(item * length, length);
-                double shift = Wide(block[0]);
-                (double sum, double squares) = ShiftedSums(block, shift);
-                (double wideMean, double variance) = Moments(shift, sum, squares, length);
-                double invStd = InvStd(variance, eps);
-                T mean = T.CreateChecked(wideMean);
-                means.Span[item] = mean;
-                invStds.Span[item] = T.CreateChecked(invStd);
-                int c0 = item % g.Groups * perGroup;
-                if (plane == 1)
+                int at = item * length, c0 = item % g.Groups * perGroup;
+                (T mean, double invStd) = GroupStatistics(item, Wide(input.Span[at]), sum, squares, length, eps, means, invStds);
+                bool last = item + 1 == end;
+                double shift = last ? 0.0 : Wide(input.Span[at + length]);
+                sum = squares = 0.0;
+                for (int k = 0; k < perGroup; k++, at += plane)
                 {
-                    // One channel per element (layer norm): gamma and beta are vectors.
-                    TensorPrimitives.Subtract(block, mean, result);
-                    TensorPrimitives.Multiply(result, T.CreateChecked(invStd), result);
-                    TensorPrimitives.MultiplyAdd(result, gammas.Span.Slice(c0, perGroup), betas.Span.Slice(c0, perGroup), result);
-                    continue;
+                    var pass = new AffineRider(input.Address + at, output.Address + at, mean,
+                        T.CreateChecked(Wide(gammas.Span[c0 + k]) * invStd), betas.Span[c0 + k]);
+                    if (last)
+                    {
+                        Ride(plane, pass);
+                        continue;
+                    }
+                    (double s, double q) = ShiftedSums(input.Span.Slice(at + length, plane), shift, pass);
+                    sum += s;
+                    squares += q;
                 }
-                for (int k = 0; k < perGroup; k++)
-                    Normalize(block.Slice(k * plane, plane), mean, T.CreateChecked(Wide(gammas.Span[c0 + k]) * invStd),
-                        betas.Span[c0 + k], result.Slice(k * plane, plane));
             }
         });
+
+    // The mean (rounded to T) and invstd of (sample, group) item from its shifted sums, saved.
+    private static (T Mean, double InvStd) GroupStatistics(int item, double shift, double sum, double squares, int count,
+        double eps, Pinned means, Pinned invStds)
+    {
+        (double wideMean, double variance) = Moments(shift, sum, squares, count);
+        double invStd = InvStd(variance, eps);
+        T mean = T.CreateChecked(wideMean);
+        means.Span[item] = mean;
+        invStds.Span[item] = T.CreateChecked(invStd);
+        return (mean, invStd);
+    }
 
     // dx of group norm, a worker per (sample, group): dx = invstd * ((gamma*dy - meanDxhat) - (x - mean)*slope).
     private static void GroupInputGradient(NormGeometry g, Pinned input, Pinned gammas, Pinned means, Pinned invStds,
@@ -551,15 +630,16 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
                 double groupDxhat = 0.0, groupDxhatXmu = 0.0;
                 for (int k = 0; k < perGroup; k++)
                 {
-                    (double s, double d) = GradientSums(gradient.Slice(k * plane, plane), values.Slice(k * plane, plane), wideMean);
+                    (double s, double d) = GradientSums(gradient.Slice(k * plane, plane), values.Slice(k * plane, plane), wideMean,
+                        default(NoRider));
                     double weight = Wide(gammas.Span[c0 + k]);
                     groupDxhat += weight * s;
                     groupDxhatXmu += weight * d;
                 }
                 (T groupMeanDxhat, T groupSlope) = DxTerms(wideInvStd, groupDxhat, groupDxhatXmu, length);
-                for (int k = 0; k < perGroup; k++)
-                    InputGradient(gradient.Slice(k * plane, plane), values.Slice(k * plane, plane), mean,
-                        gammas.Span[c0 + k], groupMeanDxhat, groupSlope, invStd, result.Slice(k * plane, plane));
+                for (int k = 0; k < perGroup; k++, at += plane)
+                    Ride(plane, new GradientRider(upstream.Address + at, input.Address + at, output.Address + at, mean,
+                        gammas.Span[c0 + k], groupMeanDxhat, groupSlope, invStd));
             }
         });
 
@@ -582,7 +662,7 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
                     {
                         int item = i * g.Groups + ch / perGroup, at = (i * c + ch) * plane;
                         (double s, double d) = GradientSums(upstream.Span.Slice(at, plane), input.Span.Slice(at, plane),
-                            Wide(means.Span[item]));
+                            Wide(means.Span[item]), default(NoRider));
                         sumDy += s;
                         sumDyXhat += d * Wide(invStds.Span[item]);
                     }
@@ -706,44 +786,139 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
 
         public bool IsEmpty => length == 0;
 
+        public T* Address => (T*)_address;
+
         public Span<T> Span => new((T*)_address, length);
     }
 
-    // ---- Vector loops ----
+    // ---- Riders: the element-wise pass of a set, alone or inside the next set's sums ----
 
-    // destination = (x - centre)*scale + offset.
-    private static void Normalize(ReadOnlySpan<T> x, T centre, T scale, T offset, Span<T> destination)
+    // A set's element-wise pass over a run of its values. Ride runs it alone; ShiftedSums and
+    // GradientSums run it alongside their reduction of the next set, at the same indices: reading
+    // the next set from L3 while this one's output is written keeps both directions of memory
+    // traffic busy, where one pass after the other leaves each waiting in turn (as in the native
+    // kernels, norm_impl.h). Struct riders are specialised and inlined, and NoRider vanishes, so
+    // the sums are the same code, and the same bits, whether a pass rides along or not.
+    private interface IRider<TSelf> where TSelf : struct, IRider<TSelf>
     {
-        int k = 0;
-        if (s_vectorised)
+        // The same pass, offset elements further on (the next plane of a channel).
+        TSelf At(int offset);
+
+        // Elements [k, k + Lanes).
+        void Step(int k);
+
+        void Element(int k);
+    }
+
+    private readonly struct NoRider : IRider<NoRider>
+    {
+        public NoRider At(int offset) => this;
+
+        public void Step(int k)
         {
-            ref T source = ref MemoryMarshal.GetReference(x), target = ref MemoryMarshal.GetReference(destination);
-            Vector256<T> c = Vector256.Create(centre), s = Vector256.Create(scale), o = Vector256.Create(offset);
-            for (; k <= x.Length - Vector256<T>.Count; k += Vector256<T>.Count)
-                ((Vector256.LoadUnsafe(ref source, (nuint)k) - c) * s + o).StoreUnsafe(ref target, (nuint)k);
         }
-        for (; k < x.Length; k++)
-            destination[k] = (x[k] - centre) * scale + offset;
+
+        public void Element(int k)
+        {
+        }
+    }
+
+    // y = (x - centre)*scale + offset.
+    private readonly struct AffineRider : IRider<AffineRider>
+    {
+        private readonly T* _x, _y;
+        private readonly Vector256<T> _centre, _scale, _offset;
+
+        public AffineRider(T* x, T* y, T centre, T scale, T offset)
+            : this(x, y, Vector256.Create(centre), Vector256.Create(scale), Vector256.Create(offset))
+        {
+        }
+
+        private AffineRider(T* x, T* y, Vector256<T> centre, Vector256<T> scale, Vector256<T> offset)
+        {
+            _x = x;
+            _y = y;
+            _centre = centre;
+            _scale = scale;
+            _offset = offset;
+        }
+
+        public AffineRider At(int offset) => new(_x + offset, _y + offset, _centre, _scale, _offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step(int k)
+        {
+            Vector(k);
+            if (Vector256<T>.Count < Lanes)
+                Vector(k + Vector256<T>.Count);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Element(int k) => _y[k] = (_x[k] - _centre.ToScalar()) * _scale.ToScalar() + _offset.ToScalar();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Vector(int k) => ((Vector256.Load(_x + k) - _centre) * _scale + _offset).Store(_y + k);
     }
 
     // dx = scale*((weight*dy - meanDxhat) - (x - centre)*slope).
-    private static void InputGradient(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, T centre, T weight, T meanDxhat, T slope,
-        T scale, Span<T> dx)
+    private readonly struct GradientRider : IRider<GradientRider>
+    {
+        private readonly T* _dy, _x, _dx;
+        private readonly Vector256<T> _centre, _weight, _meanDxhat, _slope, _scale;
+
+        public GradientRider(T* dy, T* x, T* dx, T centre, T weight, T meanDxhat, T slope, T scale)
+            : this(dy, x, dx, Vector256.Create(centre), Vector256.Create(weight), Vector256.Create(meanDxhat),
+                Vector256.Create(slope), Vector256.Create(scale))
+        {
+        }
+
+        private GradientRider(T* dy, T* x, T* dx, Vector256<T> centre, Vector256<T> weight, Vector256<T> meanDxhat,
+            Vector256<T> slope, Vector256<T> scale)
+        {
+            _dy = dy;
+            _x = x;
+            _dx = dx;
+            _centre = centre;
+            _weight = weight;
+            _meanDxhat = meanDxhat;
+            _slope = slope;
+            _scale = scale;
+        }
+
+        public GradientRider At(int offset) =>
+            new(_dy + offset, _x + offset, _dx + offset, _centre, _weight, _meanDxhat, _slope, _scale);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step(int k)
+        {
+            Vector(k);
+            if (Vector256<T>.Count < Lanes)
+                Vector(k + Vector256<T>.Count);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Element(int k) =>
+            _dx[k] = _scale.ToScalar() * ((_weight.ToScalar() * _dy[k] - _meanDxhat.ToScalar())
+                - (_x[k] - _centre.ToScalar()) * _slope.ToScalar());
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Vector(int k) =>
+            (_scale * ((_weight * Vector256.Load(_dy + k) - _meanDxhat) - (Vector256.Load(_x + k) - _centre) * _slope))
+                .Store(_dx + k);
+    }
+
+    // The rider's pass alone over length elements.
+    private static void Ride<TRider>(int length, TRider rider) where TRider : struct, IRider<TRider>
     {
         int k = 0;
         if (s_vectorised)
-        {
-            ref T gradient = ref MemoryMarshal.GetReference(dy), source = ref MemoryMarshal.GetReference(x),
-                target = ref MemoryMarshal.GetReference(dx);
-            Vector256<T> m = Vector256.Create(centre), w = Vector256.Create(weight), p = Vector256.Create(meanDxhat),
-                r = Vector256.Create(slope), s = Vector256.Create(scale);
-            for (; k <= x.Length - Vector256<T>.Count; k += Vector256<T>.Count)
-                (s * ((w * Vector256.LoadUnsafe(ref gradient, (nuint)k) - p) - (Vector256.LoadUnsafe(ref source, (nuint)k) - m) * r))
-                    .StoreUnsafe(ref target, (nuint)k);
-        }
-        for (; k < x.Length; k++)
-            dx[k] = scale * ((weight * dy[k] - meanDxhat) - (x[k] - centre) * slope);
+            for (; k <= length - Lanes; k += Lanes)
+                rider.Step(k);
+        for (; k < length; k++)
+            rider.Element(k);
     }
+
+    // ---- Vector loops ----
 
     // dx = scale*((weight*dy - meanDxhat) - (x - centre)*slope) with one weight per element.
     private static void InputGradient(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, T centre, ReadOnlySpan<T> weights,
@@ -799,8 +974,9 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
         return (Vector256.LoadUnsafe(ref wide, (nuint)index), Vector256.LoadUnsafe(ref wide, (nuint)index + 4));
     }
 
-    // sum(v - shift) and sum((v - shift)^2).
-    private static (double Sum, double Squares) ShiftedSums(ReadOnlySpan<T> values, double shift)
+    // sum(v - shift) and sum((v - shift)^2), the rider's pass running alongside (see IRider).
+    private static (double Sum, double Squares) ShiftedSums<TRider>(ReadOnlySpan<T> values, double shift, TRider rider)
+        where TRider : struct, IRider<TRider>
     {
         int k = 0;
         double sum = 0.0, squares = 0.0;
@@ -818,6 +994,7 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
                 sumHigh += high;
                 squaresLow += low * low;
                 squaresHigh += high * high;
+                rider.Step(k);
             }
             sum = Vector256.Sum(sumLow + sumHigh);
             squares = Vector256.Sum(squaresLow + squaresHigh);
@@ -827,12 +1004,14 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
             double d = Wide(values[k]) - shift;
             sum += d;
             squares += d * d;
+            rider.Element(k);
         }
         return (sum, squares);
     }
 
-    // sum(dy) and sum(dy*(x - mean)).
-    private static (double Sum, double Dot) GradientSums(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, double mean)
+    // sum(dy) and sum(dy*(x - mean)), the rider's pass running alongside (see IRider).
+    private static (double Sum, double Dot) GradientSums<TRider>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, double mean, TRider rider)
+        where TRider : struct, IRider<TRider>
     {
         int k = 0;
         double sum = 0.0, dot = 0.0;
@@ -849,6 +1028,7 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
                 sumHigh += gHigh;
                 dotLow += gLow * (vLow - centre);
                 dotHigh += gHigh * (vHigh - centre);
+                rider.Step(k);
             }
             sum = Vector256.Sum(sumLow + sumHigh);
             dot = Vector256.Sum(dotLow + dotHigh);
@@ -858,6 +1038,7 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
             double gradient = Wide(dy[k]);
             sum += gradient;
             dot += gradient * (Wide(x[k]) - mean);
+            rider.Element(k);
         }
         return (sum, dot);
     }
