@@ -78,6 +78,18 @@ typedef struct NNK_FN(rider) {
     NNK_T invstd, gamma, b, c;  /* grad_affine */
 } NNK_FN(rider);
 
+/* The same pass, offset elements further on (the next plane of a channel, the next channel
+ * of a pair). */
+NORM_LOOP NNK_FN(rider) NNK_FN(rider_at)(const NNK_FN(rider) *r, int64_t offset)
+{
+    NNK_FN(rider) at = *r;
+    at.x += offset;
+    at.out += offset;
+    if (at.dy != NULL)
+        at.dy += offset;
+    return at;
+}
+
 NORM_LOOP void NNK_FN(ride)(const NNK_FN(rider) *r, int64_t k, int64_t len)
 {
     if (r->dy == NULL)
@@ -182,11 +194,8 @@ NORM_LOOP void NNK_FN(bn_sums)(const NNK_FN(bn_forward_args) *a, int64_t ch, dou
     const NNK_T *x = a->x + ch * g->spatial;
     for (int64_t i = 0; i < g->n; i++) {
         NNK_FN(rider) r;
-        if (prev != NULL) {
-            r = *prev;
-            r.x += i * stride;
-            r.out += i * stride;
-        }
+        if (prev != NULL)
+            r = NNK_FN(rider_at)(prev, i * stride);
         NNK_FN(moments)(x + i * stride, g->spatial, shift, acc, prev != NULL ? &r : NULL);
     }
 }
@@ -319,19 +328,15 @@ typedef struct NNK_FN(norm_backward_args) {
 /* Channel ch's sums of dy and dy*(x - mean) over its planes (spatial > 1). With prev (not
  * NULL), the dx of the channel before, at plane 0, rides along plane by plane. */
 NORM_LOOP void NNK_FN(bn_grad_sums)(const NNK_FN(norm_backward_args) *a, int64_t ch,
-                                        double acc[2], const NNK_FN(rider) *prev)
+                                    double acc[2], const NNK_FN(rider) *prev)
 {
     const norm_geom *g = a->g;
     const int64_t stride = g->c * g->spatial;
     const NNK_T *x = a->x + ch * g->spatial, *dy = a->dy + ch * g->spatial;
     for (int64_t i = 0; i < g->n; i++) {
         NNK_FN(rider) r;
-        if (prev != NULL) {
-            r = *prev;
-            r.x += i * stride;
-            r.dy += i * stride;
-            r.out += i * stride;
-        }
+        if (prev != NULL)
+            r = NNK_FN(rider_at)(prev, i * stride);
         NNK_FN(grad_moments)(x + i * stride, dy + i * stride, NULL, g->spatial, a->mean[ch], acc,
                              prev != NULL ? &r : NULL);
     }
@@ -700,10 +705,7 @@ NORM_LOOP void NNK_FN(gn_group_sums)(const NNK_FN(norm_backward_args) *a, int64_
         double acc[2] = {0, 0};
         NNK_FN(rider) r;
         if (prev != NULL) {
-            r = *prev;
-            r.x += j * sp;
-            r.dy += j * sp;
-            r.out += j * sp;
+            r = NNK_FN(rider_at)(prev, j * sp);
             r.gamma = gamma[j];
         }
         NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, a->mean[u], acc,
