@@ -69,13 +69,18 @@ public static class Dropout
             return (x.Clone(), new DropoutCache<T>(dropoutParam.Mode, p, null));
         Random random = dropoutParam.Seed is int seed ? new Random(seed) : new Random();
         var mask = new Tensor<T>(x.Shape);
-        Span<T> m = mask.Span;
-        T scale = T.CreateChecked(1.0 / p);
-        for (int i = 0; i < m.Length; i++)
-            m[i] = random.NextDouble() < p ? scale : T.Zero;
+        FillMask(mask.Span, p, random);
         var y = new Tensor<T>(x.Shape);
         TensorPrimitives.Multiply(x.Span, mask.Span, y.Span);
         return (y, new DropoutCache<T>(NormMode.Train, p, mask));
+    }
+
+    /// <summary>Draws an inverted-dropout mask: 1/p where random keeps a unit (probability p), else 0.</summary>
+    internal static void FillMask<T>(Span<T> mask, double p, Random random) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T scale = T.CreateChecked(1.0 / p);
+        for (int i = 0; i < mask.Length; i++)
+            mask[i] = random.NextDouble() < p ? scale : T.Zero;
     }
 
     /// <summary>Backward pass: dout times the forward mask in training, dout itself (copied) in test.</summary>

@@ -14,13 +14,11 @@ public sealed class FullyConnectedNet<T> : IModel<T>, IHasRunningStatistics<T> w
     // Layer norm has no parameter object in the seeds; their default eps.
     private const double LayerNormEps = 1e-5;
 
-    private readonly Dictionary<string, Tensor<T>> _params = new();
     private readonly BatchNormParam<T>[] _bnParams;
     private readonly int _inputDim;
     private readonly int _numClasses;
-    private readonly int? _seed;
-    private readonly IKernels<T> _kernels;
-    private double _reg;
+    // The network is a Sequential of buffer-owning layers, so a training step allocates nothing.
+    private readonly Sequential<T> _net;
 
     /// <summary>
     /// Builds the network with weights weightScale * N(0, 1), zero biases, gamma ones and beta zeros.
@@ -64,38 +62,47 @@ public sealed class FullyConnectedNet<T> : IModel<T>, IHasRunningStatistics<T> w
         if (!double.IsFinite(weightScale))
             throw new ArgumentOutOfRangeException(nameof(weightScale), weightScale, "weightScale must be finite.");
 
-        Reg = reg;
+        ModelArguments.Reg(reg);
         _inputDim = inputDim;
         _numClasses = numClasses;
-        _seed = seed;
-        _kernels = kernels ?? Kernels.Default<T>();
+        kernels ??= Kernels.Default<T>();
         DropoutKeepRatio = dropoutKeepRatio;
         Normalization = normalization;
         NumLayers = hiddenDims.Length + 1;
+        _bnParams = normalization == NormalizationKind.BatchNorm
+            ? Enumerable.Range(0, hiddenDims.Length).Select(_ => new BatchNormParam<T>()).ToArray()
+            : [];
+        RunningStatistics = _bnParams.Index().ToDictionary(p => p.Index + 1, p => p.Item).AsReadOnly();
 
+        // With a seed, hidden layer k's mask seed is the k-th value of a generator seeded with the net's
+        // seed at every call (the seeds' per-layer dropout_param['seed']): one fixed seed per layer.
+        var dropoutSeeds = seed is int netSeed && dropoutKeepRatio < 1.0 ? new Random(netSeed) : null;
         var random = new NormalRandom(seed ?? Random.Shared.Next());
         int[] dims = [inputDim, .. hiddenDims, numClasses];
+        var layers = new List<ILayer<T>>();
         for (int layer = 1; layer <= NumLayers; layer++)
         {
             var w = new Tensor<T>([dims[layer - 1], dims[layer]]);
             random.Fill(w.Span);
             TensorPrimitives.Multiply(w.Span, T.CreateChecked(weightScale), w.Span);
-            _params[$"W{layer}"] = w;
-            _params[$"b{layer}"] = Tensor<T>.Zeros([dims[layer]]);
-            if (layer < NumLayers && normalization != NormalizationKind.None)
-            {
-                _params[$"gamma{layer}"] = Tensor<T>.Ones([dims[layer]]);
-                _params[$"beta{layer}"] = Tensor<T>.Zeros([dims[layer]]);
-            }
+            // Sequential names the affine layers' parameters W1, b1, ... and the norm layers' gamma1,
+            // beta1, ... in order, which are the seeds' names: norm layer k follows affine layer k.
+            layers.Add(new AffineLayer<T>(w, Tensor<T>.Zeros([dims[layer]]), kernels));
+            if (layer == NumLayers)
+                break;
+            if (normalization == NormalizationKind.BatchNorm)
+                layers.Add(new BatchNormLayer<T>(dims[layer], _bnParams[layer - 1], kernels));
+            else if (normalization == NormalizationKind.LayerNorm)
+                layers.Add(new LayerNormLayer<T>(dims[layer], LayerNormEps, kernels));
+            layers.Add(new ReluLayer<T>(kernels));
+            if (dropoutKeepRatio < 1.0)
+                layers.Add(new DropoutLayer<T>(dropoutKeepRatio, dropoutSeeds?.Next()));
         }
-        _bnParams = normalization == NormalizationKind.BatchNorm
-            ? Enumerable.Range(0, hiddenDims.Length).Select(_ => new BatchNormParam<T>()).ToArray()
-            : [];
-        RunningStatistics = _bnParams.Index().ToDictionary(p => p.Index + 1, p => p.Item).AsReadOnly();
+        _net = new Sequential<T>(layers, [inputDim], reg, kernels);
     }
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, Tensor<T>> Params => _params;
+    public IReadOnlyDictionary<string, Tensor<T>> Params => _net.Params;
 
     /// <summary>
     /// One batch-norm parameter object per hidden layer (empty without batch norm), holding the
@@ -120,83 +127,22 @@ public sealed class FullyConnectedNet<T> : IModel<T>, IHasRunningStatistics<T> w
     /// <exception cref="ArgumentOutOfRangeException">The value is negative or not finite.</exception>
     public double Reg
     {
-        get => _reg;
-        set => _reg = ModelArguments.Reg(value);
+        get => _net.Reg;
+        set => _net.Reg = value;
     }
 
     /// <inheritdoc/>
     /// <remarks>
     /// Test mode (y null) uses the batch-norm running statistics, which the first training call
-    /// creates, and turns dropout off. Training mode updates the running statistics.
+    /// creates, and turns dropout off; Scores is a fresh tensor. Training mode updates the running
+    /// statistics; the returned Grads are the network's own buffers, overwritten by the next call, so
+    /// a training step at a fixed batch size allocates nothing.
     /// </remarks>
     /// <exception cref="InvalidOperationException">Test mode with batch norm before any training call.</exception>
     public LossResult<T> Loss(Tensor<T> x, int[]? y)
     {
         Validate(x, y);
-        bool training = y is not null;
-        int hiddenLayers = NumLayers - 1;
-        var affineReluCaches = new AffineReluCache<T>[hiddenLayers];
-        var normCaches = new AffineNormReluCache<T>[hiddenLayers];
-        var dropoutCaches = new DropoutCache<T>?[hiddenLayers];
-        Random? dropoutSeeds = _seed is int seed ? new Random(seed) : null;
-        NormMode mode = training ? NormMode.Train : NormMode.Test;
-
-        Tensor<T> h = x;
-        for (int layer = 1; layer <= hiddenLayers; layer++)
-        {
-            int i = layer - 1;
-            Tensor<T> w = _params[$"W{layer}"], b = _params[$"b{layer}"];
-            switch (Normalization)
-            {
-                case NormalizationKind.BatchNorm:
-                    _bnParams[i].Mode = mode;
-                    (h, normCaches[i]) = AffineBatchNormRelu.Forward(h, w, b, _params[$"gamma{layer}"],
-                        _params[$"beta{layer}"], _bnParams[i], _kernels);
-                    break;
-                case NormalizationKind.LayerNorm:
-                    (h, normCaches[i]) = AffineLayerNormRelu.Forward(h, w, b, _params[$"gamma{layer}"],
-                        _params[$"beta{layer}"], LayerNormEps, _kernels);
-                    break;
-                default:
-                    (h, affineReluCaches[i]) = AffineRelu.Forward(h, w, b, _kernels);
-                    break;
-            }
-            if (DropoutKeepRatio < 1.0 && training)
-            {
-                var dropoutParam = new DropoutParam { Mode = NormMode.Train, P = DropoutKeepRatio, Seed = dropoutSeeds?.Next() };
-                (h, dropoutCaches[i]) = Dropout.Forward(h, dropoutParam);
-            }
-        }
-        var (scores, scoresCache) = Affine.Forward(h, _params[$"W{NumLayers}"], _params[$"b{NumLayers}"], _kernels);
-        if (!training)
-            return new LossResult<T>(double.NaN, new Dictionary<string, Tensor<T>>(), scores);
-
-        var (dataLoss, dscores) = Nnk.Loss.Softmax(scores, y!, _kernels);
-        var grads = new Dictionary<string, Tensor<T>>();
-        var (dh, dwLast, dbLast) = Affine.Backward(dscores, scoresCache);
-        grads[$"W{NumLayers}"] = dwLast;
-        grads[$"b{NumLayers}"] = dbLast;
-        for (int layer = hiddenLayers; layer >= 1; layer--)
-        {
-            int i = layer - 1;
-            if (dropoutCaches[i] is { } dropoutCache)
-                dh = Dropout.Backward(dh, dropoutCache);
-            if (Normalization == NormalizationKind.None)
-            {
-                (dh, grads[$"W{layer}"], grads[$"b{layer}"]) = AffineRelu.Backward(dh, affineReluCaches[i]);
-                continue;
-            }
-            var (dx, dw, db, dgamma, dbeta) = Normalization == NormalizationKind.BatchNorm
-                ? AffineBatchNormRelu.Backward(dh, normCaches[i])
-                : AffineLayerNormRelu.Backward(dh, normCaches[i]);
-            (dh, grads[$"W{layer}"], grads[$"b{layer}"], grads[$"gamma{layer}"], grads[$"beta{layer}"]) =
-                (dx, dw, db, dgamma, dbeta);
-        }
-
-        double loss = dataLoss;
-        for (int layer = 1; layer <= NumLayers; layer++)
-            loss += L2Regularization.Apply(_reg, _params[$"W{layer}"], grads[$"W{layer}"]);
-        return new LossResult<T>(loss, grads, null);
+        return _net.LossOfChecked(x, y);
     }
 
     // Labels are checked before the forward pass so a bad call leaves the running statistics alone.

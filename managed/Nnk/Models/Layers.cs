@@ -105,13 +105,17 @@ public sealed class AffineLayer<T> : ILayer<T> where T : unmanaged, IFloatingPoi
     /// <param name="seed">Seeds the weights.</param>
     /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
     public AffineLayer(int inFeatures, int outFeatures, double weightScale, int seed, IKernels<T>? kernels = null)
+        : this(InitialWeights(inFeatures, outFeatures, weightScale, seed), new Tensor<T>([outFeatures]), kernels)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(inFeatures, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
-        LayerChecks.WeightScale(weightScale);
+    }
+
+    /// <summary>A layer over the given W (D, M) and b (M), which it takes as its own: for models whose
+    /// weights come from their own generator, as <see cref="FullyConnectedNet{T}"/>'s.</summary>
+    internal AffineLayer(Tensor<T> w, Tensor<T> b, IKernels<T>? kernels)
+    {
         _kernels = kernels ?? Kernels.Default<T>();
-        _w = LayerChecks.Scaled(Tensor<T>.RandN([inFeatures, outFeatures], seed), weightScale);
-        _b = new Tensor<T>([outFeatures]);
+        _w = w;
+        _b = b;
         _dw = new Tensor<T>(_w.Shape);
         _db = new Tensor<T>(_b.Shape);
         Parameters = [("W", _w, _dw), ("b", _b, _db)];
@@ -119,6 +123,14 @@ public sealed class AffineLayer<T> : ILayer<T> where T : unmanaged, IFloatingPoi
 
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; }
+
+    private static Tensor<T> InitialWeights(int inFeatures, int outFeatures, double weightScale, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inFeatures, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
+        LayerChecks.WeightScale(weightScale);
+        return LayerChecks.Scaled(Tensor<T>.RandN([inFeatures, outFeatures], seed), weightScale);
+    }
 
     /// <inheritdoc/>
     public TensorShape OutputShape(TensorShape input)
@@ -203,6 +215,92 @@ public sealed class ReluLayer<T> : ILayer<T> where T : unmanaged, IFloatingPoint
         if (!inputGradient)
             return null;
         _kernels.ReluBackward(_x!.Span, dout.Span, _dx!.Span);
+        return _dx;
+    }
+}
+
+/// <summary>
+/// Inverted dropout layer for <see cref="Sequential{T}"/>, as <see cref="Dropout"/>: in training each
+/// unit is kept with probability keepRatio and scaled by 1/keepRatio; in test mode y is a copy of x.
+/// Owns y, dx and the mask. Elementwise and cheap, so it runs in managed code on every backend.
+/// </summary>
+public sealed class DropoutLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly double _keepRatio;
+    private readonly int? _seed;
+    private readonly Random? _random;
+    private Tensor<T>? _output, _dx, _mask;
+    // Seeded: whether _mask holds the mask of the current shape.
+    private bool _maskDrawn;
+    private bool _lastWasTraining;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="keepRatio">Probability of keeping each unit, in (0, 1].</param>
+    /// <param name="seed">
+    /// With a seed, every training-mode pass uses the mask that a generator seeded with it draws for
+    /// the input's shape: the same mask at every call, as <see cref="DropoutParam.Seed"/> gives, which
+    /// is what a numeric gradient check needs. Null for a fresh mask at every call.
+    /// </param>
+    /// <exception cref="ArgumentOutOfRangeException">keepRatio is outside (0, 1].</exception>
+    public DropoutLayer(double keepRatio, int? seed = null)
+    {
+        if (!(keepRatio > 0 && keepRatio <= 1))
+            throw new ArgumentOutOfRangeException(nameof(keepRatio), keepRatio, "The keep ratio must lie in (0, 1].");
+        _keepRatio = keepRatio;
+        _seed = seed;
+        _random = seed is null ? new Random() : null;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; } = [];
+
+    /// <inheritdoc/>
+    public TensorShape OutputShape(TensorShape input) => input;
+
+    /// <inheritdoc/>
+    public Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (_output is null || x.Shape != _output.Shape)
+        {
+            _output = new Tensor<T>(x.Shape);
+            _dx = new Tensor<T>(x.Shape);
+            _mask = new Tensor<T>(x.Shape);
+            _maskDrawn = false;
+        }
+        _lastWasTraining = training;
+        if (!training)
+        {
+            x.Span.CopyTo(_output.Span);
+            return _output;
+        }
+        // A seeded generator restarts at every call, so its mask depends on the shape alone: drawn
+        // once per shape, it is the same mask at no cost and without allocating a generator per step.
+        Span<T> mask = _mask!.Span;
+        if (_seed is int seed)
+        {
+            if (!_maskDrawn)
+                Dropout.FillMask(mask, _keepRatio, new Random(seed));
+            _maskDrawn = true;
+        }
+        else
+        {
+            Dropout.FillMask(mask, _keepRatio, _random!);
+        }
+        TensorPrimitives.Multiply(x.Span, mask, _output.Span);
+        return _output;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true)
+    {
+        LayerChecks.Dout(dout, _output);
+        if (!inputGradient)
+            return null;
+        if (_lastWasTraining)
+            TensorPrimitives.Multiply(dout.Span, _mask!.Span, _dx!.Span);
+        else
+            dout.Span.CopyTo(_dx!.Span);
         return _dx;
     }
 }
@@ -338,7 +436,7 @@ public sealed class SpatialBatchNormLayer<T> : ILayer<T> where T : unmanaged, IF
     /// <summary>Creates the layer.</summary>
     /// <param name="channels">C, channels of each input.</param>
     /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
-    public SpatialBatchNormLayer(int channels, IKernels<T>? kernels = null) => _norm = new BatchNormBuffers<T>(channels, kernels);
+    public SpatialBatchNormLayer(int channels, IKernels<T>? kernels = null) => _norm = new BatchNormBuffers<T>(channels, null, kernels);
 
     /// <summary>Eps, momentum and the running statistics (C each); <see cref="Forward"/> sets Mode.</summary>
     public BatchNormParam<T> BatchNormParam => _norm.Param;
@@ -379,7 +477,12 @@ public sealed class BatchNormLayer<T> : ILayer<T> where T : unmanaged, IFloating
     /// <summary>Creates the layer.</summary>
     /// <param name="features">D, values per input.</param>
     /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
-    public BatchNormLayer(int features, IKernels<T>? kernels = null) => _norm = new BatchNormBuffers<T>(features, kernels);
+    public BatchNormLayer(int features, IKernels<T>? kernels = null) => _norm = new BatchNormBuffers<T>(features, null, kernels);
+
+    /// <summary>A layer normalising with the given parameter object, whose running statistics may be
+    /// null until the first training-mode call: for <see cref="FullyConnectedNet{T}"/>, which owns it.</summary>
+    internal BatchNormLayer(int features, BatchNormParam<T> param, IKernels<T>? kernels) =>
+        _norm = new BatchNormBuffers<T>(features, param, kernels);
 
     /// <summary>Eps, momentum and the running statistics (D each); <see cref="Forward"/> sets Mode.</summary>
     public BatchNormParam<T> BatchNormParam => _norm.Param;
@@ -407,6 +510,77 @@ public sealed class BatchNormLayer<T> : ILayer<T> where T : unmanaged, IFloating
     public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true) => _norm.Backward(dout, inputGradient);
 }
 
+/// <summary>
+/// Layer norm layer for <see cref="Sequential{T}"/>, as <see cref="LayerNorm"/>: statistics per sample
+/// over the D features of x (N, D), gamma (starting at one) and beta (at zero) per feature, the same
+/// in training and test. Owns y, dx, dgamma, dbeta and the per-sample mean and inverse deviation.
+/// </summary>
+public sealed class LayerNormLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly IKernels<T> _kernels;
+    private readonly double _eps;
+    private readonly Tensor<T> _gamma, _beta, _dgamma, _dbeta;
+    private NormGeometry _geometry;
+    private Tensor<T>? _x, _output, _dx;
+    private T[] _mean = [], _invStd = [];
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="features">D, values per input.</param>
+    /// <param name="eps">Added to the variance; positive, 1e-5 by default (the seeds').</param>
+    /// <param name="kernels">Backend to run on; null for <see cref="NnkRuntime.DefaultBackend"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">features is below 1 or eps is not positive and finite.</exception>
+    public LayerNormLayer(int features, double eps = 1e-5, IKernels<T>? kernels = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(features, 1);
+        _eps = NormChecks.Eps(eps);
+        _kernels = kernels ?? Kernels.Default<T>();
+        _gamma = Tensor<T>.Ones([features]);
+        _beta = new Tensor<T>([features]);
+        _dgamma = new Tensor<T>([features]);
+        _dbeta = new Tensor<T>([features]);
+        Parameters = [("gamma", _gamma, _dgamma), ("beta", _beta, _dbeta)];
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, Tensor<T> Value, Tensor<T> Grad)> Parameters { get; }
+
+    /// <inheritdoc/>
+    public TensorShape OutputShape(TensorShape input)
+    {
+        if (input.Rank != 2 || input[0] < 1 || input[1] != _gamma.Length)
+            throw new ArgumentException($"x must have shape (N, {_gamma.Length}), but its shape is {input}.", "x");
+        return input;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        OutputShape(x.Shape);
+        if (_output is null || x.Shape != _output.Shape)
+        {
+            // Layer norm is group norm of (N, D, 1) with one group: one mean and deviation per sample.
+            _geometry = NormGeometry.Create(x.Shape[0], _gamma.Length, 1);
+            _output = new Tensor<T>(x.Shape);
+            _dx = new Tensor<T>(x.Shape);
+            _mean = new T[_geometry.N];
+            _invStd = new T[_geometry.N];
+        }
+        _x = x;
+        _kernels.GroupNormForward(_geometry, _eps, x.Span, _gamma.Span, _beta.Span, _output.Span, _mean, _invStd);
+        return _output;
+    }
+
+    /// <inheritdoc/>
+    public Tensor<T>? Backward(Tensor<T> dout, bool inputGradient = true)
+    {
+        LayerChecks.Dout(dout, _output);
+        _kernels.GroupNormBackward(_geometry, _x!.Span, _gamma.Span, _mean, _invStd, dout.Span,
+            inputGradient ? _dx!.Span : default, _dgamma.Span, _dbeta.Span);
+        return inputGradient ? _dx : null;
+    }
+}
+
 // The buffers and kernel calls both batch norm layers share: they differ only in what Spatial is.
 internal sealed class BatchNormBuffers<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -416,7 +590,8 @@ internal sealed class BatchNormBuffers<T> where T : unmanaged, IFloatingPointIee
     private Tensor<T>? _x, _output, _dx;
     private bool _lastWasTraining;
 
-    public BatchNormBuffers(int channels, IKernels<T>? kernels)
+    // A null param gets the layers' own: eps 1e-5, momentum 0.9, zero running statistics.
+    public BatchNormBuffers(int channels, BatchNormParam<T>? param, IKernels<T>? kernels)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
         Channels = channels;
@@ -427,7 +602,7 @@ internal sealed class BatchNormBuffers<T> where T : unmanaged, IFloatingPointIee
         _dbeta = new Tensor<T>([channels]);
         _saveMean = new Tensor<T>([channels]);
         _saveInvStd = new Tensor<T>([channels]);
-        Param = new BatchNormParam<T>
+        Param = param ?? new BatchNormParam<T>
         {
             Eps = 1e-5, Momentum = 0.9, RunningMean = new Tensor<T>([channels]), RunningVar = new Tensor<T>([channels]),
         };
@@ -448,8 +623,18 @@ internal sealed class BatchNormBuffers<T> where T : unmanaged, IFloatingPointIee
             _output = new Tensor<T>(x.Shape);
             _dx = new Tensor<T>(x.Shape);
         }
-        Tensor<T> runningMean = Param.RunningMean ?? throw new InvalidOperationException("BatchNormParam.RunningMean is null.");
-        Tensor<T> runningVar = Param.RunningVar ?? throw new InvalidOperationException("BatchNormParam.RunningVar is null.");
+        // As the seeds' bn_param: running statistics start as zeros at the first training-mode call.
+        if (training)
+        {
+            Param.RunningMean ??= new Tensor<T>([Channels]);
+            Param.RunningVar ??= new Tensor<T>([Channels]);
+        }
+        else if (Param.RunningMean is null || Param.RunningVar is null)
+        {
+            throw new InvalidOperationException(
+                "Test-mode batch norm needs running statistics: run training-mode calls first or set RunningMean and RunningVar.");
+        }
+        Tensor<T> runningMean = Param.RunningMean, runningVar = Param.RunningVar;
         if (runningMean.Length != Channels || runningVar.Length != Channels)
             throw new InvalidOperationException(
                 $"The running statistics must have {Channels} values each, but have {runningMean.Length} and {runningVar.Length}.");

@@ -165,6 +165,16 @@ public sealed class Sequential<T> : IModel<T>, IHasRunningStatistics<T> where T 
     public LossResult<T> Loss(Tensor<T> x, int[]? y)
     {
         Validate(x, y);
+        return LossOfChecked(x, y);
+    }
+
+    /// <summary>
+    /// <see cref="Loss"/> without its shape check of x, for a model that checks x itself and takes more
+    /// shapes than inputDim, as <see cref="FullyConnectedNet{T}"/> takes any (N, ...) of the right size.
+    /// The labels must have been checked too.
+    /// </summary>
+    internal LossResult<T> LossOfChecked(Tensor<T> x, int[]? y)
+    {
         bool training = y is not null;
         Tensor<T> output = x;
         foreach (ILayer<T> layer in _runOrder)
