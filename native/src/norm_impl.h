@@ -607,6 +607,35 @@ nnk_status NNK_FN(nnk_groupnorm_forward)(const nnk_norm_desc *desc, const NNK_T 
 
 /* ---- Group norm backward ------------------------------------------------------------------ */
 
+/* The per-channel sums of sample i's pair of group gr (spatial > 1) into s (gamma-weighted, for
+ * dx) and, unless NULL, dbeta and dgamma. With prev (not NULL), the dx of the sample before, at
+ * channel 0, rides along channel by channel. Both backward paths take their sums here, so they
+ * give the same bits. */
+NORM_LOOP void NNK_FN(gn_group_sums)(const NNK_FN(norm_backward_args) *a, int64_t gr, int64_t i,
+                                     double s[2], double *dbeta, double *dgamma,
+                                     const NNK_FN(rider) *prev)
+{
+    const norm_geom *g = a->g;
+    const int64_t cg = g->group_channels, sp = g->spatial, u = i * g->groups + gr;
+    const NNK_T *x = a->x + u * cg * sp, *dy = a->dy + u * cg * sp, *gamma = a->gamma + gr * cg;
+    for (int64_t j = 0; j < cg; j++) {
+        double acc[2] = {0, 0};
+        NNK_FN(rider) r;
+        if (prev != NULL) {
+            r = NNK_FN(rider_at)(prev, j * sp);
+            r.gamma = gamma[j];
+        }
+        NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, a->mean[u], acc,
+                             prev != NULL ? &r : NULL);
+        s[0] += gamma[j] * acc[0];
+        s[1] += gamma[j] * acc[1];
+        if (dbeta != NULL) {
+            dbeta[j] += acc[0];
+            dgamma[j] += a->invstd[u] * acc[1];
+        }
+    }
+}
+
 /* dx of pair u: the group's sums of dxhat = gamma*dy and dxhat*(x - mean), then dx. */
 static NNKI_CLONES void NNK_FN(gn_backward_pair)(const NNK_FN(norm_backward_args) *a, int64_t u)
 {
@@ -623,12 +652,10 @@ static NNKI_CLONES void NNK_FN(gn_backward_pair)(const NNK_FN(norm_backward_args
         s1 = acc[0];
         s2 = acc[1];
     } else {
-        for (int64_t j = 0; j < cg; j++) {
-            double acc[2] = {0, 0};
-            NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, mean, acc, NULL);
-            s1 += gamma[j] * acc[0];
-            s2 += gamma[j] * acc[1];
-        }
+        double sums[2] = {0, 0};
+        NNK_FN(gn_group_sums)(a, u % g->groups, u / g->groups, sums, NULL, NULL, NULL);
+        s1 = sums[0];
+        s2 = sums[1];
     }
     dx_coefficients(invstd, s1, s2, (double)count, &b, &c);
     const NNK_T bt = (NNK_T)b, ct = (NNK_T)c;
@@ -688,32 +715,6 @@ static NNKI_CLONES void NNK_FN(gn_params_block)(const NNK_FN(norm_backward_args)
             a->dbeta[c0 + j] = (NNK_T)dbeta[j];
         if (a->dgamma != NULL)
             a->dgamma[c0 + j] = (NNK_T)dgamma[j];
-    }
-}
-
-/* The per-channel sums of sample i's pair of group gr into s (gamma-weighted, for dx), dbeta
- * and dgamma. With prev (not NULL), the dx of the sample before, at channel 0, rides along
- * channel by channel. */
-NORM_LOOP void NNK_FN(gn_group_sums)(const NNK_FN(norm_backward_args) *a, int64_t gr, int64_t i,
-                                     double s[2], double *dbeta, double *dgamma,
-                                     const NNK_FN(rider) *prev)
-{
-    const norm_geom *g = a->g;
-    const int64_t cg = g->group_channels, sp = g->spatial, u = i * g->groups + gr;
-    const NNK_T *x = a->x + u * cg * sp, *dy = a->dy + u * cg * sp, *gamma = a->gamma + gr * cg;
-    for (int64_t j = 0; j < cg; j++) {
-        double acc[2] = {0, 0};
-        NNK_FN(rider) r;
-        if (prev != NULL) {
-            r = NNK_FN(rider_at)(prev, j * sp);
-            r.gamma = gamma[j];
-        }
-        NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, a->mean[u], acc,
-                             prev != NULL ? &r : NULL);
-        s[0] += gamma[j] * acc[0];
-        s[1] += gamma[j] * acc[1];
-        dbeta[j] += acc[0];
-        dgamma[j] += a->invstd[u] * acc[1];
     }
 }
 
