@@ -646,8 +646,15 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
                     InputGradient(gradient, values, mean, weights, meanDxhat, slope, invStd, result);
                     continue;
                 }
-                (double groupDxhat, double groupDxhatXmu) = GroupPairSums(g, input, gammas, means, invStds, upstream, item,
-                    null, default, default);
+                double groupDxhat = 0.0, groupDxhatXmu = 0.0;
+                for (int k = 0; k < perGroup; k++)
+                {
+                    (double s, double d) = GradientSums(gradient.Slice(k * plane, plane), values.Slice(k * plane, plane), wideMean,
+                        default(NoRider));
+                    double weight = Wide(gammas.Span[c0 + k]);
+                    groupDxhat += weight * s;
+                    groupDxhatXmu += weight * d;
+                }
                 (T groupMeanDxhat, T groupSlope) = DxTerms(wideInvStd, groupDxhat, groupDxhatXmu, length);
                 for (int k = 0; k < perGroup; k++, at += plane)
                     Ride(plane, new GradientRider(upstream.Address + at, input.Address + at, output.Address + at, mean,
@@ -702,10 +709,8 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
         });
 
     // Channel by channel over (sample, group) item: the gamma-weighted sums of dy and dy*(x - mean),
-    // returned for dx, and the plain ones added to the group's dbeta and dgamma (sumDy and sumDyXhat,
-    // unless empty). previous, the dx pass of the sample before (at its channel 0, null for none),
-    // rides along with each channel's gamma. Both backward paths take their sums here, so they give
-    // the same bits.
+    // returned for dx, and the plain ones added to the group's dbeta and dgamma. previous, the dx pass
+    // of the sample before (at its channel 0, null for none), rides along with each channel's gamma.
     private static (double Dxhat, double DxhatXmu) GroupPairSums(NormGeometry g, Pinned input, Pinned gammas, Pinned means,
         Pinned invStds, Pinned upstream, int item, GradientRider? previous, Span<double> sumDy, Span<double> sumDyXhat)
     {
@@ -721,11 +726,8 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
             double weight = Wide(gamma);
             dxhat += weight * s;
             dxhatXmu += weight * d;
-            if (!sumDy.IsEmpty)
-            {
-                sumDy[k] += s;
-                sumDyXhat[k] += d * invStd;
-            }
+            sumDy[k] += s;
+            sumDyXhat[k] += d * invStd;
         }
         return (dxhat, dxhatXmu);
     }
