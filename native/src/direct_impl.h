@@ -1,9 +1,10 @@
 /*
  * direct_impl.h - the direct convolution (forward pass, weight gradient and, for shallow
- * convolutions, input gradient) for one element type. direct.c includes it once per type with
- * NNK_T (float or double) and NNK_SUFFIX (f32 or f64) defined.
+ * convolutions, input gradient) for one element type and one vector width. direct.c includes it
+ * once per type and width with NNK_T (float or double), NNK_SUFFIX (f32_v64, f64_v32, ...),
+ * DIRECT_BYTES, DIRECT_BLOCK, DIRECT_PIXELS, DIRECT_DX_ROWS and DIRECT_TARGET defined.
  *
- * Output channels run in blocks of up to 4 vectors (fv); w is repacked so that the block's
+ * Output channels run in blocks of up to DIRECT_BLOCK vectors (fv); w is repacked so that the block's
  * channels for one k = (ci, ki, kj) are contiguous: panel[k][fv*lanes]. For a block of px
  * output pixels (px = DIRECT_PIXELS(fv), consecutive in the image's out_h*out_w order) the
  * fv*px sums stay in registers over every k:
@@ -19,20 +20,20 @@
  * thread's dw (in panel order), and the threads' dw are added at the end.
  */
 
-typedef NNK_T NNK_FN(direct_vec) __attribute__((vector_size(64)));
+typedef NNK_T NNK_FN(direct_vec) __attribute__((vector_size(DIRECT_BYTES)));
 
 /* The fv x px sums of one block of channels and pixels (xs: each pixel's window in xp). */
 static inline __attribute__((always_inline)) void
 NNK_FN(direct_block)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
                      const int32_t *restrict koff, const NNK_T *const *xs,
-                     NNK_FN(direct_vec) sums[4][24])
+                     NNK_FN(direct_vec) sums[DIRECT_BLOCK][24])
 {
     for (int a = 0; a < fv; a++)
         for (int j = 0; j < px; j++)
             sums[a][j] = (NNK_FN(direct_vec)){0};
-    const int64_t lanes = 64 / sizeof(NNK_T);
+    const int64_t lanes = DIRECT_BYTES / sizeof(NNK_T);
     for (int64_t k = 0; k < depth; k++) {
-        NNK_FN(direct_vec) wv[4];
+        NNK_FN(direct_vec) wv[DIRECT_BLOCK];
         for (int a = 0; a < fv; a++)
             memcpy(&wv[a], panel + (k * fv + a) * lanes, sizeof wv[a]);
         const int32_t o = koff[k];
@@ -48,15 +49,17 @@ NNK_FN(direct_block)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
 static inline __attribute__((always_inline)) void
 NNK_FN(direct_sums)(int fv, int64_t depth, const NNK_T *restrict panel,
                     const int32_t *restrict offsets, const NNK_T *const *xs,
-                    NNK_FN(direct_vec) sums[4][24])
+                    NNK_FN(direct_vec) sums[DIRECT_BLOCK][24])
 {
     switch (fv) {
+#if DIRECT_BLOCK >= 4
     case 4:
         NNK_FN(direct_block)(4, DIRECT_PIXELS(4), depth, panel, offsets, xs, sums);
         break;
     case 3:
         NNK_FN(direct_block)(3, DIRECT_PIXELS(3), depth, panel, offsets, xs, sums);
         break;
+#endif
     case 2:
         NNK_FN(direct_block)(2, DIRECT_PIXELS(2), depth, panel, offsets, xs, sums);
         break;
@@ -97,7 +100,7 @@ static DIRECT_TARGET void NNK_FN(direct_image)(const nnki_conv_geom *g, const di
                                                const NNK_T *b, NNK_T *y, NNK_T *xp, int64_t i)
 {
     NNK_FN(direct_pad)(g, dg, x, i, xp);
-    const int64_t lanes = dg->lanes, block_f = 4 * lanes;
+    const int64_t lanes = dg->lanes, block_f = DIRECT_BLOCK * lanes;
     for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
         const int fv = direct_block_vectors(dg, f0), px = DIRECT_PIXELS(fv);
         const int64_t nf = nnki_min(block_f, g->f - f0);
@@ -107,10 +110,10 @@ static DIRECT_TARGET void NNK_FN(direct_image)(const nnki_conv_geom *g, const di
             const NNK_T *xs[24];
             for (int j = 0; j < px; j++)
                 xs[j] = xp + poff[nnki_min(q0 + j, g->out_hw - 1)];
-            NNK_FN(direct_vec) sums[4][24];
+            NNK_FN(direct_vec) sums[DIRECT_BLOCK][24];
             NNK_FN(direct_sums)(fv, g->ckk, block_panel, koff, xs, sums);
             /* Pixel-major in registers, channel-major in y: through a buffer. */
-            NNK_T buffer[24][4 * 64 / sizeof(NNK_T)];
+            NNK_T buffer[24][DIRECT_BLOCK * DIRECT_BYTES / sizeof(NNK_T)];
             for (int j = 0; j < px; j++)
                 for (int a = 0; a < fv; a++)
                     memcpy(&buffer[j][a * lanes], &sums[a][j], sizeof sums[a][j]);
@@ -125,7 +128,7 @@ static DIRECT_TARGET void NNK_FN(direct_image)(const nnki_conv_geom *g, const di
     }
 }
 
-nnk_status NNK_FN(nnki_direct_forward)(const nnki_conv_geom *g, const NNK_T *x, const NNK_T *w,
+static nnk_status NNK_FN(direct_forward)(const nnki_conv_geom *g, const NNK_T *x, const NNK_T *w,
                                        const NNK_T *b, NNK_T *y, NNK_T *workspace, int threads)
 {
     const direct_geom dg = direct_geometry(g, sizeof(NNK_T));
@@ -133,7 +136,7 @@ nnk_status NNK_FN(nnki_direct_forward)(const nnki_conv_geom *g, const NNK_T *x, 
     int32_t *koff = (int32_t *)(void *)(panel + dg.panel), *poff = koff + g->ckk;
     NNK_T *images = panel + dg.panel + dg.offsets;
     /* panel[block][k][channel of the block], zero past f. */
-    const int64_t block_f = 4 * dg.lanes;
+    const int64_t block_f = DIRECT_BLOCK * dg.lanes;
     for (int64_t f0 = 0; f0 < dg.padded_f; f0 += block_f) {
         const int64_t width = direct_block_vectors(&dg, f0) * dg.lanes;
         for (int64_t k = 0; k < g->ckk; k++)
@@ -160,7 +163,7 @@ static DIRECT_TARGET void NNK_FN(direct_filter_image)(const nnki_conv_geom *g,
                                                       int64_t i)
 {
     NNK_FN(direct_pad)(g, dg, x, i, xp);
-    const int64_t lanes = dg->lanes, block_f = 4 * lanes;
+    const int64_t lanes = dg->lanes, block_f = DIRECT_BLOCK * lanes;
     for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
         const int fv = direct_block_vectors(dg, f0), kb = DIRECT_PIXELS(fv);
         const int64_t width = fv * lanes, nf = nnki_min(block_f, g->f - f0);
@@ -173,7 +176,10 @@ static DIRECT_TARGET void NNK_FN(direct_filter_image)(const nnki_conv_geom *g,
             const NNK_T *xs[24];
             for (int j = 0; j < kb; j++)
                 xs[j] = xp + koff[nnki_min(k0 + j, g->ckk - 1)];
-            NNK_FN(direct_vec) sums[4][24];
+            /* Zeroed only because GCC cannot tell that direct_sums fills the fv x kb read here
+             * (a false maybe-uninitialized with 2-vector blocks): 1.5-6 KB a block of k's, against
+             * out_hw*fv*kb multiply-adds. */
+            NNK_FN(direct_vec) sums[DIRECT_BLOCK][24] = {{{0}}};
             NNK_FN(direct_sums)(fv, g->out_hw, dyt, poff, xs, sums);
             const int64_t nk = nnki_min(kb, g->ckk - k0);
             for (int64_t j = 0; j < nk; j++)
@@ -188,7 +194,7 @@ static DIRECT_TARGET void NNK_FN(direct_filter_image)(const nnki_conv_geom *g,
     }
 }
 
-nnk_status NNK_FN(nnki_direct_backward_filter)(const nnki_conv_geom *g, const NNK_T *x,
+static nnk_status NNK_FN(direct_backward_filter)(const nnki_conv_geom *g, const NNK_T *x,
                                                const NNK_T *dy, NNK_T *dw, NNK_T *workspace,
                                                int threads)
 {
@@ -207,7 +213,7 @@ nnk_status NNK_FN(nnki_direct_backward_filter)(const nnki_conv_geom *g, const NN
                                     i);
     }
     /* dw[f][k] = the threads' partials added in thread order, out of panel order. */
-    const int64_t block_f = 4 * dg.lanes;
+    const int64_t block_f = DIRECT_BLOCK * dg.lanes;
     for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
         const int64_t width = direct_block_vectors(&dg, f0) * dg.lanes;
         for (int64_t j = 0; j < nnki_min(block_f, g->f - f0); j++)
@@ -223,28 +229,28 @@ nnk_status NNK_FN(nnki_direct_backward_filter)(const nnki_conv_geom *g, const NN
 
 /* ---- The input gradient, vectorised along dx's rows (see direct.c) -------------------------- */
 
-/* The sums of a block of cb channels x DX_ROWS rows x DX_VECS vectors of dx, from at (the
+/* The sums of a block of cb channels x DIRECT_DX_ROWS rows x DX_VECS vectors of dx, from at (the
  * block's first element in the padded dy of the first f) and panel (the block's flipped
  * filters, [f][kh][kw][cb]). Row r of a window-sized strip of dy reaches output row i through
  * filter row r - i. */
 static inline __attribute__((always_inline)) void
 NNK_FN(dx_block)(int cb, int64_t kh, int64_t kw, int64_t f, int64_t cols, int64_t plane,
                  const NNK_T *restrict at, const NNK_T *restrict panel,
-                 NNK_FN(direct_vec) sums[DX_CHANNELS][DX_ROWS][DX_VECS])
+                 NNK_FN(direct_vec) sums[DX_CHANNELS][DIRECT_DX_ROWS][DX_VECS])
 {
-    const int64_t lanes = 64 / sizeof(NNK_T);
+    const int64_t lanes = DIRECT_BYTES / sizeof(NNK_T);
     for (int c = 0; c < cb; c++)
-        for (int i = 0; i < DX_ROWS; i++)
+        for (int i = 0; i < DIRECT_DX_ROWS; i++)
             for (int v = 0; v < DX_VECS; v++)
                 sums[c][i][v] = (NNK_FN(direct_vec)){0};
     for (int64_t fi = 0; fi < f; fi++, at += plane, panel += kh * kw * cb)
-        for (int64_t r = 0; r < DX_ROWS + kh - 1; r++) {
-            const int64_t first = nnki_max(0, r - (kh - 1)), last = nnki_min(DX_ROWS - 1, r);
+        for (int64_t r = 0; r < DIRECT_DX_ROWS + kh - 1; r++) {
+            const int64_t first = nnki_max(0, r - (kh - 1)), last = nnki_min(DIRECT_DX_ROWS - 1, r);
             for (int64_t s = 0; s < kw; s++) {
                 NNK_FN(direct_vec) d[DX_VECS];
                 for (int v = 0; v < DX_VECS; v++)
                     memcpy(&d[v], at + r * cols + s + v * lanes, sizeof d[v]);
-                for (int i = 0; i < DX_ROWS; i++) {
+                for (int i = 0; i < DIRECT_DX_ROWS; i++) {
                     if (i < first || i > last)
                         continue;
                     const NNK_T *weights = panel + ((r - i) * kw + s) * cb;
@@ -261,7 +267,7 @@ NNK_FN(dx_block)(int cb, int64_t kh, int64_t kw, int64_t f, int64_t cols, int64_
 static inline __attribute__((always_inline)) void
 NNK_FN(dx_channels)(int cb, int64_t kh, int64_t kw, int64_t f, int64_t cols, int64_t plane,
                     const NNK_T *restrict at, const NNK_T *restrict panel,
-                    NNK_FN(direct_vec) sums[DX_CHANNELS][DX_ROWS][DX_VECS])
+                    NNK_FN(direct_vec) sums[DX_CHANNELS][DIRECT_DX_ROWS][DX_VECS])
 {
     switch (cb) {
     case 3: NNK_FN(dx_block)(3, kh, kw, f, cols, plane, at, panel, sums); break;
@@ -273,7 +279,7 @@ NNK_FN(dx_channels)(int cb, int64_t kh, int64_t kw, int64_t f, int64_t cols, int
 static inline __attribute__((always_inline)) void
 NNK_FN(dx_sums)(int cb, int64_t kh, int64_t kw, int64_t f, int64_t cols, int64_t plane,
                 const NNK_T *restrict at, const NNK_T *restrict panel,
-                NNK_FN(direct_vec) sums[DX_CHANNELS][DX_ROWS][DX_VECS])
+                NNK_FN(direct_vec) sums[DX_CHANNELS][DIRECT_DX_ROWS][DX_VECS])
 {
     if (kh == 5 && kw == 5)
         NNK_FN(dx_channels)(cb, 5, 5, f, cols, plane, at, panel, sums);
@@ -297,13 +303,13 @@ static DIRECT_TARGET void NNK_FN(dx_image)(const nnki_conv_geom *g, const dx_geo
     for (int64_t c0 = 0; c0 < g->c; c0 += DX_CHANNELS) {
         const int cb = (int)nnki_min(DX_CHANNELS, g->c - c0);
         const NNK_T *block_panel = panel + c0 * g->f * g->kh * g->kw;
-        for (int64_t y0 = 0; y0 < g->h; y0 += DX_ROWS)
+        for (int64_t y0 = 0; y0 < g->h; y0 += DIRECT_DX_ROWS)
             for (int64_t x0 = 0; x0 < g->w; x0 += xg->width) {
-                NNK_FN(direct_vec) sums[DX_CHANNELS][DX_ROWS][DX_VECS];
+                NNK_FN(direct_vec) sums[DX_CHANNELS][DIRECT_DX_ROWS][DX_VECS];
                 NNK_FN(dx_sums)(cb, g->kh, g->kw, g->f, xg->cols, xg->plane,
                                 dyp + y0 * xg->cols + x0, block_panel, sums);
                 /* Rows and columns past dx's edge are computed but not stored. */
-                const int64_t nr = nnki_min(DX_ROWS, g->h - y0);
+                const int64_t nr = nnki_min(DIRECT_DX_ROWS, g->h - y0);
                 const size_t bytes = (size_t)nnki_min(xg->width, g->w - x0) * sizeof *dx;
                 for (int c = 0; c < cb; c++)
                     for (int64_t r = 0; r < nr; r++)
@@ -313,7 +319,7 @@ static DIRECT_TARGET void NNK_FN(dx_image)(const nnki_conv_geom *g, const dx_geo
     }
 }
 
-nnk_status NNK_FN(nnki_direct_backward_data)(const nnki_conv_geom *g, const NNK_T *w,
+static nnk_status NNK_FN(direct_backward_data)(const nnki_conv_geom *g, const NNK_T *w,
                                              const NNK_T *dy, NNK_T *dx, NNK_T *workspace,
                                              int threads)
 {
