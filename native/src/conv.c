@@ -36,11 +36,12 @@ static nnk_status conv_geometry(const char *fn, const nnk_conv2d_desc *desc, nnk
  * x 500 at 118), so small images are grouped: their cols side by side, one gemm for the group.
  * Only when each output sums many products: with few (conv_seed's 27, conv_mnist1's 9) the
  * gemm is bound by writing y, and the group's extra copy of y costs more than the wider gemm
- * saves. A large image's cols would not stay in L2 (2 MiB a core) between im2col writing it
- * and the gemm reading it (conv_wide: 2.25 MiB), so it is cut into bands of output rows, one
- * gemm per band. Either way cols stays within 2^17 elements, 512 KiB of float: half of L2,
- * leaving room for the BLAS's packed blocks and y (measured against 2^16 and 2^18). */
-#define NNKI_COLS_ELEMENTS (INT64_C(1) << 17)
+ * saves. A large image's cols would not stay in L2 between im2col writing it and the gemm
+ * reading it (conv_wide: 2.25 MiB), so it is cut into bands of output rows, one gemm per band.
+ * Either way cols stays within cols_elements(), a quarter of L2, leaving room for the BLAS's
+ * packed blocks and y: with a 2 MiB L2, 2^17 elements (measured against 2^16 and 2^18); with
+ * 512 KiB (Zen), 2^15 (conv_mnist2 forward 0.84-0.85x of 2^17's time, conv_3l 0.95x). */
+static int64_t cols_elements(void) { return nnki_l2_block_elements(); }
 #define NNKI_GROUP_MIN_CKK 128
 
 typedef struct conv_plan {
@@ -68,9 +69,9 @@ static conv_plan plan_for_group(const nnki_conv_geom *g, int64_t group)
         p.share = 1;
         return p;
     }
-    if (group == 1 && g->col_image > NNKI_COLS_ELEMENTS) {
+    if (group == 1 && g->col_image > cols_elements()) {
         /* Bands of equal height, as few as the budget allows. */
-        int64_t rows = nnki_min(g->out_h, nnki_max(1, NNKI_COLS_ELEMENTS / (g->ckk * g->out_w)));
+        int64_t rows = nnki_min(g->out_h, nnki_max(1, cols_elements() / (g->ckk * g->out_w)));
         int64_t bands = (g->out_h + rows - 1) / rows;
         p.rows = (g->out_h + bands - 1) / bands;
         p.columns = p.rows * g->out_w;
@@ -83,8 +84,8 @@ static conv_plan plan_for_group(const nnki_conv_geom *g, int64_t group)
 static conv_plan preferred_plan(const nnki_conv_geom *g, int64_t threads)
 {
     int64_t group = 1;
-    if (!pointwise(g) && g->ckk >= NNKI_GROUP_MIN_CKK && g->col_image <= NNKI_COLS_ELEMENTS / 2) {
-        group = NNKI_COLS_ELEMENTS / g->col_image;
+    if (!pointwise(g) && g->ckk >= NNKI_GROUP_MIN_CKK && g->col_image <= cols_elements() / 2) {
+        group = cols_elements() / g->col_image;
         /* The same number of groups for every thread, each as full as that allows. */
         int64_t groups = (g->n + group - 1) / group;
         groups = (groups + threads - 1) / threads * threads;

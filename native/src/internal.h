@@ -33,6 +33,13 @@ nnk_status nnki_set_error(nnk_status status, const char *fmt, ...)
             return nnki_try_status_;                                                         \
     } while (0)
 
+/* ---- Cache sizes (runtime.c) ------------------------------------------------------------- */
+
+/* Elements of float a gemm's blocked operand (im2col's cols, Winograd's V and M) may take so
+ * that it stays in L2 beside the BLAS's packed blocks: a quarter of the L2 of CPU 0 (Linux
+ * sysfs), 2^17 (a 2 MiB L2) where that is unknown, within 2^13 and 2^19. */
+int64_t nnki_l2_block_elements(void);
+
 /* ---- Checked arithmetic ------------------------------------------------------------------- */
 
 /* a * b into *out; false when the product does not fit in int64. */

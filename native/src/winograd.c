@@ -23,10 +23,11 @@
 #endif
 
 
-/* V and M of one thread's block stay within 2^17 elements (512 KiB of float, a quarter of L2,
- * leaving room for the BLAS's packed blocks). Interleaved A/B on conv_wide against 2^15-2^20:
- * 2^17 was fastest, 0.86-0.90x of 2^18 forward and 0.88-0.97x backward, at 1 and 2 threads. */
-#define NNKI_WINO_ELEMENTS (INT64_C(1) << 17)
+/* V and M of one thread's block stay within nnki_l2_block_elements(), a quarter of L2,
+ * leaving room for the BLAS's packed blocks. Interleaved A/B on conv_wide: with a 2 MiB L2
+ * against 2^15-2^20 elements, 2^17 was fastest (0.86-0.90x of 2^18's time forward and
+ * 0.88-0.97x backward, at 1 and 2 threads); with a 512 KiB L2 (Zen), 2^15 took 0.77x of 2^17's
+ * time forward and 0.69x backward at 1 thread, 0.85x and 0.98x at 2 (2^14: 1.18-1.31x). */
 /* Below this many input or output channels the transforms cost more than the gemms save. */
 #define NNKI_WINO_MIN_CHANNELS 16
 
@@ -60,7 +61,7 @@ static wino_geom wino_geometry(const nnki_conv_geom *g, nnki_wino_pass pass)
     wg.tiles = wg.n * wg.tiles_h * wg.tiles_w;
     /* Blocks within the budget, a multiple of the thread count, of equal size. */
     const int64_t threads = nnk_get_num_threads();
-    int64_t block = nnki_min(wg.tiles, nnki_max(1, NNKI_WINO_ELEMENTS / (16 * (wg.cin + wg.cout))));
+    int64_t block = nnki_min(wg.tiles, nnki_max(1, nnki_l2_block_elements() / (16 * (wg.cin + wg.cout))));
     int64_t blocks = (wg.tiles + block - 1) / block;
     blocks = (blocks + threads - 1) / threads * threads;
     wg.block = (wg.tiles + blocks - 1) / blocks;
