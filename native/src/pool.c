@@ -164,7 +164,8 @@ nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h, i
  * (vshufps, vunpcklpd) take for the even elements, whose windows then come in
  * NNK_WINDOW_ORDER, a permutation that is its own inverse; NNK_ODD_ORDER, the same for the odd
  * elements (NNK_EVEN_ORDER plus one); NNK_LOW_PAIRS and NNK_HIGH_PAIRS, each lane of the low
- * and the high half of a vector twice in a row. */
+ * and the high half of a vector twice in a row; NNK_ZIP_LOW and NNK_ZIP_HIGH, the low and the
+ * high halves of two vectors interleaved lane by lane. */
 #define NNK_T float
 #define NNK_SUFFIX f32
 #define NNK_INT int32_t
@@ -175,6 +176,8 @@ nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h, i
 #define NNK_WINDOW_ORDER 0, 1, 4, 5, 2, 3, 6, 7
 #define NNK_LOW_PAIRS 0, 0, 1, 1, 2, 2, 3, 3
 #define NNK_HIGH_PAIRS 4, 4, 5, 5, 6, 6, 7, 7
+#define NNK_ZIP_LOW 0, 8, 1, 9, 2, 10, 3, 11
+#define NNK_ZIP_HIGH 4, 12, 5, 13, 6, 14, 7, 15
 #include "pool_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
@@ -186,6 +189,8 @@ nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h, i
 #undef NNK_WINDOW_ORDER
 #undef NNK_LOW_PAIRS
 #undef NNK_HIGH_PAIRS
+#undef NNK_ZIP_LOW
+#undef NNK_ZIP_HIGH
 
 #define NNK_T double
 #define NNK_SUFFIX f64
@@ -197,6 +202,8 @@ nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h, i
 #define NNK_WINDOW_ORDER 0, 2, 1, 3
 #define NNK_LOW_PAIRS 0, 0, 1, 1
 #define NNK_HIGH_PAIRS 2, 2, 3, 3
+#define NNK_ZIP_LOW 0, 4, 1, 5
+#define NNK_ZIP_HIGH 2, 6, 3, 7
 #include "pool_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
@@ -208,3 +215,5 @@ nnk_status nnk_pool2d_output_size(const nnk_pool2d_desc *desc, int64_t *out_h, i
 #undef NNK_WINDOW_ORDER
 #undef NNK_LOW_PAIRS
 #undef NNK_HIGH_PAIRS
+#undef NNK_ZIP_LOW
+#undef NNK_ZIP_HIGH

@@ -748,6 +748,45 @@ TEST(MaxPool2dBackward_ScattersToAnyIndexInItsPlane)
     }
 }
 
+/* Planes that 2x2 windows tile take a path that stores each element once (pool_impl.h's
+ * max_backward_tiles). An argmax outside its own window sends the plane back to the scatter,
+ * and a dy of -0 lands as +0, the zeroed dx plus -0, on either path. */
+TEST(MaxPool2dBackward_TiledPlanes_AnyIndexAndSignedZerosAsTheScatter)
+{
+    const nnk_pool2d_desc d = {1, 3, 16, 20, 2, 2, 2, 2, 0, 0}; /* out 8 x 10: vector rows */
+    pool_shape s = shape_of(&d);
+    double *x = test_random(s.x_len, 18000), *y = doubles(s.y_len), *dy = doubles(s.y_len);
+    double *dx = doubles(s.x_len), *expected = doubles(s.x_len);
+    int32_t *argmax = indices(s.y_len);
+    run_max_forward(&d, false, x, y, argmax);
+    for (int64_t o = 0; o < s.y_len; o++)
+        dy[o] = (double)(o % 7) - 3; /* small integers: any sum is exact in float */
+    /* Plane 0 as forward left it, with -0 and NaN; plane 1 with two entries moved to other
+     * windows (one onto an element that is already another window's argmax); plane 2 with its
+     * last entry moved to its first window. */
+    dy[3] = -0.0;
+    dy[4] = NAN;
+    argmax[s.out_plane + 5] = 0;
+    argmax[s.out_plane + 17] = argmax[s.out_plane + 40];
+    argmax[3 * s.out_plane - 1] = 1;
+    for (int64_t i = 0; i < s.x_len; i++)
+        expected[i] = 0;
+    for (int64_t o = 0; o < s.y_len; o++) {
+        const int64_t p = o / s.out_plane;
+        expected[p * d.h * d.w + argmax[o]] += dy[o];
+    }
+    for (int f32 = 0; f32 < 2; f32++) {
+        run_max_backward(&d, f32, dy, argmax, dx);
+        check_same_values("dx", &d, dx, expected, s.x_len);
+    }
+    free(x);
+    free(y);
+    free(dy);
+    free(dx);
+    free(expected);
+    free(argmax);
+}
+
 /* ---- Numeric gradients -------------------------------------------------------------------- */
 
 /* dL/dx for L = sum(y * dy) by central differences, against the backward pass (float64). */

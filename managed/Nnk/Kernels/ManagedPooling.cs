@@ -21,7 +21,8 @@ namespace Nnk;
 /// one output per lane. Everything else (padded borders, bands narrower than a vector, other
 /// windows, machines without AVX2) goes through scalar loops over the window clipped to the input.
 /// The average backward pass is separable and works on whole rows (see Spread); the max backward
-/// pass is a scalar scatter into the cache-resident plane.
+/// pass stores each element of a plane that 2x2 windows tile once (see ScatterTiles), and is
+/// otherwise a scalar scatter into the cache-resident plane.
 /// </para>
 /// <para>
 /// The maximum is a copy of the first maximal element in window order (row by row, left to
@@ -63,20 +64,26 @@ internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPoi
     public static void MaxBackward(in PoolGeometry g, ReadOnlySpan<T> dy, ReadOnlySpan<int> argmax, Span<T> dx)
     {
         int planeLength = g.H * g.W, outPlane = g.OutH * g.OutW;
+        bool tiles = VectorWindow(g) == 2 && g.PadH == 0 && g.PadW == 0 && g.H == 2 * g.OutH && g.W == 2 * g.OutW &&
+                     g.OutW >= Lanes;
         // The smallest position of a bad index: each worker stops at its first, and chunks are contiguous.
         int firstBad = int.MaxValue;
         fixed (T* pdy = dy, pdx = dx)
         fixed (int* pa = argmax)
         {
-            var state = ((nint)pdy, (nint)pdx, (nint)pa, (nint)(&firstBad), outPlane, planeLength);
+            var state = ((nint)pdy, (nint)pdx, (nint)pa, (nint)(&firstBad), (g.OutH, g.OutW, g.W, planeLength), tiles);
             WorkerPool.ForChunks(g.N * g.C, NnkRuntime.NumThreads, state, static (in args, _, start, end) =>
             {
-                var (ady, adx, aa, afirstBad, outPlane, planeLength) = args;
+                var (ady, adx, aa, afirstBad, (outH, outW, w, planeLength), tiles) = args;
+                int outPlane = outH * outW;
                 ref int firstBad = ref *(int*)afirstBad;
                 for (int plane = start; plane < end; plane++)
                 {
-                    int bad = Scatter((int*)aa + (long)plane * outPlane, (T*)ady + (long)plane * outPlane, outPlane,
-                        (T*)adx + (long)plane * planeLength, planeLength);
+                    int* at = (int*)aa + (long)plane * outPlane;
+                    T* planeDy = (T*)ady + (long)plane * outPlane;
+                    if (tiles && ScatterTiles(at, planeDy, outH, outW, (T*)adx + (long)plane * planeLength, w))
+                        continue;
+                    int bad = Scatter(at, planeDy, outPlane, (T*)adx + (long)plane * planeLength, planeLength);
                     if (bad >= 0)
                     {
                         int position = plane * outPlane + bad, seen;
@@ -217,6 +224,81 @@ internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPoi
     }
 
     // dx plane = 0, then each dy added at its argmax; returns the first output whose argmax lies outside the plane, or -1.
+    /// <summary>
+    /// dx of a plane that unpadded 2x2 stride-2 windows tile (H = 2*OutH, W = 2*OutW, OutW at least a vector), each
+    /// element stored once: its window's dy where it is the window's argmax, 0 elsewhere, with no zeroing first and no
+    /// read of dx (native's max_backward_tiles; the zeroing and the scatter's adds waiting on it took twice the time).
+    /// Stores 0 + dy, what <see cref="Scatter"/> gives (+0 for -0), so the last vector may overlap the one before.
+    /// False, having written only inside the plane, when an argmax lies outside its own window: the plane then takes
+    /// <see cref="Scatter"/>.
+    /// </summary>
+    private static bool ScatterTiles(int* argmax, T* dy, int outH, int outW, T* dx, int w)
+    {
+        Vector256<T> missed = Vector256<T>.Zero;
+        for (int oh = 0; oh < outH; oh++)
+        {
+            T* top = dx + 2L * oh * w, bottom = top + w;
+            for (int i = 0; ; i += Lanes)
+            {
+                if (i > outW - Lanes)
+                    i = outW - Lanes;
+                int o = oh * outW + i;
+                Vector256<T> value = Vector256<T>.Zero + Vector256.Load(dy + o);
+                WindowMasks(argmax + o, 2 * oh * w + 2 * i, w, out var m00, out var m01, out var m10, out var m11);
+                missed |= ~(m00 | m01 | m10 | m11);
+                (Vector256<T> t0, Vector256<T> t1) = Zip(value & m00, value & m01);
+                (Vector256<T> b0, Vector256<T> b1) = Zip(value & m10, value & m11);
+                t0.Store(top + 2 * i);
+                t1.Store(top + 2 * i + Lanes);
+                b0.Store(bottom + 2 * i);
+                b1.Store(bottom + 2 * i + Lanes);
+                if (i == outW - Lanes)
+                    break;
+            }
+        }
+        return missed.AsUInt64() == Vector256<ulong>.Zero;
+    }
+
+    /// <summary>
+    /// Masks (all ones where true, as <typeparamref name="T"/>) of where each of a vector of windows has its argmax,
+    /// relative to its first element: at 0, 1, w or w + 1. Window k starts at plane index first + 2k.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WindowMasks(int* argmax, int first, int w,
+        out Vector256<T> m00, out Vector256<T> m01, out Vector256<T> m10, out Vector256<T> m11)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            Vector256<int> rel = Avx.LoadVector256(argmax) - (Vector256.Create(first) + Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14));
+            m00 = Vector256.Equals(rel, Vector256<int>.Zero).As<int, T>();
+            m01 = Vector256.Equals(rel, Vector256.Create(1)).As<int, T>();
+            m10 = Vector256.Equals(rel, Vector256.Create(w)).As<int, T>();
+            m11 = Vector256.Equals(rel, Vector256.Create(w + 1)).As<int, T>();
+        }
+        else
+        {
+            Vector256<long> rel = Avx2.ConvertToVector256Int64(Sse2.LoadVector128(argmax)) -
+                                  (Vector256.Create((long)first) + Vector256.Create(0L, 2, 4, 6));
+            m00 = Vector256.Equals(rel, Vector256<long>.Zero).As<long, T>();
+            m01 = Vector256.Equals(rel, Vector256.Create(1L)).As<long, T>();
+            m10 = Vector256.Equals(rel, Vector256.Create((long)w)).As<long, T>();
+            m11 = Vector256.Equals(rel, Vector256.Create((long)w + 1)).As<long, T>();
+        }
+    }
+
+    /// <summary>The lanes of <paramref name="even"/> and <paramref name="odd"/> interleaved: the low halves, then the high.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<T> Low, Vector256<T> High) Zip(Vector256<T> even, Vector256<T> odd)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            Vector256<float> lo = Avx.UnpackLow(even.AsSingle(), odd.AsSingle()), hi = Avx.UnpackHigh(even.AsSingle(), odd.AsSingle());
+            return (Avx.Permute2x128(lo, hi, 0x20).As<float, T>(), Avx.Permute2x128(lo, hi, 0x31).As<float, T>());
+        }
+        Vector256<double> dlo = Avx.UnpackLow(even.AsDouble(), odd.AsDouble()), dhi = Avx.UnpackHigh(even.AsDouble(), odd.AsDouble());
+        return (Avx.Permute2x128(dlo, dhi, 0x20).As<double, T>(), Avx.Permute2x128(dlo, dhi, 0x31).As<double, T>());
+    }
+
     private static int Scatter(int* argmax, T* dy, int outPlane, T* dx, int planeLength)
     {
         Zero(dx, planeLength);

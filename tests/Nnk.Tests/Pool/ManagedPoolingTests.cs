@@ -145,6 +145,36 @@ public class ManagedPoolingTests
         Assert.All(buffer[^32..], value => Assert.True(double.IsNaN(value)));
     }
 
+    // Planes that 2x2 windows tile take ScatterTiles, which stores every element once: dx starts as NaN here, an
+    // argmax moved outside its own window sends its plane back to the scatter, and a dy of -0 lands as +0.
+    [Fact]
+    public void MaxBackward_TiledPlanes_AnyIndexAndSignedZerosAsTheScatter_Float32() => AssertTiledBackward<float>();
+
+    [Fact]
+    public void MaxBackward_TiledPlanes_AnyIndexAndSignedZerosAsTheScatter_Float64() => AssertTiledBackward<double>();
+
+    private static void AssertTiledBackward<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        PoolGeometry g = SquareGeometry(1, 3, 16, 20, 2, 2, 0);
+        int outPlane = g.OutputLength / 3;
+        T[] x = PoolingReference.RandomValues<T>(g.InputLength, 18000);
+        var y = new T[g.OutputLength];
+        var argmax = new int[g.OutputLength];
+        ManagedPooling<T>.MaxForward(g, x, y, argmax);
+        var dy = new T[g.OutputLength];
+        for (int o = 0; o < dy.Length; o++)
+            dy[o] = T.CreateChecked(o % 7 - 3); // small integers: every sum is exact
+        dy[3] = T.NegativeZero;
+        dy[4] = T.NaN;
+        argmax[outPlane + 5] = 0;
+        argmax[outPlane + 17] = argmax[outPlane + 40];
+        argmax[3 * outPlane - 1] = 1;
+        var dx = new T[g.InputLength];
+        dx.AsSpan().Fill(T.NaN);
+        ManagedPooling<T>.MaxBackward(g, dy, argmax, dx);
+        PoolingReference.AssertBitwiseEqual<T>(PoolingReference.MaxBackward(g, dy, argmax), dx, $"max dx on {g}");
+    }
+
     private static void AssertMaxMatchesReference<T>(PoolGeometry g, int seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T[] x = PoolingReference.TiedValues<T>(g.InputLength, seed, withSpecials: true);
