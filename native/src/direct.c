@@ -275,34 +275,25 @@ int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspa
 #undef NNK_T
 #undef NNK_SUFFIX
 
-/* The entry points run the kernels of the width direct_geometry and dx_geometry were laid out
- * for (the callers checked that there is one). */
-#define DIRECT_ENTRY(T, S, name, params, args)                                               \
-    nnk_status nnki_##name##_##S params                                                      \
+/* The entry points of one element type T (suffix S) run the kernels of the width
+ * direct_geometry and dx_geometry were laid out for (the callers checked that there is one). */
+#define DIRECT_PICK(name, S, args)                                                           \
+    (direct_vector_bytes() == 32 ? name##_##S##_v32 args : name##_##S##_v64 args)
+#define DIRECT_ENTRIES(T, S)                                                                 \
+    nnk_status nnki_direct_forward_##S(const nnki_conv_geom *g, const T *x, const T *w,       \
+                                       const T *b, T *y, T *workspace, int threads)          \
     {                                                                                        \
-        return direct_vector_bytes() == 32 ? name##_##S##_v32 args : name##_##S##_v64 args;  \
+        return DIRECT_PICK(direct_forward, S, (g, x, w, b, y, workspace, threads));          \
+    }                                                                                        \
+    nnk_status nnki_direct_backward_filter_##S(const nnki_conv_geom *g, const T *x,          \
+                                               const T *dy, T *dw, T *workspace, int threads) \
+    {                                                                                        \
+        return DIRECT_PICK(direct_backward_filter, S, (g, x, dy, dw, workspace, threads));   \
+    }                                                                                        \
+    nnk_status nnki_direct_backward_data_##S(const nnki_conv_geom *g, const T *w,            \
+                                             const T *dy, T *dx, T *workspace, int threads)  \
+    {                                                                                        \
+        return DIRECT_PICK(direct_backward_data, S, (g, w, dy, dx, workspace, threads));     \
     }
-DIRECT_ENTRY(float, f32, direct_forward,
-             (const nnki_conv_geom *g, const float *x, const float *w, const float *b, float *y,
-              float *workspace, int threads),
-             (g, x, w, b, y, workspace, threads))
-DIRECT_ENTRY(double, f64, direct_forward,
-             (const nnki_conv_geom *g, const double *x, const double *w, const double *b,
-              double *y, double *workspace, int threads),
-             (g, x, w, b, y, workspace, threads))
-DIRECT_ENTRY(float, f32, direct_backward_filter,
-             (const nnki_conv_geom *g, const float *x, const float *dy, float *dw,
-              float *workspace, int threads),
-             (g, x, dy, dw, workspace, threads))
-DIRECT_ENTRY(double, f64, direct_backward_filter,
-             (const nnki_conv_geom *g, const double *x, const double *dy, double *dw,
-              double *workspace, int threads),
-             (g, x, dy, dw, workspace, threads))
-DIRECT_ENTRY(float, f32, direct_backward_data,
-             (const nnki_conv_geom *g, const float *w, const float *dy, float *dx,
-              float *workspace, int threads),
-             (g, w, dy, dx, workspace, threads))
-DIRECT_ENTRY(double, f64, direct_backward_data,
-             (const nnki_conv_geom *g, const double *w, const double *dy, double *dx,
-              double *workspace, int threads),
-             (g, w, dy, dx, workspace, threads))
+DIRECT_ENTRIES(float, f32)
+DIRECT_ENTRIES(double, f64)
