@@ -8,9 +8,11 @@ namespace Nnk;
 /// and the weight gradient of deep convolutions without im2col. For a block of output channels and a
 /// block of output pixels, the sums stay in registers over every k = (c, kh, kw), each input value
 /// broadcast from a zero-padded copy of the image. The weight gradient is the same kernel with k and
-/// the pixels swapped. Native uses up to four vectors of channels (AVX-512's 32 registers); here a
-/// block is two vectors, so that its 12 sums, two weight vectors and one broadcast fit the 16 AVX2
-/// registers, as <see cref="ManagedGemm{T}"/>'s micro-kernel does.
+/// the pixels swapped. Native uses up to four vectors of channels with AVX-512's 32 registers and
+/// two with AVX2's 16; here a block is two vectors, so that its 12 sums, two weight vectors and one
+/// broadcast fit the 16 AVX2 registers, as <see cref="ManagedGemm{T}"/>'s micro-kernel does. As in
+/// native's AVX2 kernel, the forward pass's last block is one vector (12 pixels) when the channels
+/// left fit one, and the rule for when the kernel applies pads f to whole vectors, as native's does.
 /// </summary>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 [SkipLocalsInit]
@@ -38,7 +40,7 @@ internal static unsafe class ManagedDirectConv<T> where T : unmanaged, IFloating
         long limit = filter ? 1 << 18 : 1 << 16;
         if (g.C > limit || g.H + 2L * g.PadH > limit || g.W + 2L * g.PadW > limit || PaddedImage(g) > limit)
             return false;
-        return 4L * g.F >= 3L * PaddedChannels(g);
+        return 4L * g.F >= 3L * ((g.F + Lanes - 1) / Lanes * (long)Lanes);
     }
 
     /// <summary>Workspace elements one worker needs (the offsets live in a thread's own scratch).</summary>
@@ -60,10 +62,14 @@ internal static unsafe class ManagedDirectConv<T> where T : unmanaged, IFloating
         int depth = g.ColumnRows, plane = g.ColumnCols, channels = BlockChannels;
         int paddedF = (int)PaddedChannels(g);
         T* panel = scratch, xp = scratch + (long)paddedF * depth;
-        for (int f0 = 0; f0 < paddedF; f0 += channels)
+        // panel[block][k][channel of the block], a block two vectors wide or, the last, one.
+        for (int f0 = 0; f0 < g.F; f0 += channels)
+        {
+            int width = BlockWidth(g, f0);
             for (int k = 0; k < depth; k++)
-                for (int j = 0; j < channels; j++)
-                    panel[(long)f0 * depth + k * channels + j] = f0 + j < g.F ? w[(long)(f0 + j) * depth + k] : T.Zero;
+                for (int j = 0; j < width; j++)
+                    panel[(long)f0 * depth + k * width + j] = f0 + j < g.F ? w[(long)(f0 + j) * depth + k] : T.Zero;
+        }
         int* koff = Offsets(g, out int* poff);
         new Span<T>(xp, (int)PaddedImage(g)).Clear();
         T* sums = stackalloc T[Pixels * channels];
@@ -72,26 +78,34 @@ internal static unsafe class ManagedDirectConv<T> where T : unmanaged, IFloating
             Pad(g, x + (long)n * g.C * g.H * g.W, xp);
             for (int f0 = 0; f0 < g.F; f0 += channels)
             {
-                int count = Math.Min(channels, g.F - f0);
-                for (int q0 = 0; q0 < plane; q0 += Pixels)
+                int count = Math.Min(channels, g.F - f0), width = BlockWidth(g, f0);
+                // Pixels per block: the sums of 12 vectors either way (Pixels x 2 or 2*Pixels x 1).
+                int step = width == channels ? Pixels : 2 * Pixels;
+                for (int q0 = 0; q0 < plane; q0 += step)
                 {
                     // A last, partial block repeats its last pixel; only real ones are stored.
-                    Block(depth, panel + (long)f0 * depth, koff, xp,
-                        poff[Math.Min(q0, plane - 1)], poff[Math.Min(q0 + 1, plane - 1)], poff[Math.Min(q0 + 2, plane - 1)],
-                        poff[Math.Min(q0 + 3, plane - 1)], poff[Math.Min(q0 + 4, plane - 1)], poff[Math.Min(q0 + 5, plane - 1)],
-                        sums);
-                    int pixels = Math.Min(Pixels, plane - q0);
+                    if (width == channels)
+                        Block(depth, panel + (long)f0 * depth, koff, xp,
+                            poff[Math.Min(q0, plane - 1)], poff[Math.Min(q0 + 1, plane - 1)], poff[Math.Min(q0 + 2, plane - 1)],
+                            poff[Math.Min(q0 + 3, plane - 1)], poff[Math.Min(q0 + 4, plane - 1)], poff[Math.Min(q0 + 5, plane - 1)],
+                            sums);
+                    else
+                        Block1(depth, panel + (long)f0 * depth, koff, xp, poff, q0, plane, sums);
+                    int pixels = Math.Min(step, plane - q0);
                     for (int c = 0; c < count; c++)
                     {
                         T bias = b == null ? T.Zero : b[f0 + c];
                         T* row = y + ((long)n * g.F + f0 + c) * plane + q0;
                         for (int j = 0; j < pixels; j++)
-                            row[j] = sums[j * channels + c] + bias;
+                            row[j] = sums[j * width + c] + bias;
                     }
                 }
             }
         }
     }
+
+    // Channels in the forward block from f0: two vectors, or one when what is left fits one.
+    private static int BlockWidth(in ConvGeometry g, int f0) => g.F - f0 <= Lanes ? Lanes : BlockChannels;
 
     /// <summary>
     /// The weight gradient of images [start, end) added into <paramref name="partial"/> (f x c*kh*kw,
@@ -188,6 +202,50 @@ internal static unsafe class ManagedDirectConv<T> where T : unmanaged, IFloating
         Vector.Store(s41, sums + 9 * lanes);
         Vector.Store(s50, sums + 10 * lanes);
         Vector.Store(s51, sums + 11 * lanes);
+    }
+
+    // The sums of one block of one channel vector and 12 pixels (from output pixel q0, the last
+    // repeated past the plane) over depth steps, into sums[j * Lanes + lane]: 12 sums, one weight
+    // vector and one broadcast in registers.
+    private static void Block1(int depth, T* panel, int* offsets, T* xp, int* poff, int q0, int plane, T* sums)
+    {
+        int o0 = poff[Math.Min(q0, plane - 1)], o1 = poff[Math.Min(q0 + 1, plane - 1)], o2 = poff[Math.Min(q0 + 2, plane - 1)];
+        int o3 = poff[Math.Min(q0 + 3, plane - 1)], o4 = poff[Math.Min(q0 + 4, plane - 1)], o5 = poff[Math.Min(q0 + 5, plane - 1)];
+        int o6 = poff[Math.Min(q0 + 6, plane - 1)], o7 = poff[Math.Min(q0 + 7, plane - 1)], o8 = poff[Math.Min(q0 + 8, plane - 1)];
+        int o9 = poff[Math.Min(q0 + 9, plane - 1)], o10 = poff[Math.Min(q0 + 10, plane - 1)], o11 = poff[Math.Min(q0 + 11, plane - 1)];
+        Vector<T> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default;
+        Vector<T> s6 = default, s7 = default, s8 = default, s9 = default, s10 = default, s11 = default;
+        int lanes = Lanes;
+        for (int s = 0; s < depth; s++)
+        {
+            Vector<T> w0 = Vector.Load(panel);
+            T* at = xp + offsets[s];
+            s0 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o0]), s0);
+            s1 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o1]), s1);
+            s2 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o2]), s2);
+            s3 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o3]), s3);
+            s4 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o4]), s4);
+            s5 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o5]), s5);
+            s6 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o6]), s6);
+            s7 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o7]), s7);
+            s8 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o8]), s8);
+            s9 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o9]), s9);
+            s10 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o10]), s10);
+            s11 = ManagedGemm<T>.MultiplyAdd(w0, new Vector<T>(at[o11]), s11);
+            panel += lanes;
+        }
+        Vector.Store(s0, sums);
+        Vector.Store(s1, sums + lanes);
+        Vector.Store(s2, sums + 2 * lanes);
+        Vector.Store(s3, sums + 3 * lanes);
+        Vector.Store(s4, sums + 4 * lanes);
+        Vector.Store(s5, sums + 5 * lanes);
+        Vector.Store(s6, sums + 6 * lanes);
+        Vector.Store(s7, sums + 7 * lanes);
+        Vector.Store(s8, sums + 8 * lanes);
+        Vector.Store(s9, sums + 9 * lanes);
+        Vector.Store(s10, sums + 10 * lanes);
+        Vector.Store(s11, sums + 11 * lanes);
     }
 
     // koff[k] for k = (c, kh, kw) and poff[q] for every output pixel, in this thread's scratch.
