@@ -65,7 +65,7 @@ typedef struct direct_geom {
     int64_t block;       /* vectors of channels per block: 4 (AVX-512) or 2 (AVX2) */
     int64_t padded_f;    /* f rounded up to whole vectors */
     int64_t padded_h, padded_w, padded_image; /* the zero-padded copy of one image */
-    int64_t panel;       /* padded_f*ckk: w repacked by blocks of up to 4 vectors */
+    int64_t panel;       /* padded_f*ckk: w repacked by blocks of up to block vectors */
     int64_t offsets;     /* elements holding the ckk + out_hw int32 offsets */
 } direct_geom;
 
@@ -162,9 +162,8 @@ int nnki_direct_threads(const nnki_conv_geom *g, size_t elem, bool filter, int64
  * machine's peak. Computed directly instead, as the stride-1 convolution of dy (padded by
  * kh-1-pad_h, kw-1-pad_w) with the flipped filters, vectorised along dx's rows: a block of
  * DX_CHANNELS channels x DX_ROWS rows (DX_ROWS_V32 with AVX2's 16 registers) x DX_VECS vectors
- * of columns keeps its sums in
- * registers over f and the window, each dy vector loaded once per window column and used by
- * every row and channel of the block it reaches.
+ * of columns keeps its sums in registers over f and the window, each dy vector loaded once per
+ * window column and used by every row and channel of the block it reaches.
  *
  * Measured on dx alone (1 thread, interleaved A/B against im2col + OpenBLAS + col2im, 50
  * images): c = 3, f = 32, 32x32: 7x7 0.59x (conv_3l), 5x5 0.67x; c = 2 and 4 with 7x7 0.66x and

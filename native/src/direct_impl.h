@@ -4,8 +4,8 @@
  * once per type and width with NNK_T (float or double), NNK_SUFFIX (f32_v64, f64_v32, ...),
  * DIRECT_BYTES, DIRECT_BLOCK, DIRECT_PIXELS, DIRECT_DX_ROWS and DIRECT_TARGET defined.
  *
- * Output channels run in blocks of up to DIRECT_BLOCK vectors (fv); w is repacked so that the block's
- * channels for one k = (ci, ki, kj) are contiguous: panel[k][fv*lanes]. For a block of px
+ * Output channels run in blocks of up to DIRECT_BLOCK vectors (fv); w is repacked so that the
+ * block's channels for one k = (ci, ki, kj) are contiguous: panel[k][fv*lanes]. For a block of px
  * output pixels (px = DIRECT_PIXELS(fv), consecutive in the image's out_h*out_w order) the
  * fv*px sums stay in registers over every k:
  *   sum[a][j] += panel[k][a] * xp[poff[pixel j] + koff[k]]
@@ -128,8 +128,9 @@ static DIRECT_TARGET void NNK_FN(direct_image)(const nnki_conv_geom *g, const di
     }
 }
 
-static nnk_status NNK_FN(direct_forward)(const nnki_conv_geom *g, const NNK_T *x, const NNK_T *w,
-                                       const NNK_T *b, NNK_T *y, NNK_T *workspace, int threads)
+static nnk_status NNK_FN(direct_forward)(const nnki_conv_geom *g, const NNK_T *x,
+                                         const NNK_T *w, const NNK_T *b, NNK_T *y,
+                                         NNK_T *workspace, int threads)
 {
     const direct_geom dg = direct_geometry(g, sizeof(NNK_T));
     NNK_T *panel = workspace;
@@ -195,8 +196,8 @@ static DIRECT_TARGET void NNK_FN(direct_filter_image)(const nnki_conv_geom *g,
 }
 
 static nnk_status NNK_FN(direct_backward_filter)(const nnki_conv_geom *g, const NNK_T *x,
-                                               const NNK_T *dy, NNK_T *dw, NNK_T *workspace,
-                                               int threads)
+                                                 const NNK_T *dy, NNK_T *dw, NNK_T *workspace,
+                                                 int threads)
 {
     const direct_geom dg = direct_geometry(g, sizeof(NNK_T));
     int32_t *koff = (int32_t *)(void *)workspace, *poff = koff + g->ckk;
@@ -320,8 +321,8 @@ static DIRECT_TARGET void NNK_FN(dx_image)(const nnki_conv_geom *g, const dx_geo
 }
 
 static nnk_status NNK_FN(direct_backward_data)(const nnki_conv_geom *g, const NNK_T *w,
-                                             const NNK_T *dy, NNK_T *dx, NNK_T *workspace,
-                                             int threads)
+                                               const NNK_T *dy, NNK_T *dx, NNK_T *workspace,
+                                               int threads)
 {
     const dx_geom xg = dx_geometry(g, sizeof(NNK_T));
     NNK_T *panel = workspace, *images = workspace + xg.panel;

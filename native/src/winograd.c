@@ -61,7 +61,8 @@ static wino_geom wino_geometry(const nnki_conv_geom *g, nnki_wino_pass pass)
     wg.tiles = wg.n * wg.tiles_h * wg.tiles_w;
     /* Blocks within the budget, a multiple of the thread count, of equal size. */
     const int64_t threads = nnk_get_num_threads();
-    int64_t block = nnki_min(wg.tiles, nnki_max(1, nnki_l2_block_elements() / (16 * (wg.cin + wg.cout))));
+    int64_t block =
+        nnki_min(wg.tiles, nnki_max(1, nnki_l2_block_elements() / (16 * (wg.cin + wg.cout))));
     int64_t blocks = (wg.tiles + block - 1) / block;
     blocks = (blocks + threads - 1) / threads * threads;
     wg.block = (wg.tiles + blocks - 1) / blocks;

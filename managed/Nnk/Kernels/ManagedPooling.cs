@@ -63,7 +63,7 @@ internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPoi
     /// <exception cref="ArgumentException">An argmax entry lies outside [0, H*W); dx is then partly written.</exception>
     public static void MaxBackward(in PoolGeometry g, ReadOnlySpan<T> dy, ReadOnlySpan<int> argmax, Span<T> dx)
     {
-        int planeLength = g.H * g.W, outPlane = g.OutH * g.OutW;
+        int planeLength = g.H * g.W;
         bool tiles = VectorWindow(g) == 2 && g.PadH == 0 && g.PadW == 0 && g.H == 2 * g.OutH && g.W == 2 * g.OutW &&
                      g.OutW >= Lanes;
         // The smallest position of a bad index: each worker stops at its first, and chunks are contiguous.
@@ -223,7 +223,6 @@ internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPoi
         public readonly int* Argmax = argmax;
     }
 
-    // dx plane = 0, then each dy added at its argmax; returns the first output whose argmax lies outside the plane, or -1.
     /// <summary>
     /// dx of a plane that unpadded 2x2 stride-2 windows tile (H = 2*OutH, W = 2*OutW, OutW at least a vector), each
     /// element stored once: its window's dy where it is the window's argmax, 0 elsewhere, with no zeroing first and no
@@ -299,6 +298,7 @@ internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPoi
         return (Avx.Permute2x128(dlo, dhi, 0x20).As<double, T>(), Avx.Permute2x128(dlo, dhi, 0x31).As<double, T>());
     }
 
+    // dx plane = 0, then each dy added at its argmax; returns the first output whose argmax lies outside the plane, or -1.
     private static int Scatter(int* argmax, T* dy, int outPlane, T* dx, int planeLength)
     {
         Zero(dx, planeLength);
