@@ -15,13 +15,14 @@ bench=bench/Nnk.Bench/bin/Release/net10.0/Nnk.Bench.dll
 [ -f "$bench" ] || { echo "compare-torchsharp.sh: $bench is missing; build first (scripts/run.sh)" >&2; exit 1; }
 mkdir -p "$out"
 
+source scripts/blas-env.sh
 # The limits tool loads OpenBLAS without the kernel family nnk chooses (Debian 12's OpenBLAS
 # misdetects recent CPUs), so it gets the same one: SkylakeX with AVX-512, Haswell with AVX2.
 coretype=${OPENBLAS_CORETYPE:-}
 if [ -z "$coretype" ]; then
   if grep -qw avx512f /proc/cpuinfo; then coretype=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then coretype=Haswell; fi
 fi
-{ date -u; uname -r; grep -m1 "model name" /proc/cpuinfo; nproc; } > "$out/machine.txt"
+{ date -u; uname -r; grep -m1 "model name" /proc/cpuinfo; nproc; echo "OPENBLAS_CORETYPE=$coretype"; } > "$out/machine.txt"
 OPENBLAS_CORETYPE=$coretype "$peers/limits/run.sh" > "$out/limits.md"
 
 for r in $(seq "$rounds"); do

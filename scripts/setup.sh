@@ -37,4 +37,5 @@ if [ "$major" -lt 10 ]; then
   echo "nnk setup: the .NET 10 SDK is required, found $(dotnet --version)." >&2
   exit 1
 fi
+source "$(dirname "${BASH_SOURCE[0]}")/blas-env.sh"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

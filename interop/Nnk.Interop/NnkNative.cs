@@ -31,6 +31,13 @@ internal static unsafe partial class NnkNative
     public static string BlasName => NnkErrors.Utf8(NativeMethods.nnk_blas_name());
 
     /// <summary>
+    /// Kernel family the loaded BLAS reports running (OpenBLAS's name: <c>"SkylakeX"</c>,
+    /// <c>"Haswell"</c>, ...), or an empty string while none is loaded or for a BLAS that reports
+    /// none (MKL).
+    /// </summary>
+    public static string BlasCore => NnkErrors.Utf8(NativeMethods.nnk_blas_core());
+
+    /// <summary>
     /// Loads a BLAS for every later kernel call: <c>"openblas"</c>, <c>"mkl"</c>, a path to a shared
     /// library exporting <c>cblas_sgemm</c> and <c>cblas_dgemm</c>, or <see langword="null"/> for
     /// the default (the <c>NNK_BLAS</c> environment variable, else OpenBLAS). Kernels load the

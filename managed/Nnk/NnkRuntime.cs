@@ -48,6 +48,23 @@ public static class NnkRuntime
     }
 
     /// <summary>
+    /// Kernel family the BLAS reports running, as OpenBLAS names it (<c>SkylakeX</c> for its AVX-512
+    /// kernels, <c>Haswell</c> or <c>Zen</c> for AVX2, ...); empty for a BLAS that reports none (MKL).
+    /// nnk picks OpenBLAS's family from the CPU unless <c>OPENBLAS_CORETYPE</c> is set, so this shows
+    /// whether a value inherited from the environment holds the kernels back. Loads the default BLAS
+    /// if none is loaded yet.
+    /// </summary>
+    public static string BlasCore
+    {
+        get
+        {
+            if (NnkNative.BlasName.Length == 0)
+                NnkNative.SelectBlas(null);
+            return NnkNative.BlasCore;
+        }
+    }
+
+    /// <summary>
     /// Loads the BLAS the native kernels use: <c>openblas</c>, <c>mkl</c>, or a path to a shared
     /// library exporting <c>cblas_sgemm</c> and <c>cblas_dgemm</c>; null for the default
     /// (the NNK_BLAS environment variable, else OpenBLAS).

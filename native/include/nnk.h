@@ -88,6 +88,12 @@ NNK_API nnk_status nnk_blas_select(const char *name_or_path);
  * and while another thread selects. */
 NNK_API const char *nnk_blas_name(void);
 
+/* The kernel family the loaded BLAS reports running, as OpenBLAS names it ("SkylakeX" for its
+ * AVX-512 kernels, "Haswell" or "Zen" for AVX2, ...); "" before a BLAS is loaded and for one
+ * that reports none (MKL). nnk picks the family from the CPU's features unless
+ * OPENBLAS_CORETYPE is set; this shows what a value found there chose. Static storage. */
+NNK_API const char *nnk_blas_core(void);
+
 /* ---- Convolution -------------------------------------------------------------------------- */
 
 /* Validates desc and writes the output height and width. */

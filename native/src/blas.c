@@ -30,6 +30,7 @@ typedef void (*dgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int 
                          const double *a, int lda, const double *b, int ldb, double beta,
                          double *c, int ldc);
 typedef void (*set_threads_fn)(int threads);
+typedef char *(*corename_fn)(void);
 typedef int (*set_threading_layer_fn)(int layer);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -51,6 +52,9 @@ typedef struct kept_path {
     char text[];
 } kept_path;
 static kept_path *paths_kept; /* guarded by lock: every path a BLAS was loaded from */
+/* The kernel family the loaded BLAS reports: "" until one is loaded, or when it reports none;
+ * else OpenBLAS's own static string, valid for good since no library is ever closed. */
+static _Atomic(const char *) core = "";
 /* Longest path accepted, with its terminator: a bound on what paths_kept holds per path. */
 enum { NAME_LIMIT = 4096 };
 
@@ -192,6 +196,9 @@ static nnk_status load(const char *choice)
             st = (set_threads_fn)dlsym(lib, "MKL_Set_Num_Threads");
         set_threads = st;
         threads_set = 0;
+        corename_fn family = (corename_fn)dlsym(lib, "openblas_get_corename");
+        const char *reported = family != NULL ? family() : NULL;
+        atomic_store(&core, reported != NULL ? reported : "");
         atomic_store(&name, kept);
         atomic_store(&sgemm, s);
         atomic_store(&dgemm, d);
@@ -217,6 +224,8 @@ nnk_status nnk_blas_select(const char *name_or_path)
 }
 
 const char *nnk_blas_name(void) { return atomic_load(&name); }
+
+const char *nnk_blas_core(void) { return atomic_load(&core); }
 
 /* Loads the default BLAS unless one is loaded. Caller holds lock. */
 static nnk_status load_default_once(void)

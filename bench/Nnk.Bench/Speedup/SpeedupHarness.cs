@@ -39,8 +39,9 @@ public static class SpeedupHarness
 
         if (options.Blas is not null)
             NnkRuntime.SelectBlas(options.Blas);
-        string blas = NnkRuntime.Blas;
-        Console.WriteLine($"nnk {NnkRuntime.NativeVersion}, BLAS {blas}, {Environment.ProcessorCount} cores; float32 medians in ms, rel_error in float64 against naive");
+        string blas = NnkRuntime.Blas, core = NnkRuntime.BlasCore;
+        string kernels = core.Length == 0 ? "" : $" ({core} kernels)";
+        Console.WriteLine($"nnk {NnkRuntime.NativeVersion}, BLAS {blas}{kernels}, {Environment.ProcessorCount} cores; float32 medians in ms, rel_error in float64 against naive");
         if (peers is not null)
             Console.WriteLine($"peer: {peers.Path} ({peers.Count} rows); native/peer below 1 means nnk is faster");
         if (limits is not null)

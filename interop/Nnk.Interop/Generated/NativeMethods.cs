@@ -54,6 +54,16 @@ internal static unsafe partial class NativeMethods
     [return: NativeTypeName("const char *")]
     public static partial sbyte* nnk_blas_name();
 
+    /// <summary>
+    /// The kernel family the loaded BLAS reports running, as OpenBLAS names it ("SkylakeX" for its
+    /// AVX-512 kernels, "Haswell" or "Zen" for AVX2, ...); "" before a BLAS is loaded and for one
+    /// that reports none (MKL). nnk picks the family from the CPU's features unless
+    /// OPENBLAS_CORETYPE is set; this shows what a value found there chose. Static storage.
+    /// </summary>
+    [LibraryImport("nnk", EntryPoint = "nnk_blas_core")]
+    [return: NativeTypeName("const char *")]
+    public static partial sbyte* nnk_blas_core();
+
     /// <summary>Validates desc and writes the output height and width.</summary>
     [LibraryImport("nnk", EntryPoint = "nnk_conv2d_output_size")]
     public static partial nnk_status nnk_conv2d_output_size([NativeTypeName("const nnk_conv2d_desc *")] nnk_conv2d_desc* desc, [NativeTypeName("int64_t *")] long* out_h, [NativeTypeName("int64_t *")] long* out_w);

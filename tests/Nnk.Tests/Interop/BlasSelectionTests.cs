@@ -23,6 +23,27 @@ public class BlasSelectionTests
         Assert.Equal(before, NnkRuntime.Blas);
     }
 
+    // OpenBLAS reports the kernel family it runs; the process's OPENBLAS_CORETYPE (if any) chose it,
+    // else nnk did from the CPU. The C tests check which family each case gives.
+    [Fact]
+    public void BlasCore_OfOpenblas_NamesTheFamilyItRuns_AndFollowsASwitch()
+    {
+        string before = NnkRuntime.Blas;
+        try
+        {
+            NnkRuntime.SelectBlas("openblas");
+            string core = NnkRuntime.BlasCore;
+            Assert.False(string.IsNullOrWhiteSpace(core));
+            string? forced = Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE");
+            if (forced is "Haswell" or "SkylakeX")
+                Assert.Equal(forced, core);
+        }
+        finally
+        {
+            NnkRuntime.SelectBlas(before);
+        }
+    }
+
     // MKL is optional: where it is absent, the message must name the Debian package to install.
     [Fact]
     public void SelectBlas_Mkl_LoadsOrThrowsNamingPackageToInstall()
