@@ -15,6 +15,10 @@ internal delegate void ChunkBody<TState>(in TState state, int worker, int start,
 /// </summary>
 internal static class WorkerPool
 {
+    /// <summary>Test seam, null outside tests: run by the worker that has just counted a loop's last
+    /// chunk, before it signals the caller (WorkerPoolLateSignalTests holds that worker back there).</summary>
+    internal static Action? LastChunkCounted;
+
     /// <summary>Runs body(state, worker, start, end) for <paramref name="workers"/> contiguous chunks of [0, count);
     /// the calling thread runs chunks too, and the call returns when every chunk has finished.</summary>
     /// <exception cref="Exception">The first exception a chunk threw, rethrown after every chunk has finished.</exception>
@@ -94,8 +98,17 @@ internal sealed class ChunkJob<TState> : IChunkWork where TState : struct
         HelperThreads.Post(this, workers - 1);
 
         ClaimChunks();
+        // The counter, not the event, says when this loop is done: the last worker of an earlier
+        // loop of this job counts its chunk and then sets the event, and if it is preempted in
+        // between, its Set can land after this loop's Reset and wake this wait while chunks still
+        // run (seen: 1 loop in ~8000 returned early under load, its chunks then writing to memory
+        // the caller had stopped pinning).
         if (!HelperThreads.SpinUntil(ref _finished, workers))
-            _done.WaitOne();
+            while (Volatile.Read(ref _finished) < workers)
+            {
+                _done.WaitOne();
+                _done.Reset();
+            }
         // Exhausted again: a work item still queued must not claim a chunk of the next loop before it is published.
         Interlocked.Exchange(ref _next, Exhausted);
         _body = null;
@@ -120,7 +133,10 @@ internal sealed class ChunkJob<TState> : IChunkWork where TState : struct
                 Interlocked.CompareExchange(ref _error, e, null);
             }
             if (Interlocked.Increment(ref _finished) == _workers)
+            {
+                WorkerPool.LastChunkCounted?.Invoke();
                 _done.Set();
+            }
         }
     }
 }
@@ -179,7 +195,8 @@ internal static class HelperThreads
     // How long a waiting thread spins before it blocks (none under OMP_WAIT_POLICY=passive, which
     // native's OpenMP threads follow too): a blocked thread wakes tens of microseconds after it is
     // signalled, longer than a short kernel's chunk, and a training step's kernels come back to back.
-    private static readonly long s_spinTicks =
+    // Settable for tests (WorkerPoolLateSignalTests), which need a caller that spins and one that waits.
+    internal static long SpinTicks { get; set; } =
         string.Equals(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), "passive", StringComparison.OrdinalIgnoreCase)
             ? 0
             : Stopwatch.Frequency / 5000;
@@ -187,7 +204,7 @@ internal static class HelperThreads
     /// <summary>Spins for up to 200 µs until <paramref name="counter"/> reaches <paramref name="target"/>; whether it did.</summary>
     public static bool SpinUntil(ref int counter, int target)
     {
-        long deadline = Stopwatch.GetTimestamp() + s_spinTicks;
+        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
         while (Volatile.Read(ref counter) < target)
         {
             if (Stopwatch.GetTimestamp() >= deadline)
@@ -200,7 +217,7 @@ internal static class HelperThreads
     // The next post: spinning for a while first, then blocked.
     private static void WaitForPost()
     {
-        long deadline = Stopwatch.GetTimestamp() + s_spinTicks;
+        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
         while (Stopwatch.GetTimestamp() < deadline)
         {
             // A hint read outside the lock; the semaphore decides who takes the post.
