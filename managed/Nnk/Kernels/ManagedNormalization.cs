@@ -23,14 +23,16 @@ namespace Nnk;
 /// does not cancel the variance; gradient sums are centred on the saved mean the same way. The
 /// vector loops widen eight elements at a time to two <see cref="Vector256{T}"/> of double. Over
 /// planes (Spatial > 1), a worker writes batch norm's y or dx of one channel, or group norm's y of
-/// one (sample, group), while it sums the next in its chunk, so reads and writes overlap, as in the
+/// one (sample, group), while it sums the next in its chunk, and group norm's dx of one (sample,
+/// group) while it sums the same group of the next sample, so reads and writes overlap, as in the
 /// native kernels.
 /// </para>
 /// <para>
 /// Each reduction is done by one worker in a fixed order, and in the row-wise loops of (N, D)
 /// inputs each vector lane is one channel, so results are bit-identical for any thread count.
 /// Batch norm is parallel over channels (over blocks of eight for (N, D) inputs), group norm
-/// over (sample, group) pairs, and its dgamma and dbeta over channels.
+/// over (sample, group) pairs, and its dgamma and dbeta over channels, or its backward over groups
+/// when that takes dx, dgamma and dbeta from one pass.
 /// </para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
@@ -38,6 +40,10 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
 {
     // Elements per step of the vector loops: one Vector256<float>, or two Vector256<double>.
     private const int Lanes = 8;
+
+    // The most channels a group may have for group norm backward to share out whole groups, whose
+    // per-channel sums a worker keeps on its stack (NORM_BLOCK in native).
+    private const int GroupBlock = 64;
 
     private static readonly bool s_vectorised =
         Vector256.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
@@ -510,8 +516,9 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
     }
 
     /// <summary>
-    /// Group norm backward in closed form: dgamma and dbeta per channel over the samples, then per
-    /// (sample, group) one pass for sum(dxhat) and sum(dxhat*(x - mean)) and one writing dx.
+    /// Group norm backward in closed form: per (sample, group) one pass for sum(dxhat) and
+    /// sum(dxhat*(x - mean)) and one writing dx, and dgamma and dbeta per channel over the samples;
+    /// over planes, with both wanted and groups enough to share out, from the same pass.
     /// </summary>
     public static void GroupBackward(in NormGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma,
         ReadOnlySpan<T> saveMean, ReadOnlySpan<T> saveInvStd, ReadOnlySpan<T> dy,
@@ -519,13 +526,25 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
     {
         fixed (T* px = x, pg = gamma, psm = saveMean, psi = saveInvStd, pdy = dy, pdx = dx, pdg = dgamma, pdb = dbeta)
         {
-            Pinned input = new(px, x.Length), means = new(psm, saveMean.Length), invStds = new(psi, saveInvStd.Length),
-                upstream = new(pdy, dy.Length);
-            if (!dgamma.IsEmpty || !dbeta.IsEmpty)
-                GroupParameterGradients(g, input, means, invStds, upstream, new Pinned(pdg, dgamma.Length),
-                    new Pinned(pdb, dbeta.Length));
+            Pinned input = new(px, x.Length), gammas = new(pg, g.C), means = new(psm, saveMean.Length),
+                invStds = new(psi, saveInvStd.Length), upstream = new(pdy, dy.Length), output = new(pdx, dx.Length),
+                dgammas = new(pdg, dgamma.Length), dbetas = new(pdb, dbeta.Length);
+            bool parameters = !dgamma.IsEmpty || !dbeta.IsEmpty;
+            // Sharing out whole groups serves dx and dgamma, dbeta in one pass over x and dy, when the
+            // groups keep the workers evenly busy (the workers of the loops over pairs below); as in
+            // native, a group's per-channel sums must fit its fixed block. Either way no sum is split
+            // between workers, and both ways give the same bits (see GroupBackwardByGroups).
+            int workers = Math.Min(NnkRuntime.NumThreads, g.N * g.Groups);
+            if (!dx.IsEmpty && parameters && g.Spatial > 1 && g.ChannelsPerGroup <= GroupBlock
+                && (g.Groups % workers == 0 || g.Groups >= 4 * workers))
+            {
+                GroupBackwardByGroups(g, workers, input, gammas, means, invStds, upstream, output, dgammas, dbetas);
+                return;
+            }
+            if (parameters)
+                GroupParameterGradients(g, input, means, invStds, upstream, dgammas, dbetas);
             if (!dx.IsEmpty)
-                GroupInputGradient(g, input, new Pinned(pg, g.C), means, invStds, upstream, new Pinned(pdx, dx.Length));
+                GroupInputGradient(g, input, gammas, means, invStds, upstream, output);
         }
     }
 
@@ -627,21 +646,89 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
                     InputGradient(gradient, values, mean, weights, meanDxhat, slope, invStd, result);
                     continue;
                 }
-                double groupDxhat = 0.0, groupDxhatXmu = 0.0;
-                for (int k = 0; k < perGroup; k++)
-                {
-                    (double s, double d) = GradientSums(gradient.Slice(k * plane, plane), values.Slice(k * plane, plane), wideMean,
-                        default(NoRider));
-                    double weight = Wide(gammas.Span[c0 + k]);
-                    groupDxhat += weight * s;
-                    groupDxhatXmu += weight * d;
-                }
+                (double groupDxhat, double groupDxhatXmu) = GroupPairSums(g, input, gammas, means, invStds, upstream, item,
+                    null, default, default);
                 (T groupMeanDxhat, T groupSlope) = DxTerms(wideInvStd, groupDxhat, groupDxhatXmu, length);
                 for (int k = 0; k < perGroup; k++, at += plane)
                     Ride(plane, new GradientRider(upstream.Address + at, input.Address + at, output.Address + at, mean,
                         gammas.Span[c0 + k], groupMeanDxhat, groupSlope, invStd));
             }
         });
+
+    // Spatial > 1, a worker per group: the group of every sample in sample order, each (sample,
+    // group) read from memory once, its per-channel sums giving both its dx coefficients and the
+    // group's dgamma and dbeta, and its dx written while it is still in cache, riding along the next
+    // sample's sums (see IRider). The sums are those GroupInputGradient and GroupParameterGradients
+    // take, added in the same order, so either way gives the same bits.
+    private static void GroupBackwardByGroups(NormGeometry g, int workers, Pinned input, Pinned gammas, Pinned means,
+        Pinned invStds, Pinned upstream, Pinned output, Pinned dgamma, Pinned dbeta) =>
+        WorkerPool.ForChunks(g.Groups, workers, (g, input, gammas, means, invStds, upstream, output, dgamma, dbeta),
+            static (in args, _, start, end) =>
+        {
+            var (g, input, gammas, means, invStds, upstream, output, dgamma, dbeta) = args;
+            int perGroup = g.ChannelsPerGroup, plane = g.Spatial, length = perGroup * plane;
+            Span<double> sumDy = stackalloc double[GroupBlock], sumDyXhat = stackalloc double[GroupBlock];
+            sumDy = sumDy[..perGroup];
+            sumDyXhat = sumDyXhat[..perGroup];
+            for (int gr = start; gr < end; gr++)
+            {
+                int c0 = gr * perGroup;
+                sumDy.Clear();
+                sumDyXhat.Clear();
+                (double dxhat, double dxhatXmu) = GroupPairSums(g, input, gammas, means, invStds, upstream, gr,
+                    null, sumDy, sumDyXhat);
+                for (int item = gr; item < g.N * g.Groups; item += g.Groups)
+                {
+                    int at = item * length;
+                    T invStd = invStds.Span[item];
+                    (T meanDxhat, T slope) = DxTerms(Wide(invStd), dxhat, dxhatXmu, length);
+                    var pass = new GradientRider(upstream.Address + at, input.Address + at, output.Address + at,
+                        means.Span[item], gammas.Span[c0], meanDxhat, slope, invStd);
+                    if (item + g.Groups < g.N * g.Groups)
+                        (dxhat, dxhatXmu) = GroupPairSums(g, input, gammas, means, invStds, upstream, item + g.Groups,
+                            pass, sumDy, sumDyXhat);
+                    else
+                        for (int k = 0; k < perGroup; k++)
+                            Ride(plane, pass.At(k * plane, gammas.Span[c0 + k]));
+                }
+                for (int k = 0; k < perGroup; k++)
+                {
+                    if (!dbeta.IsEmpty)
+                        dbeta.Span[c0 + k] = T.CreateChecked(sumDy[k]);
+                    if (!dgamma.IsEmpty)
+                        dgamma.Span[c0 + k] = T.CreateChecked(sumDyXhat[k]);
+                }
+            }
+        });
+
+    // Channel by channel over (sample, group) item: the gamma-weighted sums of dy and dy*(x - mean),
+    // returned for dx, and the plain ones added to the group's dbeta and dgamma (sumDy and sumDyXhat,
+    // unless empty). previous, the dx pass of the sample before (at its channel 0, null for none),
+    // rides along with each channel's gamma. Both backward paths take their sums here, so they give
+    // the same bits.
+    private static (double Dxhat, double DxhatXmu) GroupPairSums(NormGeometry g, Pinned input, Pinned gammas, Pinned means,
+        Pinned invStds, Pinned upstream, int item, GradientRider? previous, Span<double> sumDy, Span<double> sumDyXhat)
+    {
+        int perGroup = g.ChannelsPerGroup, plane = g.Spatial, at = item * perGroup * plane, c0 = item % g.Groups * perGroup;
+        double mean = Wide(means.Span[item]), invStd = Wide(invStds.Span[item]), dxhat = 0.0, dxhatXmu = 0.0;
+        for (int k = 0; k < perGroup; k++, at += plane)
+        {
+            ReadOnlySpan<T> gradient = upstream.Span.Slice(at, plane), values = input.Span.Slice(at, plane);
+            T gamma = gammas.Span[c0 + k];
+            (double s, double d) = previous is { } pass
+                ? GradientSums(gradient, values, mean, pass.At(k * plane, gamma))
+                : GradientSums(gradient, values, mean, default(NoRider));
+            double weight = Wide(gamma);
+            dxhat += weight * s;
+            dxhatXmu += weight * d;
+            if (!sumDy.IsEmpty)
+            {
+                sumDy[k] += s;
+                sumDyXhat[k] += d * invStd;
+            }
+        }
+        return (dxhat, dxhatXmu);
+    }
 
     // dbeta = sum(dy) and dgamma = sum(dy*xhat) of group norm, each channel summed over the samples
     // in order by one worker, with xhat from the statistics of the sample's group.
@@ -887,6 +974,10 @@ internal static unsafe class ManagedNormalization<T> where T : unmanaged, IFloat
 
         public GradientRider At(int offset) =>
             new(_dy + offset, _x + offset, _dx + offset, _centre, _weight, _meanDxhat, _slope, _scale);
+
+        // The same pass offset elements further on with another weight (the next channel of a group).
+        public GradientRider At(int offset, T weight) =>
+            new(_dy + offset, _x + offset, _dx + offset, _centre, Vector256.Create(weight), _meanDxhat, _slope, _scale);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Step(int k)

@@ -16,7 +16,7 @@ public class ManagedNormalizationTests
     {
         { 1, 3, 1, 1 }, { 1, 1, 1, 1 }, { 1, 5, 1, 5 }, { 6, 1, 1, 1 }, { 3, 1, 13, 1 }, { 4, 6, 9, 6 },
         { 4, 6, 9, 1 }, { 3, 8, 5, 4 }, { 37, 21, 1, 3 }, { 5, 19, 1, 19 }, { 2, 12, 30, 3 }, { 8, 16, 1, 4 },
-        { 1, 4, 17, 2 }, { 9, 40, 1, 1 },
+        { 1, 4, 17, 2 }, { 9, 40, 1, 1 }, { 5, 16, 12, 4 },
     };
 
     public static TheoryData<bool> BothKernels => new() { false, true };
@@ -499,6 +499,8 @@ public class ManagedNormalizationThreadingTests
     [InlineData(5, 12, 10, 3)]
     [InlineData(9, 40, 1, 1)]
     [InlineData(11, 24, 1, 6)]
+    [InlineData(5, 16, 12, 4)]
+    [InlineData(3, 8, 16, 2)]
     public void Norm_OneAndTwoThreads_GiveIdenticalResults(int n, int c, int spatial, int groups)
     {
         NormGeometry g = NormGeometry.Create(n, c, spatial, groups);
