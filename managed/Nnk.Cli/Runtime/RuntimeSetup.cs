@@ -12,14 +12,15 @@ internal static class RuntimeSetup
     {
         if (settings.Threads is int threads)
             NnkRuntime.NumThreads = threads;
-        string? blas = null;
+        string? blas = null, core = null;
         if (settings.Backend == Backend.Native)
         {
             if (settings.Blas is not null)
                 NnkRuntime.SelectBlas(settings.Blas);
             blas = NnkRuntime.Blas;
+            core = NnkRuntime.BlasCore;
         }
-        return new RuntimeInfo(settings.BackendName, blas, NnkRuntime.NumThreads, settings.DTypeName);
+        return new RuntimeInfo(settings.BackendName, blas, NnkRuntime.NumThreads, settings.DTypeName, core);
     }
 }
 
@@ -28,9 +29,12 @@ internal static class RuntimeSetup
 /// <param name="Blas">The BLAS the native kernels call; null on the managed backend, which calls none.</param>
 /// <param name="Threads">Threads the kernels may use.</param>
 /// <param name="DType">float32 or float64.</param>
-internal sealed record RuntimeInfo(string Backend, string? Blas, int Threads, string DType)
+/// <param name="BlasCore">The kernel family the BLAS reports (OpenBLAS's SkylakeX, Haswell, ...); null or empty when
+/// there is none to report.</param>
+internal sealed record RuntimeInfo(string Backend, string? Blas, int Threads, string DType, string? BlasCore = null)
 {
-    /// <summary>For example <c>native backend, openblas, 2 threads, float32</c>.</summary>
+    /// <summary>For example <c>native backend, BLAS openblas (SkylakeX kernels), 2 threads, float32</c>.</summary>
     public override string ToString() =>
-        $"{Backend} backend, {(Blas is null ? "no BLAS" : $"BLAS {Blas}")}, {Threads} thread{(Threads == 1 ? "" : "s")}, {DType}";
+        $"{Backend} backend, {(Blas is null ? "no BLAS" : $"BLAS {Blas}{(string.IsNullOrEmpty(BlasCore) ? "" : $" ({BlasCore} kernels)")}")}, " +
+        $"{Threads} thread{(Threads == 1 ? "" : "s")}, {DType}";
 }
