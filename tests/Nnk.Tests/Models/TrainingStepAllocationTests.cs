@@ -73,17 +73,26 @@ public class TrainingStepAllocationTests(ITestOutputHelper output)
         Assert.True(perStep == 0, $"a training step allocated {perStep} bytes; its buffers should be reused");
     }
 
-    // The bytes the calling thread allocates per training step, over 20 steps after 3 of warm-up (not
-    // rounded: a single allocation anywhere in the 20 steps makes it nonzero).
+    // The bytes the calling thread allocates per training step after 3 steps of warm-up: the fewest of
+    // three blocks of 20 steps (not rounded: one allocation in a block makes it nonzero). A one-time
+    // allocation can still fall into a block after warm-up when the machine is loaded, such as the
+    // calling thread's first blocking wait for the pool's helpers (its wait state, once per thread) or
+    // the pool's queue growing while its helpers are starved of CPU (seen once: 87.6 bytes per step,
+    // with a build running beside the suite). A step that allocates shows in every block.
     private static double BytesPerStep(IModel<float> model, Tensor<float> x, int[] y)
     {
         for (int i = 0; i < 3; i++)
             model.Loss(x, y);
         const int steps = 20;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < steps; i++)
-            model.Loss(x, y);
-        return (double)(GC.GetAllocatedBytesForCurrentThread() - before) / steps;
+        double fewest = double.MaxValue;
+        for (int block = 0; block < 3; block++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < steps; i++)
+                model.Loss(x, y);
+            fewest = Math.Min(fewest, (double)(GC.GetAllocatedBytesForCurrentThread() - before) / steps);
+        }
+        return fewest;
     }
 
     private static (Tensor<double> X, int[] Y) RandomBatch(int n, int[] inputDim, int classes, int seed)
