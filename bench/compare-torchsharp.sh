@@ -15,9 +15,11 @@ bench=bench/Nnk.Bench/bin/Release/net10.0/Nnk.Bench.dll
 [ -f "$bench" ] || { echo "compare-torchsharp.sh: $bench is missing; build first (scripts/run.sh)" >&2; exit 1; }
 mkdir -p "$out"
 
+# An inherited OPENBLAS_CORETYPE older than the CPU's kernels goes (scripts/blas-env.sh), so that
+# nnk and the limits tool run the kernels the CPU has. The limits tool loads OpenBLAS without the
+# kernel family nnk chooses (Debian 12's OpenBLAS misdetects recent CPUs), so it gets the same one:
+# SkylakeX with AVX-512, Haswell with AVX2.
 source scripts/blas-env.sh
-# The limits tool loads OpenBLAS without the kernel family nnk chooses (Debian 12's OpenBLAS
-# misdetects recent CPUs), so it gets the same one: SkylakeX with AVX-512, Haswell with AVX2.
 coretype=${OPENBLAS_CORETYPE:-}
 if [ -z "$coretype" ]; then
   if grep -qw avx512f /proc/cpuinfo; then coretype=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then coretype=Haswell; fi
