@@ -372,7 +372,9 @@ POOL_INLINE bool NNK_FN(max_backward_tiles)(const pool_geom *g, const NNK_T *res
 
 /* Zeroes dx and adds each dy at its argmax, checking each entry just before its write.
  * Returns the position in the plane of the first entry outside [0, h*w), which ends the
- * plane, or -1. Planes that 2x2 windows tile go through max_backward_tiles first. */
+ * plane, or -1. Planes that 2x2 windows tile go through max_backward_tiles first. The scatter
+ * is most of the time of overlapping windows (pool_overlap: 0.27 of 0.33 ms), about two cycles
+ * an output rolled; unrolled by 4, 0.87-0.91x (8: the same). */
 NNKI_CLONES static int64_t NNK_FN(max_backward_plane)(const pool_geom *g,
                                                       const NNK_T *restrict dy,
                                                       const int32_t *restrict at,
@@ -384,6 +386,7 @@ NNKI_CLONES static int64_t NNK_FN(max_backward_plane)(const pool_geom *g,
         return -1;
     memset(dx, 0, (size_t)g->plane * sizeof *dx);
     const uint32_t plane = (uint32_t)g->plane;
+#pragma GCC unroll 4
     for (int64_t o = 0; o < g->out_plane; o++) {
         /* A negative entry wraps to a huge unsigned value. */
         if ((uint32_t)at[o] >= plane)

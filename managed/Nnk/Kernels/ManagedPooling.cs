@@ -299,13 +299,32 @@ internal static unsafe class ManagedPooling<T> where T : unmanaged, IFloatingPoi
     }
 
     // dx plane = 0, then each dy added at its argmax; returns the first output whose argmax lies outside the plane, or -1.
+    // Four outputs a step, as native unrolls its scatter (the same adds in the same order).
     private static int Scatter(int* argmax, T* dy, int outPlane, T* dx, int planeLength)
     {
         Zero(dx, planeLength);
-        for (int o = 0; o < outPlane; o++)
+        uint length = (uint)planeLength;
+        int o = 0;
+        for (; o + 4 <= outPlane; o += 4)
+        {
+            int i0 = argmax[o], i1 = argmax[o + 1], i2 = argmax[o + 2], i3 = argmax[o + 3];
+            if ((uint)i0 >= length)
+                return o;
+            dx[i0] += dy[o];
+            if ((uint)i1 >= length)
+                return o + 1;
+            dx[i1] += dy[o + 1];
+            if ((uint)i2 >= length)
+                return o + 2;
+            dx[i2] += dy[o + 2];
+            if ((uint)i3 >= length)
+                return o + 3;
+            dx[i3] += dy[o + 3];
+        }
+        for (; o < outPlane; o++)
         {
             int i = argmax[o];
-            if ((uint)i >= (uint)planeLength)
+            if ((uint)i >= length)
                 return o;
             dx[i] += dy[o];
         }
