@@ -22,7 +22,7 @@ mkdir -p "$out"
 source scripts/blas-env.sh
 coretype=${OPENBLAS_CORETYPE:-}
 if [ -z "$coretype" ]; then
-  if grep -qw avx512f /proc/cpuinfo; then coretype=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then coretype=Haswell; fi
+  case $(nnk_cpu_level) in 3) coretype=SkylakeX ;; 2) coretype=Haswell ;; esac
 fi
 { date -u; uname -r; grep -m1 "model name" /proc/cpuinfo; nproc; echo "OPENBLAS_CORETYPE=$coretype"; } > "$out/machine.txt"
 OPENBLAS_CORETYPE=$coretype "$peers/limits/run.sh" > "$out/limits.md"

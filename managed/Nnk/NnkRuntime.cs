@@ -41,8 +41,7 @@ public static class NnkRuntime
     {
         get
         {
-            if (NnkNative.BlasName.Length == 0)
-                NnkNative.SelectBlas(null);
+            LoadDefaultBlasIfNone();
             return NnkNative.BlasName;
         }
     }
@@ -58,10 +57,15 @@ public static class NnkRuntime
     {
         get
         {
-            if (NnkNative.BlasName.Length == 0)
-                NnkNative.SelectBlas(null);
+            LoadDefaultBlasIfNone();
             return NnkNative.BlasCore;
         }
+    }
+
+    private static void LoadDefaultBlasIfNone()
+    {
+        if (NnkNative.BlasName.Length == 0)
+            NnkNative.SelectBlas(null);
     }
 
     /// <summary>
