@@ -59,12 +59,22 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
     conv_plan p;
     NNKI_TRY(conv_plan_for(fn, &g, workspace, workspace_len, 0, &p));
     const int64_t groups = (g.n + p.group - 1) / p.group;
+    int64_t bias_fixed, bias_share;
+    const bool bias_row =
+        b != NULL && bias_row_fits(&g, &p, workspace_len, &bias_fixed, &bias_share);
+    const int64_t fixed = bias_row ? bias_fixed : 0, share = bias_row ? bias_share : p.share;
+    NNK_T *const bias_w = workspace;
+    if (bias_row)
+        for (int64_t fi = 0; fi < g.f; fi++) {
+            memcpy(bias_w + fi * (g.ckk + 1), w + fi * g.ckk, (size_t)g.ckk * sizeof *w);
+            bias_w[fi * (g.ckk + 1) + g.ckk] = b[fi];
+        }
 
     int status = NNK_OK;
 #pragma omp parallel for num_threads(p.threads) if (p.threads > 1) schedule(static) \
     reduction(max : status)
     for (int64_t gi = 0; gi < groups; gi++) {
-        NNK_T *cols = workspace + omp_get_thread_num() * p.share;
+        NNK_T *cols = workspace + fixed + omp_get_thread_num() * share;
         const int64_t first = gi * p.group, count = nnki_min(p.group, g.n - first);
         NNK_T *y_first = y + first * g.f * g.out_hw;
         if (count == 1) {
@@ -75,7 +85,17 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
                 int64_t ld;
                 const NNK_T *band_cols =
                     NNK_FN(band_cols)(&g, x + first * g.image, oy0, oy1, cols, &ld);
-                /* The bias goes in first and the gemm accumulates onto it: one pass over y. */
+                if (bias_row) {
+                    /* cols, ld = columns apart, gets its row of ones under the ckk of im2col. */
+                    NNK_T *ones = cols + g.ckk * ld;
+                    for (int64_t q = 0; q < columns; q++)
+                        ones[q] = 1;
+                    int s = NNK_FN(nnki_gemm)(false, false, g.f, columns, g.ckk + 1, 1, bias_w,
+                                              g.ckk + 1, cols, ld, 0, y_band, g.out_hw);
+                    status = s > status ? s : status;
+                    continue;
+                }
+                /* Else the bias goes in first and the gemm accumulates onto it. */
                 if (b != NULL)
                     for (int64_t fi = 0; fi < g.f; fi++)
                         for (int64_t q = 0; q < columns; q++)

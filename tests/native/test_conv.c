@@ -386,19 +386,22 @@ TEST(Conv2dOutputSize_FloorsPartialWindows)
 }
 
 /* One image's cols per thread, min(threads, n) threads, plus a dw partial for each thread but
- * the first in the backward pass. */
+ * the first in the backward pass. A shallow layer's forward pass (c*kh*kw < 128) takes its bias
+ * in the gemm: w with a column of b (f x (c*kh*kw + 1)), and a row of ones under each cols. */
 TEST(Conv2dWorkspaceSize_DependsOnThreadsImagesAndPass)
 {
     const nnk_conv2d_desc d = {3, 2, 6, 5, 4, 3, 3, 1, 1, 1, 1};
     const int64_t cols = 2 * 3 * 3 * 6 * 5, part = 4 * 2 * 3 * 3;
+    const int64_t bias_w = 4 * (2 * 3 * 3 + 1), bias_cols = (2 * 3 * 3 + 1) * 6 * 5;
     CHECK_OK(nnk_set_num_threads(2));
-    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == 2 * cols, "forward, 2 threads");
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == bias_w + 2 * bias_cols, "forward, 2 threads");
     CHECK(query_workspace(&d, NNK_CONV_BACKWARD) == 2 * cols + part, "backward, 2 threads");
     CHECK_OK(nnk_set_num_threads(8));
-    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == 3 * cols, "forward, 8 threads, 3 images");
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == bias_w + 3 * bias_cols,
+          "forward, 8 threads, 3 images");
     CHECK(query_workspace(&d, NNK_CONV_BACKWARD) == 3 * cols + 2 * part, "backward, 8 threads");
     CHECK_OK(nnk_set_num_threads(1));
-    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == cols, "forward, 1 thread");
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == bias_w + bias_cols, "forward, 1 thread");
     CHECK(query_workspace(&d, NNK_CONV_BACKWARD) == cols, "backward, 1 thread");
 }
 
@@ -636,6 +639,36 @@ TEST(Conv2d_Direct_FallsBackToIm2colInASmallerWorkspace)
     reference_forward(&c, c.b, ref_y);
     run_forward(&c, false, true, cols, y);
     check_close("y", &c, y, ref_y, c.y_len, 1e-12);
+    free(y);
+    free(ref_y);
+    free_case(&c);
+}
+
+/* A shallow layer's bias rides in its gemm (a column of b in w, a row of ones in cols) when the
+ * workspace holds that layout, and goes into y before the gemm otherwise: both give y, in
+ * float and double, with bands (a 1-row budget is not reachable here, so whole images) and with
+ * more threads than the workspace holds bias rows for. */
+TEST(Conv2dForward_ShallowBiasInTheGemmOrBeforeIt)
+{
+    const nnk_conv2d_desc d = {3, 3, 11, 9, 7, 3, 3, 2, 1, 1, 0};
+    const int64_t ckk = 3 * 3 * 3, out_hw = 6 * 7;
+    const int64_t cols = ckk * out_hw, with_row = 7 * (ckk + 1) + (ckk + 1) * out_hw;
+    conv_case c = make_case(&d, 9600);
+    double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);
+    reference_forward(&c, c.b, ref_y);
+    const int threads[] = {1, 2};
+    for (int t = 0; t < 2; t++) {
+        CHECK_OK(nnk_set_num_threads(threads[t]));
+        const int64_t sizes[] = {cols, with_row - 1, with_row, 2 * with_row, -1};
+        for (int k = 0; k < 5; k++) {
+            run_forward(&c, false, true, sizes[k], y);
+            check_close("y (double)", &c, y, ref_y, c.y_len, 1e-12);
+            run_forward(&c, true, true, sizes[k], y);
+            check_close("y (float)", &c, y, ref_y, c.y_len, 1e-5);
+        }
+    }
+    CHECK_OK(nnk_set_num_threads(1));
+    CHECK(query_workspace(&d, NNK_CONV_FORWARD) == with_row, "forward query, 1 thread");
     free(y);
     free(ref_y);
     free_case(&c);
