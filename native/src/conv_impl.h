@@ -161,16 +161,28 @@ static NNKI_CLONES double NNK_FN(plane_sum)(const NNK_T *plane, int64_t count)
 }
 
 /* db[fi] = sum of dy over images and positions, summed in double so that float gradients of
- * large batches keep their precision. */
+ * large batches keep their precision. Each thread takes a range of channels and walks it image by
+ * image, in memory order (channel by channel, the planes a page or more apart, the hardware
+ * prefetcher restarted at every plane: conv_seed's backward spent 9 % of its time here). Each
+ * channel still adds its images' plane sums in image order, so the bits are the same. */
+enum { NNK_FN(bias_chunk) = 64 };
 static void NNK_FN(bias_gradient)(const nnki_conv_geom *g, const NNK_T *dy, NNK_T *db)
 {
     int threads = nnki_loop_threads(g->f, g->f);
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-    for (int64_t fi = 0; fi < g->f; fi++) {
-        double sum = 0;
-        for (int64_t i = 0; i < g->n; i++)
-            sum += NNK_FN(plane_sum)(dy + (i * g->f + fi) * g->out_hw, g->out_hw);
-        db[fi] = (NNK_T)sum;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        const int t = omp_get_thread_num(), count = omp_get_num_threads();
+        const int64_t f1 = g->f * (t + 1) / count;
+        for (int64_t c0 = g->f * t / count; c0 < f1; c0 += NNK_FN(bias_chunk)) {
+            const int64_t c1 = nnki_min(f1, c0 + NNK_FN(bias_chunk));
+            double sums[NNK_FN(bias_chunk)] = {0};
+            for (int64_t i = 0; i < g->n; i++)
+                for (int64_t fi = c0; fi < c1; fi++)
+                    sums[fi - c0] +=
+                        NNK_FN(plane_sum)(dy + (i * g->f + fi) * g->out_hw, g->out_hw);
+            for (int64_t fi = c0; fi < c1; fi++)
+                db[fi] = (NNK_T)sums[fi - c0];
+        }
     }
 }
 

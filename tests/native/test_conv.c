@@ -318,6 +318,38 @@ TEST(Conv2d_WorkspaceForOneThreadWorksWithTwoThreads)
 
 /* Each gradient alone, with the inputs it does not need (and for db alone, the workspace)
  * passed as NULL; and none at all. */
+/* db sums each channel's images in image order whatever the thread count, in chunks of 64
+ * channels per thread: 130 channels make three chunks at 1 thread and split them at 2 and 3. The
+ * float sums must match the reference and each other bit for bit. */
+TEST(Conv2dBackward_BiasGradientOfManyChannels_SameBitsAtAnyThreadCount)
+{
+    const nnk_conv2d_desc d = {5, 2, 6, 7, 130, 3, 3, 1, 1, 1, 1};
+    conv_case c = make_case(&d, 9700);
+    double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(d.f);
+    double *db = zeros(d.f), *db1 = zeros(d.f);
+    reference_backward(&c, ref_dx, ref_dw, ref_db);
+    const int threads[] = {1, 2, 3};
+    for (int t = 0; t < 3; t++) {
+        CHECK_OK(nnk_set_num_threads(threads[t]));
+        run_backward(&c, true, -1, NULL, NULL, db);
+        check_close("db (float)", &c, db, ref_db, d.f, 1e-6);
+        if (t == 0)
+            memcpy(db1, db, (size_t)d.f * sizeof *db);
+        else
+            CHECK(memcmp(db, db1, (size_t)d.f * sizeof *db) == 0, "db at %d threads differs from 1",
+                  threads[t]);
+        run_backward(&c, false, -1, NULL, NULL, db);
+        check_close("db (double)", &c, db, ref_db, d.f, 1e-13);
+    }
+    CHECK_OK(nnk_set_num_threads(1));
+    free(ref_dx);
+    free(ref_dw);
+    free(ref_db);
+    free(db);
+    free(db1);
+    free_case(&c);
+}
+
 TEST(Conv2dBackward_SkipsGradientsPassedAsNull_Float64)
 {
     conv_case c = make_case(&test_geometries[2], 5000);
