@@ -102,6 +102,69 @@ static inline void NNK_FN(add_run)(NNK_T *restrict to, const NNK_T *restrict fro
         to[k] += from[k];
 }
 
+/* Stride 2 across: each input row is split once into its even and odd columns (buffers whose
+ * zero margins stand for the padding), and every tap kj's row of cols is then a contiguous
+ * copy from one of them, kj - pad_w = 2*shift + phase: out_w elements from phase's buffer at
+ * shift. Before, each tap gathered its even elements from the row itself (copy_run2), kw times
+ * per row with a padding test each. The split runs a row ahead of the copies, into the other
+ * of two buffer pairs: a copy's load right after the split's stores, at another offset, would
+ * wait for them (store forwarding fails), which took as long as the split saved. Returns
+ * false, having written nothing, when a row's buffers would not fit on the stack. */
+enum { NNK_FN(split_max) = 512 };
+static NNKI_CLONES bool NNK_FN(im2col_rows_stride2)(const nnki_conv_geom *g,
+                                                     const NNK_T *restrict x, int64_t oy0,
+                                                     int64_t oy1, NNK_T *restrict cols_0,
+                                                     int64_t ld)
+{
+    /* Buffer index margin + k holds column 2k (even) or 2k + 1 (odd); shifts reach from
+     * floor(-pad_w / 2) to floor((kw - 1 - pad_w) / 2), plus out_w - 1. */
+    const int64_t margin = (g->pad_w + 1) / 2, evens = (g->w + 1) / 2, odds = g->w / 2;
+    const int64_t reach = margin + g->out_w + nnki_max(0, (g->kw - 1 - g->pad_w) / 2);
+    const int64_t size = nnki_max(margin + evens, reach);
+    if (size > NNK_FN(split_max))
+        return false;
+    NNK_T split[2][2][NNK_FN(split_max)]; /* [row parity][even, odd] */
+    for (int b = 0; b < 2; b++)
+        for (int phase = 0; phase < 2; phase++)
+            memset(split[b][phase], 0, (size_t)size * sizeof split[b][phase][0]);
+    bool inside[2] = {false, false};
+    for (int64_t ci = 0; ci < g->c; ci++) {
+        const NNK_T *plane = x + ci * g->h * g->w;
+        for (int64_t ki = 0; ki < g->kh; ki++) {
+            NNK_T *taps = cols_0 + (ci * g->kh + ki) * g->kw * ld;
+            for (int64_t oy = oy0; oy <= oy1; oy++) {
+                if (oy < oy1) {
+                    const int64_t iy = oy * g->stride_h - g->pad_h + ki;
+                    inside[oy & 1] = (uint64_t)iy < (uint64_t)g->h;
+                    if (inside[oy & 1]) {
+                        const NNK_T *row = plane + iy * g->w;
+                        NNK_T *even = split[oy & 1][0] + margin, *odd = split[oy & 1][1] + margin;
+                        for (int64_t k = 0; k < odds; k++) {
+                            even[k] = row[2 * k];
+                            odd[k] = row[2 * k + 1];
+                        }
+                        if (evens > odds)
+                            even[odds] = row[g->w - 1];
+                    }
+                }
+                if (oy == oy0)
+                    continue;
+                const int64_t prev = oy - 1;
+                NNK_T *at = taps + (prev - oy0) * g->out_w;
+                for (int64_t kj = 0; kj < g->kw; kj++) {
+                    const int64_t d = kj - g->pad_w, phase = d & 1, shift = (d - phase) / 2;
+                    if (inside[prev & 1])
+                        NNK_FN(copy_run)(at + kj * ld, split[prev & 1][phase] + margin + shift,
+                                         g->out_w);
+                    else
+                        memset(at + kj * ld, 0, (size_t)g->out_w * sizeof *at);
+                }
+            }
+        }
+    }
+    return true;
+}
+
 /* The bodies are static so that their target clones stay within this file: clang names a
  * multiversioned external function differently from its callers in other files. */
 static NNKI_CLONES void NNK_FN(im2col_rows)(const nnki_conv_geom *g, const NNK_T *restrict x,
@@ -109,6 +172,8 @@ static NNKI_CLONES void NNK_FN(im2col_rows)(const nnki_conv_geom *g, const NNK_T
                                             int64_t ld)
 {
     const int64_t sw = g->stride_w;
+    if (sw == 2 && NNK_FN(im2col_rows_stride2)(g, x, oy0, oy1, cols_0, ld))
+        return;
     for (int64_t ci = 0; ci < g->c; ci++) {
         const NNK_T *plane = x + ci * g->h * g->w;
         for (int64_t ki = 0; ki < g->kh; ki++) {

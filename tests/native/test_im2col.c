@@ -92,6 +92,47 @@ TEST(Im2col_MatchesDefinition_Float64) { check_matches_definition(false); }
 
 TEST(Im2col_MatchesDefinition_Float32) { check_matches_definition(true); }
 
+/* Stride 2 across splits each input row into even and odd columns once and copies every tap's
+ * row from them; rows too wide for its buffers (out_w past ~1000) take the gather instead.
+ * Every tap width, padding (beyond the window too) and parity of w, both ways. */
+static void check_stride2_rows(bool f32)
+{
+    const int64_t widths[] = {1, 2, 3, 4, 5, 8, 15, 16, 17, 31, 32, 33, 47, 2100};
+    int checked = 0;
+    for (int64_t kw = 1; kw <= 5; kw++)
+        for (int64_t pad = 0; pad <= kw + 1; pad++)
+            for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+                const int64_t w = widths[k];
+                if (w + 2 * pad < kw)
+                    continue;
+                const nnk_conv2d_desc d = {2, 2, 5, w, 1, 3, kw, 2, 2, 1, pad};
+                sizes s = sizes_of(&d);
+                double *x = test_random(s.x, 7000 + (int)(kw * 100 + pad * 20 + (int64_t)k));
+                for (int64_t i = 0; i < s.x; i++)
+                    x[i] = (float)x[i];
+                double *expected = malloc((size_t)s.cols * sizeof *expected);
+                double *actual = malloc((size_t)s.cols * sizeof *actual);
+                reference_im2col(&d, x, expected);
+                run_im2col(&d, f32, x, actual);
+                int64_t mismatches = 0;
+                for (int64_t i = 0; i < s.cols; i++)
+                    mismatches += actual[i] != expected[i];
+                CHECK(mismatches == 0, "%lld of %lld elements differ", (long long)mismatches,
+                      (long long)s.cols);
+                if (mismatches)
+                    test_print_desc(&d);
+                checked++;
+                free(x);
+                free(expected);
+                free(actual);
+            }
+    CHECK(checked > 300, "only %d geometries checked", checked);
+}
+
+TEST(Im2col_StrideTwoRows_MatchDefinition_Float64) { check_stride2_rows(false); }
+
+TEST(Im2col_StrideTwoRows_MatchDefinition_Float32) { check_stride2_rows(true); }
+
 /* |<col2im(y), x> - <y, im2col(x)>| relative to the sum of |terms| of either product. */
 static void check_adjoint(bool f32, double tolerance)
 {
