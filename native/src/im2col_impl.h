@@ -14,8 +14,9 @@
  * A row of padding is one unsigned comparison (a negative index wraps to a huge unsigned
  * value); the padding columns of a tap come from valid_columns, so the inner loops have no
  * test: for stride_w 1 they compile to memcpy/memset (im2col) and a vectorised add (col2im);
- * im2col's stride-2 rows are vectors of even elements (copy_run2); other strides are a
- * branch-free strided loop.
+ * im2col's stride-2 rows are copies from the input row split into even and odd columns
+ * (im2col_rows_stride2), or for very wide rows vectors of even elements (copy_run2); other
+ * strides are a branch-free strided loop.
  */
 
 /* Runs of a row: im2col's and col2im's stride-1 rows are often short (conv_mnist2: 9 elements),
