@@ -62,30 +62,34 @@ static void run_col2im(const nnk_conv2d_desc *d, bool f32, const double *cols, d
     }
 }
 
+/* im2col of d on random values exactly representable in float (so that both precisions must
+ * copy them exactly) against the definition, element for element. */
+static void check_exact(const nnk_conv2d_desc *d, bool f32, int seed)
+{
+    sizes s = sizes_of(d);
+    double *x = test_random(s.x, seed);
+    for (int64_t i = 0; i < s.x; i++)
+        x[i] = (float)x[i];
+    double *expected = malloc((size_t)s.cols * sizeof *expected);
+    double *actual = malloc((size_t)s.cols * sizeof *actual);
+    reference_im2col(d, x, expected);
+    run_im2col(d, f32, x, actual);
+    int64_t mismatches = 0;
+    for (int64_t i = 0; i < s.cols; i++)
+        mismatches += actual[i] != expected[i];
+    CHECK(mismatches == 0, "%lld of %lld elements differ", (long long)mismatches,
+          (long long)s.cols);
+    if (mismatches)
+        test_print_desc(d);
+    free(x);
+    free(expected);
+    free(actual);
+}
+
 static void check_matches_definition(bool f32)
 {
-    for (int gi = 0; gi < TEST_GEOMETRY_COUNT; gi++) {
-        const nnk_conv2d_desc *d = &test_geometries[gi];
-        sizes s = sizes_of(d);
-        /* Values exactly representable in float, so both precisions must copy them exactly. */
-        double *x = test_random(s.x, 100 + gi);
-        for (int64_t i = 0; i < s.x; i++)
-            x[i] = (float)x[i];
-        double *expected = malloc((size_t)s.cols * sizeof *expected);
-        double *actual = malloc((size_t)s.cols * sizeof *actual);
-        reference_im2col(d, x, expected);
-        run_im2col(d, f32, x, actual);
-        int64_t mismatches = 0;
-        for (int64_t i = 0; i < s.cols; i++)
-            mismatches += actual[i] != expected[i];
-        CHECK(mismatches == 0, "%lld of %lld elements differ", (long long)mismatches,
-              (long long)s.cols);
-        if (mismatches)
-            test_print_desc(d);
-        free(x);
-        free(expected);
-        free(actual);
-    }
+    for (int gi = 0; gi < TEST_GEOMETRY_COUNT; gi++)
+        check_exact(&test_geometries[gi], f32, 100 + gi);
 }
 
 TEST(Im2col_MatchesDefinition_Float64) { check_matches_definition(false); }
@@ -106,25 +110,8 @@ static void check_stride2_rows(bool f32)
                 if (w + 2 * pad < kw)
                     continue;
                 const nnk_conv2d_desc d = {2, 2, 5, w, 1, 3, kw, 2, 2, 1, pad};
-                sizes s = sizes_of(&d);
-                double *x = test_random(s.x, 7000 + (int)(kw * 100 + pad * 20 + (int64_t)k));
-                for (int64_t i = 0; i < s.x; i++)
-                    x[i] = (float)x[i];
-                double *expected = malloc((size_t)s.cols * sizeof *expected);
-                double *actual = malloc((size_t)s.cols * sizeof *actual);
-                reference_im2col(&d, x, expected);
-                run_im2col(&d, f32, x, actual);
-                int64_t mismatches = 0;
-                for (int64_t i = 0; i < s.cols; i++)
-                    mismatches += actual[i] != expected[i];
-                CHECK(mismatches == 0, "%lld of %lld elements differ", (long long)mismatches,
-                      (long long)s.cols);
-                if (mismatches)
-                    test_print_desc(&d);
+                check_exact(&d, f32, 7000 + (int)(kw * 100 + pad * 20 + (int64_t)k));
                 checked++;
-                free(x);
-                free(expected);
-                free(actual);
             }
     CHECK(checked > 300, "only %d geometries checked", checked);
 }
