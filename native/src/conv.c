@@ -109,13 +109,21 @@ static bool bias_row_sizes(const nnki_conv_geom *g, const conv_plan *p, int64_t 
     return true;
 }
 
+/* The bias row's whole workspace for threads threads, false when the layer does not qualify
+ * or the size overflows (the layer then fills y with b first). */
+static bool bias_row_total(const nnki_conv_geom *g, const conv_plan *p, int64_t threads,
+                           int64_t *fixed, int64_t *share, int64_t *total)
+{
+    return bias_row_sizes(g, p, fixed, share) && nnki_mul(threads, *share, total) &&
+           !__builtin_add_overflow(*fixed, *total, total);
+}
+
 /* Whether the workspace holds the bias row's layout for the plan's threads. */
 static bool bias_row_fits(const nnki_conv_geom *g, const conv_plan *p, int64_t workspace_len,
                           int64_t *fixed, int64_t *share)
 {
     int64_t total;
-    return bias_row_sizes(g, p, fixed, share) && nnki_mul(p->threads, *share, &total) &&
-           !__builtin_add_overflow(*fixed, total, &total) && workspace_len >= total;
+    return bias_row_total(g, p, p->threads, fixed, share, &total) && workspace_len >= total;
 }
 
 /* Workspace layout for t threads: t shares, then, when the pass sums dw, t - 1 partial sums
@@ -226,10 +234,7 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
     int64_t fixed, bias_share, bias_total;
     if (pass == NNK_CONV_FORWARD) {
         const conv_plan p = preferred_plan(&g, threads);
-        /* A size that overflows leaves the layer to fill y with b first. */
-        if (bias_row_sizes(&g, &p, &fixed, &bias_share) &&
-            nnki_mul(threads, bias_share, &bias_total) &&
-            !__builtin_add_overflow(fixed, bias_total, &bias_total))
+        if (bias_row_total(&g, &p, threads, &fixed, &bias_share, &bias_total))
             total = nnki_max(total, bias_total);
     }
     const nnki_wino_pass wino[] = {pass == NNK_CONV_BACKWARD ? NNKI_WINO_INPUT_GRADIENT

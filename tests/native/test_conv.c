@@ -336,8 +336,8 @@ TEST(Conv2dBackward_BiasGradientOfManyChannels_SameBitsAtAnyThreadCount)
         if (t == 0)
             memcpy(db1, db, (size_t)d.f * sizeof *db);
         else
-            CHECK(memcmp(db, db1, (size_t)d.f * sizeof *db) == 0, "db at %d threads differs from 1",
-                  threads[t]);
+            CHECK(memcmp(db, db1, (size_t)d.f * sizeof *db) == 0,
+                  "db at %d threads differs from 1", threads[t]);
         run_backward(&c, false, -1, NULL, NULL, db);
         check_close("db (double)", &c, db, ref_db, d.f, 1e-13);
     }

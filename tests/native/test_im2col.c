@@ -97,7 +97,8 @@ TEST(Im2col_MatchesDefinition_Float64) { check_matches_definition(false); }
 TEST(Im2col_MatchesDefinition_Float32) { check_matches_definition(true); }
 
 /* Stride 2 across splits each input row into even and odd columns once and copies every tap's
- * row from them; rows too wide for its buffers (out_w past 512: w = 1030 here) take the gather instead.
+ * row from them; rows too wide for its buffers (out_w past 512: w = 1030 here) take the
+ * gather instead.
  * Every tap width, padding (beyond the window too) and parity of w, both ways. */
 static void check_stride2_rows(bool f32)
 {
