@@ -56,6 +56,9 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
     const int direct = direct_threads(&g, sizeof(NNK_T), false, workspace, workspace_len);
     if (direct > 0)
         return NNK_FN(nnki_direct_forward)(&g, x, w, b, y, workspace, direct);
+    const int shallow = shallow_threads(&g, sizeof(NNK_T), workspace, workspace_len);
+    if (shallow > 0)
+        return NNK_FN(nnki_shallow_forward)(&g, x, w, b, y, workspace, shallow);
     conv_plan p;
     NNKI_TRY(conv_plan_for(fn, &g, workspace, workspace_len, 0, &p));
     const int64_t groups = (g.n + p.group - 1) / p.group;

@@ -16,35 +16,11 @@
 #include <omp.h>
 #include <string.h>
 
-/* The kernels are built twice, chosen at run time: with 64-byte vectors and 32 registers for
- * AVX-512, and with 32-byte vectors and 16 registers for AVX2 with FMA, where the blocks are
- * smaller (at most 2 vectors of channels, DIRECT_PIXELS_V32). Measured on an AVX2 machine (Zen,
- * 1 thread, interleaved A/B against im2col + OpenBLAS): conv_mnist2 forward 0.31x, conv_3l
- * forward 0.70x, backward (dw and dx) 0.76-0.79x. Other compilers build both for their baseline
- * (correct but slow) and run the 64-byte one; a GCC build on a CPU with neither leaves
- * convolutions to im2col. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define DIRECT_TARGET_V64 __attribute__((target("arch=x86-64-v4")))
-#define DIRECT_TARGET_V32 __attribute__((target("arch=x86-64-v3")))
-#else
-#define DIRECT_TARGET_V64
-#define DIRECT_TARGET_V32
-#endif
-
-/* Bytes per vector of the kernels this CPU runs: 64, 32, or 0 for none. */
-static int direct_vector_bytes(void)
-{
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f"))
-        return 64;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return 32;
-    return 0;
-#else
-    return 64;
-#endif
-}
-
+/* The kernels are built twice, chosen at run time (nnki_vector_bytes): with 64-byte vectors and
+ * 32 registers for AVX-512, and with 32-byte vectors and 16 registers for AVX2 with FMA, where
+ * the blocks are smaller (at most 2 vectors of channels, DIRECT_PIXELS_V32). Measured on an AVX2
+ * machine (Zen, 1 thread, interleaved A/B against im2col + OpenBLAS): conv_mnist2 forward 0.31x,
+ * conv_3l forward 0.70x, backward (dw and dx) 0.76-0.79x. */
 /* Below this many multiply-adds per output (c*kh*kw) the per-pixel epilogue outweighs the
  * saved im2col; the padded image and the weight panel must stay near L2. The weight gradient
  * also beats Winograd's on conv_wide (c = f = 64, 34x34 padded: 0.90x), so its images may be
@@ -72,7 +48,7 @@ typedef struct direct_geom {
 static direct_geom direct_geometry(const nnki_conv_geom *g, size_t elem)
 {
     direct_geom dg;
-    const int bytes = direct_vector_bytes();
+    const int bytes = nnki_vector_bytes();
     dg.lanes = (int64_t)((bytes != 0 ? (size_t)bytes : 64) / elem);
     dg.block = bytes == 32 ? 2 : 4;
     dg.padded_f = (g->f + dg.lanes - 1) / dg.lanes * dg.lanes;
@@ -87,7 +63,7 @@ static direct_geom direct_geometry(const nnki_conv_geom *g, size_t elem)
 
 bool nnki_direct_applies(const nnki_conv_geom *g, size_t elem, bool filter)
 {
-    if (direct_vector_bytes() == 0 || g->kh * g->kw == 1 || g->ckk < DIRECT_MIN_DEPTH ||
+    if (nnki_vector_bytes() == 0 || g->kh * g->kw == 1 || g->ckk < DIRECT_MIN_DEPTH ||
         g->ckk > DIRECT_MAX_DEPTH)
         return false;
     /* The padded image's size first, without overflow (huge images are valid geometries). */
@@ -192,7 +168,7 @@ typedef struct dx_geom {
 static dx_geom dx_geometry(const nnki_conv_geom *g, size_t elem)
 {
     dx_geom xg;
-    const int bytes = direct_vector_bytes();
+    const int bytes = nnki_vector_bytes();
     xg.width = DX_VECS * (int64_t)((bytes != 0 ? (size_t)bytes : 64) / elem);
     xg.block_rows = bytes == 32 ? DX_ROWS_V32 : DX_ROWS;
     xg.top = g->kh - 1 - g->pad_h;
@@ -207,7 +183,7 @@ static dx_geom dx_geometry(const nnki_conv_geom *g, size_t elem)
 
 bool nnki_direct_dx_applies(const nnki_conv_geom *g, size_t elem)
 {
-    if (direct_vector_bytes() == 0 || g->stride_h != 1 || g->stride_w != 1 ||
+    if (nnki_vector_bytes() == 0 || g->stride_h != 1 || g->stride_w != 1 ||
         g->kh * g->kw < DX_MIN_WINDOW || g->pad_h >= g->kh || g->pad_w >= g->kw ||
         g->c < DX_MIN_CHANNELS || g->c > DX_MAX_CHANNELS || g->f * g->kh * g->kw < DX_MIN_DEPTH)
         return false;
@@ -241,7 +217,7 @@ int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspa
 #define DIRECT_BLOCK 4
 #define DIRECT_PIXELS DIRECT_PIXELS_V64
 #define DIRECT_DX_ROWS DX_ROWS
-#define DIRECT_TARGET DIRECT_TARGET_V64
+#define DIRECT_TARGET NNKI_TARGET_V64
 #define NNK_T float
 #define NNK_SUFFIX f32_v64
 #include "direct_impl.h"
@@ -262,7 +238,7 @@ int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspa
 #define DIRECT_BLOCK 2
 #define DIRECT_PIXELS DIRECT_PIXELS_V32
 #define DIRECT_DX_ROWS DX_ROWS_V32
-#define DIRECT_TARGET DIRECT_TARGET_V32
+#define DIRECT_TARGET NNKI_TARGET_V32
 #define NNK_T float
 #define NNK_SUFFIX f32_v32
 #include "direct_impl.h"
@@ -277,7 +253,7 @@ int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspa
 /* The entry points of one element type T (suffix S) run the kernels of the width
  * direct_geometry and dx_geometry were laid out for (the callers checked that there is one). */
 #define DIRECT_PICK(name, S, args)                                                           \
-    (direct_vector_bytes() == 32 ? name##_##S##_v32 args : name##_##S##_v64 args)
+    (nnki_vector_bytes() == 32 ? name##_##S##_v32 args : name##_##S##_v64 args)
 #define DIRECT_ENTRIES(T, S)                                                                 \
     nnk_status nnki_direct_forward_##S(const nnki_conv_geom *g, const T *x, const T *w,       \
                                        const T *b, T *y, T *workspace, int threads)          \

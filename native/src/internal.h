@@ -111,6 +111,31 @@ nnk_status nnki_check_window(const char *fn, const char *what, int64_t h, int64_
 #define NNKI_CLONES_AVX512
 #endif
 
+/* The convolution kernels written with vector types (direct.c, shallow.c) are built twice, for
+ * 64-byte vectors and 32 registers (x86-64-v4: AVX-512) and for 32-byte vectors and 16
+ * registers (x86-64-v3: AVX2 with FMA), and run the width nnki_vector_bytes() gives: 64, 32, or
+ * 0 for neither (then im2col + gemm runs). Other compilers build both for their baseline
+ * (correct but slow) and run the 64-byte one. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define NNKI_TARGET_V64 __attribute__((target("arch=x86-64-v4")))
+#define NNKI_TARGET_V32 __attribute__((target("arch=x86-64-v3")))
+#else
+#define NNKI_TARGET_V64
+#define NNKI_TARGET_V32
+#endif
+static inline int nnki_vector_bytes(void)
+{
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f"))
+        return 64;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 32;
+    return 0;
+#else
+    return 64;
+#endif
+}
+
 /* NNKI_DIMS(a, b, c) expands to the dims and ndims arguments of nnki_check_tensor. */
 #define NNKI_DIMS(...)                                                                       \
     (const int64_t[]){__VA_ARGS__}, (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
@@ -232,5 +257,22 @@ nnk_status nnki_direct_backward_data_f32(const nnki_conv_geom *g, const float *w
 nnk_status nnki_direct_backward_data_f64(const nnki_conv_geom *g, const double *w,
                                          const double *dy, double *dx, double *workspace,
                                          int threads);
+
+/* ---- Shallow convolution: forward, vectorised along output rows (shallow.c) -------------- */
+
+/* Whether the shallow forward pass suits g for elements of elem bytes: c*kh*kw below 100, not
+ * 1x1, stride_w 1 or 2, three quarters of the vector lanes used, small phase planes, and
+ * AVX-512 or AVX2 where the build can tell. */
+bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem);
+/* Workspace elements it wants at nnk_get_num_threads() threads. */
+int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem);
+/* Threads it can run with workspace_len elements; 0 when not even one fits. */
+int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len);
+/* y = conv(x, w) + b (b may be NULL), with nnki_shallow_threads' worth of workspace for
+ * threads. */
+nnk_status nnki_shallow_forward_f32(const nnki_conv_geom *g, const float *x, const float *w,
+                                    const float *b, float *y, float *workspace, int threads);
+nnk_status nnki_shallow_forward_f64(const nnki_conv_geom *g, const double *x, const double *w,
+                                    const double *b, double *y, double *workspace, int threads);
 
 #endif /* NNK_INTERNAL_H */

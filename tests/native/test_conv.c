@@ -593,13 +593,16 @@ static const nnk_conv2d_desc direct_geometries[] = {
     {2, 12, 6, 6, 20, 3, 3, 1, 1, 1, 1},
 };
 
-static void check_direct(bool f32, double tolerance)
+/* y with and without bias into a buffer of garbage, and with bias every gradient, of every
+ * geometry of a table at one and two threads, with the inputs of seed + 10 * its index + the
+ * thread count. */
+static void check_forward_table(const nnk_conv2d_desc *table, int count, uint64_t seed, bool f32,
+                                double tolerance)
 {
-    const int count = TEST_COUNT(direct_geometries);
     for (int gi = 0; gi < count; gi++)
         for (int threads = 1; threads <= 2; threads++)
             for (int bias = 0; bias <= 1; bias++) {
-                conv_case c = make_case(&direct_geometries[gi], 9000 + 10 * gi + threads);
+                conv_case c = make_case(&table[gi], seed + 10 * (uint64_t)gi + (uint64_t)threads);
                 if (f32)
                     round_inputs_to_float(&c);
                 CHECK_OK(nnk_set_num_threads(threads));
@@ -618,9 +621,44 @@ static void check_direct(bool f32, double tolerance)
     CHECK_OK(nnk_set_num_threads(1));
 }
 
-TEST(Conv2d_Direct_MatchesDirectLoops_Float64) { check_direct(false, 1e-12); }
+TEST(Conv2d_Direct_MatchesDirectLoops_Float64)
+{
+    check_forward_table(direct_geometries, TEST_COUNT(direct_geometries), 9000, false, 1e-12);
+}
 
-TEST(Conv2d_Direct_MatchesDirectLoops_Float32) { check_direct(true, 1e-5); }
+TEST(Conv2d_Direct_MatchesDirectLoops_Float32)
+{
+    check_forward_table(direct_geometries, TEST_COUNT(direct_geometries), 9000, true, 1e-5);
+}
+
+/* Convolutions with c*kh*kw below 100, stride_w 1 or 2 and output rows that fill three
+ * quarters of their vectors compute y directly along output rows (shallow.c): conv_seed's and
+ * conv_mnist1's shapes, blocks of 1 to 6 channels (f = 1, 6, 7 = 4 + 3, 9, 13, 20, 25, 32 =
+ * 6+6+5+5+5+5), output rows of one vector or less (12 wide), of one cut vector at the plane's end
+ * (15, 26) and of whole vectors, strides that differ by axis (3 down, 2 across), pads of 0 to 3
+ * that differ by axis and exceed the window, 1x5 and 3x5 windows. */
+static const nnk_conv2d_desc shallow_geometries[] = {
+    /* n  c   h   w   f kh kw sh sw ph pw */
+    {3, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1},
+    {2, 1, 28, 28, 20, 3, 3, 1, 1, 0, 0},
+    {2, 2, 9, 14, 7, 3, 3, 1, 1, 0, 0},
+    {3, 3, 20, 29, 13, 3, 5, 3, 2, 2, 2},
+    {2, 4, 10, 16, 6, 2, 2, 1, 1, 0, 0},
+    {2, 2, 17, 34, 1, 3, 3, 2, 2, 1, 0},
+    {1, 1, 5, 12, 3, 3, 3, 1, 1, 3, 2},
+    {2, 3, 6, 30, 9, 1, 5, 1, 2, 0, 2},
+    {2, 3, 8, 32, 32, 5, 5, 1, 1, 2, 2},
+};
+
+TEST(Conv2d_Shallow_MatchesDirectLoops_Float64)
+{
+    check_forward_table(shallow_geometries, TEST_COUNT(shallow_geometries), 9200, false, 1e-12);
+}
+
+TEST(Conv2d_Shallow_MatchesDirectLoops_Float32)
+{
+    check_forward_table(shallow_geometries, TEST_COUNT(shallow_geometries), 9200, true, 1e-5);
+}
 
 /* Shallow stride-1 convolutions with windows of 25 or more compute dx directly, not by
  * col2im (direct.c): one and two blocks of channels (c = 4 is 3 + 1), 5x5 and 7x7 windows
@@ -679,11 +717,12 @@ TEST(Conv2d_Direct_FallsBackToIm2colInASmallerWorkspace)
 /* A shallow layer's bias rides in its gemm (a column of b in w, a row of ones in cols) when the
  * workspace holds that layout, and goes into y before the gemm otherwise: both give y, in
  * float and double, with bands (a 1-row budget is not reachable here, so whole images) and with
- * more threads than the workspace holds bias rows for. */
+ * more threads than the workspace holds bias rows for. Rows of 5 outputs fill too little of a
+ * vector for the shallow kernel (shallow.c), which would take y otherwise. */
 TEST(Conv2dForward_ShallowBiasInTheGemmOrBeforeIt)
 {
-    const nnk_conv2d_desc d = {3, 3, 11, 9, 7, 3, 3, 2, 1, 1, 0};
-    const int64_t ckk = 3 * 3 * 3, out_hw = 6 * 7;
+    const nnk_conv2d_desc d = {3, 3, 11, 7, 7, 3, 3, 2, 1, 1, 0};
+    const int64_t ckk = 3 * 3 * 3, out_hw = 6 * 5;
     const int64_t cols = ckk * out_hw, with_row = 7 * (ckk + 1) + (ckk + 1) * out_hw;
     conv_case c = make_case(&d, 9600);
     double *y = zeros(c.y_len), *ref_y = zeros(c.y_len);

@@ -195,6 +195,50 @@ TEST(Nan_DirectConv_SpecialsReachExactlyTheirOutputsAndGradients)
     }
 }
 
+/* The shallow forward pass (shallow.c: conv_seed's shape, stride 2, pad 1, vectors along output
+ * rows that the phase planes feed): NaN at an interior position and +inf on the right edge
+ * reach exactly the outputs whose 3x3 windows hold them (positive weights keep +inf), in float
+ * and double; the vectors' lanes past a row and the padding carry nothing anywhere else. */
+TEST(Nan_ShallowConv_SpecialsReachExactlyTheOutputsOverThem)
+{
+    const nnk_conv2d_desc d = {2, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1};
+    enum { XL = 2 * 3 * 31 * 31, WL = 25 * 27, YL = 2 * 25 * 16 * 16 };
+    static double x[XL], w[WL], b[25], y[YL];
+    static float xf[XL], wf[WL], bf[25], yf[YL];
+    for (int i = 0; i < XL; i++)
+        x[i] = 0.25 * (i % 9) - 1;
+    for (int i = 0; i < WL; i++)
+        w[i] = 0.05 + 0.01 * (i % 7);
+    for (int i = 0; i < 25; i++)
+        b[i] = 0.5 - 0.125 * (i % 4);
+    x[(1 * 3 + 2) * 961 + 10 * 31 + 7] = NAN;     /* image 1, channel 2, (10, 7) */
+    x[(0 * 3 + 0) * 961 + 4 * 31 + 30] = INFINITY; /* image 0, channel 0, (4, 30) */
+    for (int i = 0; i < XL; i++)
+        xf[i] = (float)x[i];
+    for (int i = 0; i < WL; i++)
+        wf[i] = (float)w[i];
+    for (int i = 0; i < 25; i++)
+        bf[i] = (float)b[i];
+    CHECK_OK(nnk_set_num_threads(1));
+    int64_t len;
+    CHECK_OK(nnk_conv2d_workspace_size(&d, NNK_CONV_FORWARD, &len));
+    double *ws = malloc((size_t)len * sizeof *ws);
+    CHECK_OK(nnk_conv2d_forward_f64(&d, x, XL, w, WL, b, 25, y, YL, ws, len));
+    CHECK_OK(nnk_conv2d_forward_f32(&d, xf, XL, wf, WL, bf, 25, yf, YL, (float *)ws, len));
+    free(ws);
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < YL; i++) {
+            const double v = t == 0 ? y[i] : yf[i];
+            const int image = i / (25 * 256), oy = i % 256 / 16, ox = i % 16;
+            /* Output (oy, ox) reads rows 2oy-1 .. 2oy+1 and columns 2ox-1 .. 2ox+1. */
+            const bool nan = image == 1 && 2 * oy - 1 <= 10 && 10 <= 2 * oy + 1 &&
+                             2 * ox - 1 <= 7 && 7 <= 2 * ox + 1;
+            const bool inf = image == 0 && 2 * oy - 1 <= 4 && 4 <= 2 * oy + 1 && ox == 15;
+            CHECK(nan ? isnan(v) : inf ? is_pos_inf(v) : isfinite(v), "y[%d] = %g (float: %d)", i,
+                  v, t);
+        }
+}
+
 /* Winograd (3x3, stride 1, 16 channels each way) adds and subtracts each 4x4 input patch in its
  * transforms: an infinity in x still reaches exactly the outputs whose windows hold it, but may
  * arrive there as NaN (inf - inf), as the README says. Every position of a 7x7 plane (corners,

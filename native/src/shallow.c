@@ -1,0 +1,155 @@
+/*
+ * shallow.c - the forward pass of shallow convolutions (c*kh*kw below 100: conv_seed's 27,
+ * conv_mnist1's 9) computed directly, vectorised along output rows (shallow_impl.h, for float
+ * and double at two vector widths). conv.c decides when to use it.
+ *
+ * There im2col + gemm is a poor fit: the gemm is only c*kh*kw deep, so im2col's copy costs as
+ * much as the multiply-adds, and the gemm's blocking needs depth to reach its peak. The direct
+ * kernel of direct.c, vectorised over output channels, pays a per-pixel transpose that depth
+ * does not amortise either. Here the vectors run along an output row, so the sums are y's rows
+ * as they are stored, and the cols are read in place from the image split by column phase.
+ */
+#include "internal.h"
+
+#include <omp.h>
+#include <string.h>
+
+/* From 100 on, direct.c's kernel (vectorised over channels) takes y. The phase planes of one
+ * image stay in L2. */
+#define SHALLOW_MAX_DEPTH 99
+#define SHALLOW_MAX_IMAGE (INT64_C(1) << 16)
+
+/* Channels x vectors of a block: fb*pv sums + pv loaded vectors + one broadcast within the 32
+ * registers of AVX-512 (at most 6 channels) or the 16 of AVX2 (at most 4). */
+#define SHALLOW_VECTORS_V64(fb) ((fb) >= 5 ? 4 : (fb) == 4 ? 5 : (fb) == 3 ? 6 : (fb) == 2 ? 8 : 12)
+#define SHALLOW_VECTORS_V32(fb) ((fb) >= 4 ? 2 : (fb) == 3 ? 3 : (fb) == 2 ? 4 : 6)
+
+typedef struct shallow_geom {
+    int64_t lanes;  /* elements per vector */
+    int64_t chunks; /* vectors per output row */
+    int64_t phases; /* stride_w: planes per input channel */
+    int64_t rows;   /* padded rows the output reaches: (out_h-1)*stride_h + kh */
+    int64_t cols;   /* columns of a plane: every vector's reach, chunks*lanes + (kw-1)/stride_w,
+                       for stride_w 2 rounded up to whole vectors */
+    int64_t plane;  /* rows*cols */
+    int64_t image;  /* c*phases*plane: one image's planes */
+    int64_t share;  /* a thread's: the planes, and for stride_w 2 two row buffers of 2*cols */
+} shallow_geom;
+
+static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
+{
+    shallow_geom sg;
+    const int bytes = nnki_vector_bytes();
+    sg.lanes = (int64_t)((bytes != 0 ? (size_t)bytes : 64) / elem);
+    sg.chunks = (g->out_w + sg.lanes - 1) / sg.lanes;
+    sg.phases = g->stride_w;
+    sg.rows = (g->out_h - 1) * g->stride_h + g->kh;
+    sg.cols = sg.chunks * sg.lanes + (g->kw - 1) / g->stride_w;
+    if (sg.phases == 2)
+        sg.cols = (sg.cols + sg.lanes - 1) / sg.lanes * sg.lanes;
+    sg.plane = sg.rows * sg.cols;
+    sg.image = g->c * sg.phases * sg.plane;
+    sg.share = sg.image + (sg.phases == 2 ? 4 * sg.cols : 0);
+    return sg;
+}
+
+bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem)
+{
+    if (nnki_vector_bytes() == 0 || g->kh * g->kw == 1 || g->ckk > SHALLOW_MAX_DEPTH ||
+        g->stride_w > 2)
+        return false;
+    /* Each factor of the planes' size first, so that it cannot overflow (huge images are
+     * valid geometries). */
+    if (g->out_h > SHALLOW_MAX_IMAGE || g->stride_h > SHALLOW_MAX_IMAGE ||
+        g->out_w > SHALLOW_MAX_IMAGE || g->kh > SHALLOW_MAX_IMAGE)
+        return false;
+    /* At least three quarters of the vectors' lanes hold output columns. */
+    const shallow_geom sg = shallow_geometry(g, elem);
+    return sg.share <= SHALLOW_MAX_IMAGE && 4 * g->out_w >= 3 * sg.chunks * sg.lanes;
+}
+
+/* Each thread has its own planes and row buffers. */
+int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem)
+{
+    return nnki_min(nnk_get_num_threads(), g->n) * shallow_geometry(g, elem).share;
+}
+
+int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len)
+{
+    const int64_t share = shallow_geometry(g, elem).share;
+    return (int)nnki_min(nnki_min(nnk_get_num_threads(), g->n), workspace_len / share);
+}
+
+/* Even and odd elements of a pair of vectors of 16, 8 and 4 lanes. */
+#define SHALLOW_EVEN_16 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define SHALLOW_ODD_16 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define SHALLOW_EVEN_8 0, 2, 4, 6, 8, 10, 12, 14
+#define SHALLOW_ODD_8 1, 3, 5, 7, 9, 11, 13, 15
+#define SHALLOW_EVEN_4 0, 2, 4, 6
+#define SHALLOW_ODD_4 1, 3, 5, 7
+
+#define SHALLOW_BYTES 64
+#define SHALLOW_CHANNELS 6
+#define SHALLOW_VECTORS SHALLOW_VECTORS_V64
+#define SHALLOW_TARGET NNKI_TARGET_V64
+#define NNK_T float
+#define NNK_SUFFIX f32_v64
+#define SHALLOW_EVEN SHALLOW_EVEN_16
+#define SHALLOW_ODD SHALLOW_ODD_16
+#include "shallow_impl.h"
+#undef SHALLOW_EVEN
+#undef SHALLOW_ODD
+#undef NNK_T
+#undef NNK_SUFFIX
+#define NNK_T double
+#define NNK_SUFFIX f64_v64
+#define SHALLOW_EVEN SHALLOW_EVEN_8
+#define SHALLOW_ODD SHALLOW_ODD_8
+#include "shallow_impl.h"
+#undef SHALLOW_EVEN
+#undef SHALLOW_ODD
+#undef NNK_T
+#undef NNK_SUFFIX
+#undef SHALLOW_BYTES
+#undef SHALLOW_CHANNELS
+#undef SHALLOW_VECTORS
+#undef SHALLOW_TARGET
+
+#define SHALLOW_BYTES 32
+#define SHALLOW_CHANNELS 4
+#define SHALLOW_VECTORS SHALLOW_VECTORS_V32
+#define SHALLOW_TARGET NNKI_TARGET_V32
+#define NNK_T float
+#define NNK_SUFFIX f32_v32
+#define SHALLOW_EVEN SHALLOW_EVEN_8
+#define SHALLOW_ODD SHALLOW_ODD_8
+#include "shallow_impl.h"
+#undef SHALLOW_EVEN
+#undef SHALLOW_ODD
+#undef NNK_T
+#undef NNK_SUFFIX
+#define NNK_T double
+#define NNK_SUFFIX f64_v32
+#define SHALLOW_EVEN SHALLOW_EVEN_4
+#define SHALLOW_ODD SHALLOW_ODD_4
+#include "shallow_impl.h"
+#undef SHALLOW_EVEN
+#undef SHALLOW_ODD
+#undef NNK_T
+#undef NNK_SUFFIX
+
+/* The entry points run the kernels of the width shallow_geometry laid the planes out for (the
+ * callers checked that there is one). */
+nnk_status nnki_shallow_forward_f32(const nnki_conv_geom *g, const float *x, const float *w,
+                                    const float *b, float *y, float *workspace, int threads)
+{
+    return nnki_vector_bytes() == 32 ? shallow_forward_f32_v32(g, x, w, b, y, workspace, threads)
+                                     : shallow_forward_f32_v64(g, x, w, b, y, workspace, threads);
+}
+
+nnk_status nnki_shallow_forward_f64(const nnki_conv_geom *g, const double *x, const double *w,
+                                    const double *b, double *y, double *workspace, int threads)
+{
+    return nnki_vector_bytes() == 32 ? shallow_forward_f64_v32(g, x, w, b, y, workspace, threads)
+                                     : shallow_forward_f64_v64(g, x, w, b, y, workspace, threads);
+}

@@ -1,0 +1,195 @@
+/*
+ * shallow_impl.h - the forward pass of shallow convolutions, vectorised along output rows, for
+ * one element type and one vector width. shallow.c includes it once per type and width with
+ * NNK_T (float or double), NNK_SUFFIX (f32_v64, f64_v32, ...), SHALLOW_BYTES, SHALLOW_CHANNELS
+ * (the most output channels a block), SHALLOW_VECTORS(fb), SHALLOW_EVEN and SHALLOW_ODD (the
+ * shuffles that split a vector pair's even and odd elements) and SHALLOW_TARGET defined.
+ *
+ * Each image is first split into phase planes (sg.phases per input channel, the padded image's
+ * columns of one residue mod stride_w), so that tap k = (ci, ki, kj) of one vector of output
+ * columns reads a contiguous vector: plane (ci, kj mod s), row oy*stride_h + ki, column
+ * ox0 + kj/s. A block of fb output channels x pv such vectors keeps its sums in registers over
+ * every tap:
+ *   sum[a][j] += w[f0 + a][k] * plane[toff[k] + voff[j]]
+ * each weight broadcast, each vector loaded once per tap and used by all fb channels; the sums
+ * start from the bias and are stored straight into y's rows, whole vectors (one that overhangs
+ * its row is overwritten by the vectors after it; at a plane's end it goes through a spare).
+ */
+
+typedef NNK_T NNK_FN(shallow_vec) __attribute__((vector_size(SHALLOW_BYTES)));
+
+#define SHALLOW_LANES ((int64_t)(SHALLOW_BYTES / sizeof(NNK_T)))
+
+/* The sums of fb channels (weights w, rows ckk apart; bias b or none) x pv vectors (at[j]: the
+ * vector's first element in the planes of tap 0), vector j of channel a stored whole at
+ * to[j] + a*step[j]. */
+static inline __attribute__((always_inline)) void
+NNK_FN(shallow_block)(int fb, int pv, int64_t ckk, const NNK_T *restrict w,
+                      const NNK_T *restrict b, const int64_t *restrict toff,
+                      const NNK_T *const *at, NNK_T *const *to, const int64_t *step)
+{
+    NNK_FN(shallow_vec) sums[SHALLOW_CHANNELS][12];
+    for (int a = 0; a < fb; a++)
+        for (int j = 0; j < pv; j++)
+            sums[a][j] = (NNK_FN(shallow_vec)){0} + (b != NULL ? b[a] : 0);
+    for (int64_t k = 0; k < ckk; k++) {
+        NNK_FN(shallow_vec) v[12];
+        for (int j = 0; j < pv; j++)
+            memcpy(&v[j], at[j] + toff[k], sizeof v[j]);
+        for (int a = 0; a < fb; a++) {
+            const NNK_T weight = w[a * ckk + k];
+            for (int j = 0; j < pv; j++)
+                sums[a][j] += v[j] * weight;
+        }
+    }
+    for (int a = 0; a < fb; a++)
+        for (int j = 0; j < pv; j++)
+            memcpy(to[j] + a * step[j], &sums[a][j], sizeof sums[a][j]);
+}
+
+/* shallow_block with fb (and so pv) a constant, so that its loops unroll into registers. */
+#define SHALLOW_CASE(fb)                                                                     \
+    case fb:                                                                                 \
+        NNK_FN(shallow_block)(fb, SHALLOW_VECTORS(fb), ckk, w, b, toff, at, to, step);       \
+        break
+static inline __attribute__((always_inline)) void
+NNK_FN(shallow_sums)(int fb, int64_t ckk, const NNK_T *restrict w, const NNK_T *restrict b,
+                     const int64_t *restrict toff, const NNK_T *const *at, NNK_T *const *to,
+                     const int64_t *step)
+{
+    switch (fb) {
+#if SHALLOW_CHANNELS >= 6
+    SHALLOW_CASE(6);
+    SHALLOW_CASE(5);
+#endif
+    SHALLOW_CASE(4);
+    SHALLOW_CASE(3);
+    SHALLOW_CASE(2);
+    default:
+        NNK_FN(shallow_block)(1, SHALLOW_VECTORS(1), ckk, w, b, toff, at, to, step);
+        break;
+    }
+}
+#undef SHALLOW_CASE
+
+/* The padded row in buffer (2*cols elements, zero but for x's row) into its two phase planes
+ * (even and odd columns), a vector at a time: cols is whole vectors. */
+static inline void NNK_FN(shallow_deinterleave)(int64_t cols, const NNK_T *restrict buffer,
+                                                NNK_T *restrict even, NNK_T *restrict odd)
+{
+    for (int64_t j = 0; j < cols; j += SHALLOW_LANES) {
+        NNK_FN(shallow_vec) low, high;
+        memcpy(&low, buffer + 2 * j, sizeof low);
+        memcpy(&high, buffer + 2 * j + SHALLOW_LANES, sizeof high);
+        const NNK_FN(shallow_vec) e = __builtin_shufflevector(low, high, SHALLOW_EVEN);
+        const NNK_FN(shallow_vec) o = __builtin_shufflevector(low, high, SHALLOW_ODD);
+        memcpy(even + j, &e, sizeof e);
+        memcpy(odd + j, &o, sizeof o);
+    }
+}
+
+/* Image i of x into its phase planes, whose other elements (the padding, and the columns past
+ * the last vector's reach) stay zero. With stride_w 2 each row goes through one of two row
+ * buffers (the padded row, split a row later: split right behind the copy, the loads waited
+ * on the copy's stores at other offsets). */
+static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const shallow_geom *sg,
+                                                 const NNK_T *restrict x_i,
+                                                 NNK_T *restrict planes,
+                                                 NNK_T *restrict buffers)
+{
+    const int64_t last = nnki_min(g->h, sg->rows - g->pad_h);
+    if (sg->phases == 1) {
+        const int64_t n = nnki_min(g->w, sg->cols - g->pad_w);
+        for (int64_t ci = 0; ci < g->c && n > 0; ci++)
+            for (int64_t r = 0; r < last; r++)
+                memcpy(planes + ci * sg->plane + (r + g->pad_h) * sg->cols + g->pad_w,
+                       x_i + (ci * g->h + r) * g->w, (size_t)n * sizeof *x_i);
+        return;
+    }
+    const int64_t n = nnki_min(g->w, 2 * sg->cols - g->pad_w), rows = g->c * last;
+    if (n <= 0)
+        return;
+    for (int64_t q = 0; q <= rows; q++) {
+        if (q < rows) {
+            const int64_t ci = q / last, r = q % last;
+            memcpy(buffers + (q & 1) * 2 * sg->cols + g->pad_w, x_i + (ci * g->h + r) * g->w,
+                   (size_t)n * sizeof *x_i);
+        }
+        if (q > 0) {
+            const int64_t ci = (q - 1) / last, r = (q - 1) % last;
+            NNK_T *even = planes + 2 * ci * sg->plane + (r + g->pad_h) * sg->cols;
+            NNK_FN(shallow_deinterleave)(sg->cols, buffers + ((q - 1) & 1) * 2 * sg->cols, even,
+                                         even + sg->plane);
+        }
+    }
+}
+
+/* y of image i (planes: the thread's phase planes, and the row buffers after them). Vectors of
+ * output columns are numbered row by row (chunks per row); a block of them that ends early
+ * repeats its last vector. */
+static SHALLOW_TARGET void NNK_FN(shallow_image)(const nnki_conv_geom *g,
+                                                 const shallow_geom *sg, const NNK_T *x,
+                                                 const NNK_T *w, const NNK_T *b,
+                                                 const int64_t *toff, NNK_T *y,
+                                                 NNK_T *planes, int64_t i)
+{
+    NNK_FN(shallow_split)(g, sg, x + i * g->image, planes, planes + sg->image);
+    const int64_t lanes = SHALLOW_LANES, vectors = g->out_h * sg->chunks;
+    const int64_t blocks = (g->f + SHALLOW_CHANNELS - 1) / SHALLOW_CHANNELS;
+    for (int64_t f0 = 0, bi = 0; bi < blocks; bi++) {
+        /* Blocks as even as they can be: f = 25 runs as 5 x 5 channels, not 6+6+6+6+1. */
+        const int fb = (int)(g->f / blocks + (bi < g->f % blocks ? 1 : 0));
+        const int pv = SHALLOW_VECTORS(fb);
+        for (int64_t v0 = 0; v0 < vectors; v0 += pv) {
+            /* Vectors that would spill past the plane go to spare (and the part in y is then
+             * copied out); so do a short block's repeats. */
+            NNK_T spare[12 * SHALLOW_CHANNELS * SHALLOW_LANES];
+            const NNK_T *at[12];
+            NNK_T *to[12];
+            int64_t step[12], start[12];
+            NNK_T *const yf = y + (i * g->f + f0) * g->out_hw;
+            bool cut = false;
+            for (int j = 0; j < pv; j++) {
+                const int64_t v = nnki_min(v0 + j, vectors - 1);
+                const int64_t oy = v / sg->chunks, ox = v % sg->chunks * lanes;
+                at[j] = planes + oy * g->stride_h * sg->cols + ox;
+                start[j] = oy * g->out_w + ox;
+                const bool whole = v0 + j < vectors && start[j] + lanes <= g->out_hw;
+                cut |= v0 + j < vectors && !whole;
+                to[j] = whole ? yf + start[j] : spare + j * SHALLOW_CHANNELS * lanes;
+                step[j] = whole ? g->out_hw : lanes;
+            }
+            NNK_FN(shallow_sums)(fb, g->ckk, w + f0 * g->ckk, b != NULL ? b + f0 : NULL, toff,
+                                 at, to, step);
+            for (int j = 0; cut && j < pv && v0 + j < vectors; j++)
+                if (to[j] != yf + start[j])
+                    for (int a = 0; a < fb; a++)
+                        memcpy(yf + a * g->out_hw + start[j], to[j] + a * lanes,
+                               (size_t)(g->out_w - start[j] % g->out_w) * sizeof *y);
+        }
+        f0 += fb;
+    }
+}
+
+static nnk_status NNK_FN(shallow_forward)(const nnki_conv_geom *g, const NNK_T *x,
+                                          const NNK_T *w, const NNK_T *b, NNK_T *y,
+                                          NNK_T *workspace, int threads)
+{
+    const shallow_geom sg = shallow_geometry(g, sizeof(NNK_T));
+    /* toff[k]: tap k's offset from its vector's position, with k = (ci, ki, kj). */
+    int64_t toff[SHALLOW_MAX_DEPTH];
+    for (int64_t ci = 0, k = 0; ci < g->c; ci++)
+        for (int64_t ki = 0; ki < g->kh; ki++)
+            for (int64_t kj = 0; kj < g->kw; kj++, k++)
+                toff[k] = (ci * sg.phases + kj % sg.phases) * sg.plane + ki * sg.cols +
+                          kj / sg.phases;
+    /* The padding stays zero: each image's split only writes the interior. */
+    memset(workspace, 0, (size_t)(threads * sg.share) * sizeof *workspace);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t i = 0; i < g->n; i++)
+        NNK_FN(shallow_image)(g, &sg, x, w, b, toff, y,
+                              workspace + omp_get_thread_num() * sg.share, i);
+    return NNK_OK;
+}
+
+#undef SHALLOW_LANES
