@@ -2,7 +2,7 @@
  * conv.c - 2-D convolution as im2col + gemm, one image at a time (instantiated from
  * conv_impl.h for float and double), and the size queries. 3x3 stride-1 convolutions with
  * enough channels go to Winograd (winograd.c) instead, and deep ones to the direct kernels
- * (direct.c) for y and dw, shallow ones to the row-vectorised kernel (shallow.c) for y.
+ * (direct.c) for y and dw, shallow ones to the row-vectorised kernels (shallow.c) for y and dx.
  *
  * Threads: either images run in parallel, each thread with its own slice of the workspace and
  * a single-threaded BLAS, or images run one after another with every thread given to the
@@ -194,14 +194,14 @@ static int direct_dx_threads(const nnki_conv_geom *g, size_t elem, const void *w
     return nnki_direct_dx_threads(g, elem, workspace_len);
 }
 
-/* Threads for the shallow forward pass, or 0 when it does not suit g or the workspace does not
+/* Threads for the shallow forward pass or input gradient (data), or 0 when it does not suit g or the workspace does not
  * hold it. */
-static int shallow_threads(const nnki_conv_geom *g, size_t elem, const void *workspace,
-                           int64_t workspace_len)
+static int shallow_threads(const nnki_conv_geom *g, size_t elem, bool data,
+                           const void *workspace, int64_t workspace_len)
 {
-    if (workspace == NULL || !nnki_shallow_applies(g, elem))
+    if (workspace == NULL || !nnki_shallow_applies(g, elem, data))
         return 0;
-    return nnki_shallow_threads(g, elem, workspace_len);
+    return nnki_shallow_threads(g, elem, data, workspace_len);
 }
 
 nnk_status nnk_conv2d_output_size(const nnk_conv2d_desc *desc, int64_t *out_h, int64_t *out_w)
@@ -263,8 +263,8 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
     for (size_t elem = sizeof(float); elem <= sizeof(double); elem *= 2) {
         if (filter && nnki_direct_dx_applies(&g, elem))
             total = nnki_max(total, nnki_direct_dx_workspace(&g, elem));
-        if (!filter && nnki_shallow_applies(&g, elem))
-            total = nnki_max(total, nnki_shallow_workspace(&g, elem));
+        if (nnki_shallow_applies(&g, elem, filter))
+            total = nnki_max(total, nnki_shallow_workspace(&g, elem, filter));
     }
     *elements = total;
     return NNK_OK;

@@ -56,7 +56,7 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
     const int direct = direct_threads(&g, sizeof(NNK_T), false, workspace, workspace_len);
     if (direct > 0)
         return NNK_FN(nnki_direct_forward)(&g, x, w, b, y, workspace, direct);
-    const int shallow = shallow_threads(&g, sizeof(NNK_T), workspace, workspace_len);
+    const int shallow = shallow_threads(&g, sizeof(NNK_T), false, workspace, workspace_len);
     if (shallow > 0)
         return NNK_FN(nnki_shallow_forward)(&g, x, w, b, y, workspace, shallow);
     conv_plan p;
@@ -232,6 +232,13 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
         dx != NULL ? direct_dx_threads(&g, sizeof(NNK_T), workspace, workspace_len) : 0;
     if (direct_dx > 0) {
         NNKI_TRY(NNK_FN(nnki_direct_backward_data)(&g, w, dy, dx, workspace, direct_dx));
+        dx = NULL;
+    }
+    /* And the shallow one, along output rows. */
+    const int shallow_dx =
+        dx != NULL ? shallow_threads(&g, sizeof(NNK_T), true, workspace, workspace_len) : 0;
+    if (shallow_dx > 0) {
+        NNKI_TRY(NNK_FN(nnki_shallow_backward_data)(&g, w, dy, dx, workspace, shallow_dx));
         dx = NULL;
     }
     if (dx == NULL && dw == NULL)

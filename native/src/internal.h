@@ -258,21 +258,28 @@ nnk_status nnki_direct_backward_data_f64(const nnki_conv_geom *g, const double *
                                          const double *dy, double *dx, double *workspace,
                                          int threads);
 
-/* ---- Shallow convolution: forward, vectorised along output rows (shallow.c) -------------- */
+/* ---- Shallow convolution: forward and input gradient, along output rows (shallow.c) ------ */
 
-/* Whether the shallow forward pass suits g for elements of elem bytes: c*kh*kw below 100, not
- * 1x1, stride_w 1 or 2, three quarters of the vector lanes used, small phase planes, and
- * AVX-512 or AVX2 where the build can tell. */
-bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem);
+/* Whether the shallow forward pass (data false) or input gradient (true) suits g for elements
+ * of elem bytes: c*kh*kw below 100, not 1x1, stride_w 1 or 2, three quarters of the vector
+ * lanes used (for the input gradient all of them), small phase planes, and AVX-512 or AVX2
+ * where the build can tell. */
+bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, bool data);
 /* Workspace elements it wants at nnk_get_num_threads() threads. */
-int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem);
+int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem, bool data);
 /* Threads it can run with workspace_len elements; 0 when not even one fits. */
-int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len);
-/* y = conv(x, w) + b (b may be NULL), with nnki_shallow_threads' worth of workspace for
- * threads. */
+int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, bool data, int64_t workspace_len);
+/* y = conv(x, w) + b (b may be NULL), or dx (every element written) = the input gradient of
+ * dy, with nnki_shallow_threads' worth of workspace for threads. */
 nnk_status nnki_shallow_forward_f32(const nnki_conv_geom *g, const float *x, const float *w,
                                     const float *b, float *y, float *workspace, int threads);
 nnk_status nnki_shallow_forward_f64(const nnki_conv_geom *g, const double *x, const double *w,
                                     const double *b, double *y, double *workspace, int threads);
+nnk_status nnki_shallow_backward_data_f32(const nnki_conv_geom *g, const float *w,
+                                          const float *dy, float *dx, float *workspace,
+                                          int threads);
+nnk_status nnki_shallow_backward_data_f64(const nnki_conv_geom *g, const double *w,
+                                          const double *dy, double *dx, double *workspace,
+                                          int threads);
 
 #endif /* NNK_INTERNAL_H */

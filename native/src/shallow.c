@@ -23,6 +23,11 @@
  * registers of AVX-512 (at most 6 channels) or the 16 of AVX2 (at most 4). */
 #define SHALLOW_VECTORS_V64(fb) ((fb) >= 5 ? 4 : (fb) == 4 ? 5 : (fb) == 3 ? 6 : (fb) == 2 ? 8 : 12)
 #define SHALLOW_VECTORS_V32(fb) ((fb) >= 4 ? 2 : (fb) == 3 ? 3 : (fb) == 2 ? 4 : 6)
+/* The input gradient's blocks: taps x vectors of sums + the vectors of dy + one broadcast. */
+#define SHALLOW_DATA_TAPS_V64 6
+#define SHALLOW_DATA_VECTORS_V64 4
+#define SHALLOW_DATA_TAPS_V32 3
+#define SHALLOW_DATA_VECTORS_V32 3
 
 typedef struct shallow_geom {
     int64_t lanes;  /* elements per vector */
@@ -34,6 +39,10 @@ typedef struct shallow_geom {
     int64_t plane;  /* rows*cols */
     int64_t image;  /* c*phases*plane: one image's planes */
     int64_t share;  /* a thread's: the planes, and for stride_w 2 two row buffers of 2*cols */
+    /* The input gradient's: */
+    int64_t data_taps;  /* ckk rounded up to whole blocks of taps */
+    int64_t data_panel; /* data_taps*f: the weights by blocks of taps */
+    int64_t data_fixed; /* the panel and a zero vector, shared by the threads */
 } shallow_geom;
 
 static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
@@ -50,10 +59,21 @@ static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
     sg.plane = sg.rows * sg.cols;
     sg.image = g->c * sg.phases * sg.plane;
     sg.share = sg.image + (sg.phases == 2 ? 4 * sg.cols : 0);
+    const int64_t kb = bytes == 32 ? SHALLOW_DATA_TAPS_V32 : SHALLOW_DATA_TAPS_V64;
+    sg.data_taps = (g->ckk + kb - 1) / kb * kb;
+    sg.data_panel = sg.data_taps * g->f;
+    sg.data_fixed = sg.data_panel + sg.lanes;
     return sg;
 }
 
-bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem)
+/* Tap k = (ci, ki, kj)'s offset from its vector's position in the planes. */
+static int64_t shallow_tap_offset(const nnki_conv_geom *g, const shallow_geom *sg, int64_t k)
+{
+    const int64_t ci = k / (g->kh * g->kw), ki = k / g->kw % g->kh, kj = k % g->kw;
+    return (ci * sg->phases + kj % sg->phases) * sg->plane + ki * sg->cols + kj / sg->phases;
+}
+
+bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, bool data)
 {
     if (nnki_vector_bytes() == 0 || g->kh * g->kw == 1 || g->ckk > SHALLOW_MAX_DEPTH ||
         g->stride_w > 2)
@@ -64,20 +84,30 @@ bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem)
         g->out_w > SHALLOW_MAX_IMAGE || g->kh > SHALLOW_MAX_IMAGE)
         return false;
     /* At least three quarters of the vectors' lanes hold output columns. */
+    if (data && g->f > SHALLOW_MAX_IMAGE)
+        return false;
     const shallow_geom sg = shallow_geometry(g, elem);
-    return sg.share <= SHALLOW_MAX_IMAGE && 4 * g->out_w >= 3 * sg.chunks * sg.lanes;
+    if (sg.share > SHALLOW_MAX_IMAGE || 4 * g->out_w < 3 * sg.chunks * sg.lanes)
+        return false;
+    /* The input gradient reads dy's rows in place, as whole vectors. */
+    return !data || g->out_w % sg.lanes == 0;
 }
 
-/* Each thread has its own planes and row buffers. */
-int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem)
+/* The input gradient's panel is shared; each thread has its own planes and row buffers. */
+int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem, bool data)
 {
-    return nnki_min(nnk_get_num_threads(), g->n) * shallow_geometry(g, elem).share;
+    const shallow_geom sg = shallow_geometry(g, elem);
+    return (data ? sg.data_fixed : 0) + nnki_min(nnk_get_num_threads(), g->n) * sg.share;
 }
 
-int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len)
+int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, bool data, int64_t workspace_len)
 {
-    const int64_t share = shallow_geometry(g, elem).share;
-    return (int)nnki_min(nnki_min(nnk_get_num_threads(), g->n), workspace_len / share);
+    const shallow_geom sg = shallow_geometry(g, elem);
+    const int64_t fixed = data ? sg.data_fixed : 0;
+    if (workspace_len < fixed + sg.share)
+        return 0;
+    return (int)nnki_min(nnki_min(nnk_get_num_threads(), g->n),
+                         (workspace_len - fixed) / sg.share);
 }
 
 /* Even and odd elements of a pair of vectors of 16, 8 and 4 lanes. */
@@ -87,54 +117,83 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace
 #define SHALLOW_ODD_8 1, 3, 5, 7, 9, 11, 13, 15
 #define SHALLOW_EVEN_4 0, 2, 4, 6
 #define SHALLOW_ODD_4 1, 3, 5, 7
+/* The first and second halves of two vectors' elements taken in turn. */
+#define SHALLOW_LOW_16 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define SHALLOW_HIGH_16 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#define SHALLOW_LOW_8 0, 8, 1, 9, 2, 10, 3, 11
+#define SHALLOW_HIGH_8 4, 12, 5, 13, 6, 14, 7, 15
+#define SHALLOW_LOW_4 0, 4, 1, 5
+#define SHALLOW_HIGH_4 2, 6, 3, 7
 
 #define SHALLOW_BYTES 64
 #define SHALLOW_CHANNELS 6
 #define SHALLOW_VECTORS SHALLOW_VECTORS_V64
+#define SHALLOW_DATA_TAPS SHALLOW_DATA_TAPS_V64
+#define SHALLOW_DATA_VECTORS SHALLOW_DATA_VECTORS_V64
 #define SHALLOW_TARGET NNKI_TARGET_V64
 #define NNK_T float
 #define NNK_SUFFIX f32_v64
 #define SHALLOW_EVEN SHALLOW_EVEN_16
 #define SHALLOW_ODD SHALLOW_ODD_16
+#define SHALLOW_LOW SHALLOW_LOW_16
+#define SHALLOW_HIGH SHALLOW_HIGH_16
 #include "shallow_impl.h"
 #undef SHALLOW_EVEN
 #undef SHALLOW_ODD
+#undef SHALLOW_LOW
+#undef SHALLOW_HIGH
 #undef NNK_T
 #undef NNK_SUFFIX
 #define NNK_T double
 #define NNK_SUFFIX f64_v64
 #define SHALLOW_EVEN SHALLOW_EVEN_8
 #define SHALLOW_ODD SHALLOW_ODD_8
+#define SHALLOW_LOW SHALLOW_LOW_8
+#define SHALLOW_HIGH SHALLOW_HIGH_8
 #include "shallow_impl.h"
 #undef SHALLOW_EVEN
 #undef SHALLOW_ODD
+#undef SHALLOW_LOW
+#undef SHALLOW_HIGH
 #undef NNK_T
 #undef NNK_SUFFIX
 #undef SHALLOW_BYTES
 #undef SHALLOW_CHANNELS
 #undef SHALLOW_VECTORS
 #undef SHALLOW_TARGET
+#undef SHALLOW_DATA_TAPS
+#undef SHALLOW_DATA_VECTORS
 
 #define SHALLOW_BYTES 32
 #define SHALLOW_CHANNELS 4
 #define SHALLOW_VECTORS SHALLOW_VECTORS_V32
+#define SHALLOW_DATA_TAPS SHALLOW_DATA_TAPS_V32
+#define SHALLOW_DATA_VECTORS SHALLOW_DATA_VECTORS_V32
 #define SHALLOW_TARGET NNKI_TARGET_V32
 #define NNK_T float
 #define NNK_SUFFIX f32_v32
 #define SHALLOW_EVEN SHALLOW_EVEN_8
 #define SHALLOW_ODD SHALLOW_ODD_8
+#define SHALLOW_LOW SHALLOW_LOW_8
+#define SHALLOW_HIGH SHALLOW_HIGH_8
 #include "shallow_impl.h"
 #undef SHALLOW_EVEN
 #undef SHALLOW_ODD
+#undef SHALLOW_LOW
+#undef SHALLOW_HIGH
 #undef NNK_T
 #undef NNK_SUFFIX
 #define NNK_T double
 #define NNK_SUFFIX f64_v32
 #define SHALLOW_EVEN SHALLOW_EVEN_4
 #define SHALLOW_ODD SHALLOW_ODD_4
+#define SHALLOW_LOW SHALLOW_LOW_4
+#define SHALLOW_HIGH SHALLOW_HIGH_4
 #include "shallow_impl.h"
 #undef SHALLOW_EVEN
 #undef SHALLOW_ODD
+#undef SHALLOW_LOW
+#undef SHALLOW_HIGH
 #undef NNK_T
 #undef NNK_SUFFIX
 
@@ -152,4 +211,22 @@ nnk_status nnki_shallow_forward_f64(const nnki_conv_geom *g, const double *x, co
 {
     return nnki_vector_bytes() == 32 ? shallow_forward_f64_v32(g, x, w, b, y, workspace, threads)
                                      : shallow_forward_f64_v64(g, x, w, b, y, workspace, threads);
+}
+
+nnk_status nnki_shallow_backward_data_f32(const nnki_conv_geom *g, const float *w,
+                                          const float *dy, float *dx, float *workspace,
+                                          int threads)
+{
+    return nnki_vector_bytes() == 32
+               ? shallow_backward_data_f32_v32(g, w, dy, dx, workspace, threads)
+               : shallow_backward_data_f32_v64(g, w, dy, dx, workspace, threads);
+}
+
+nnk_status nnki_shallow_backward_data_f64(const nnki_conv_geom *g, const double *w,
+                                          const double *dy, double *dx, double *workspace,
+                                          int threads)
+{
+    return nnki_vector_bytes() == 32
+               ? shallow_backward_data_f64_v32(g, w, dy, dx, workspace, threads)
+               : shallow_backward_data_f64_v64(g, w, dy, dx, workspace, threads);
 }

@@ -176,19 +176,156 @@ static nnk_status NNK_FN(shallow_forward)(const nnki_conv_geom *g, const NNK_T *
                                           NNK_T *workspace, int threads)
 {
     const shallow_geom sg = shallow_geometry(g, sizeof(NNK_T));
-    /* toff[k]: tap k's offset from its vector's position, with k = (ci, ki, kj). */
     int64_t toff[SHALLOW_MAX_DEPTH];
-    for (int64_t ci = 0, k = 0; ci < g->c; ci++)
-        for (int64_t ki = 0; ki < g->kh; ki++)
-            for (int64_t kj = 0; kj < g->kw; kj++, k++)
-                toff[k] = (ci * sg.phases + kj % sg.phases) * sg.plane + ki * sg.cols +
-                          kj / sg.phases;
+    for (int64_t k = 0; k < g->ckk; k++)
+        toff[k] = shallow_tap_offset(g, &sg, k);
     /* The padding stays zero: each image's split only writes the interior. */
     memset(workspace, 0, (size_t)(threads * sg.share) * sizeof *workspace);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g->n; i++)
         NNK_FN(shallow_image)(g, &sg, x, w, b, toff, y,
                               workspace + omp_get_thread_num() * sg.share, i);
+    return NNK_OK;
+}
+
+/* ---- The input gradient ------------------------------------------------------------------- */
+
+/* The padded row in buffer (2*cols elements) from its two phase planes, even and odd: the
+ * inverse of shallow_deinterleave. */
+static inline void NNK_FN(shallow_interleave)(int64_t cols, const NNK_T *restrict even,
+                                              const NNK_T *restrict odd, NNK_T *restrict buffer)
+{
+    for (int64_t j = 0; j < cols; j += SHALLOW_LANES) {
+        NNK_FN(shallow_vec) e, o;
+        memcpy(&e, even + j, sizeof e);
+        memcpy(&o, odd + j, sizeof o);
+        const NNK_FN(shallow_vec) low = __builtin_shufflevector(e, o, SHALLOW_LOW);
+        const NNK_FN(shallow_vec) high = __builtin_shufflevector(e, o, SHALLOW_HIGH);
+        memcpy(buffer + 2 * j, &low, sizeof low);
+        memcpy(buffer + 2 * j + SHALLOW_LANES, &high, sizeof high);
+    }
+}
+
+/* dx of image i from its phase planes (the gradient of the padded image, split): each row's
+ * interior, and zero where no window reaches (rows past sg->rows, columns past the planes). */
+static SHALLOW_TARGET void NNK_FN(shallow_unsplit)(const nnki_conv_geom *g,
+                                                   const shallow_geom *sg,
+                                                   const NNK_T *restrict planes,
+                                                   NNK_T *restrict buffer, NNK_T *restrict dx_i)
+{
+    const int64_t s = sg->phases;
+    const int64_t n = nnki_max(0, nnki_min(g->w, s * sg->cols - g->pad_w));
+    for (int64_t ci = 0; ci < g->c; ci++)
+        for (int64_t r = 0; r < g->h; r++) {
+            NNK_T *to = dx_i + (ci * g->h + r) * g->w;
+            const int64_t pr = r + g->pad_h;
+            int64_t done = 0;
+            if (pr < sg->rows && n > 0) {
+                const NNK_T *row = planes + ci * s * sg->plane + pr * sg->cols;
+                if (s == 1) {
+                    memcpy(to, row + g->pad_w, (size_t)n * sizeof *to);
+                } else {
+                    NNK_FN(shallow_interleave)(sg->cols, row, row + sg->plane, buffer);
+                    memcpy(to, buffer + g->pad_w, (size_t)n * sizeof *to);
+                }
+                done = n;
+            }
+            memset(to + done, 0, (size_t)(g->w - done) * sizeof *to);
+        }
+}
+
+/* The sums of SHALLOW_DATA_TAPS taps x SHALLOW_DATA_VECTORS vectors over every output channel
+ * (panel: the block's weights, [f][tap]; dy vector j of channel fi at dys[j] + fi*dstep[j]),
+ * added into the planes at at[j] + toff[t]. */
+static inline __attribute__((always_inline)) void
+NNK_FN(shallow_data_block)(int64_t f, const NNK_T *restrict panel,
+                           const NNK_T *const *dys, const int64_t *dstep,
+                           NNK_T *const *at, const int64_t *restrict toff)
+{
+    enum { KB = SHALLOW_DATA_TAPS, PV = SHALLOW_DATA_VECTORS };
+    NNK_FN(shallow_vec) sums[KB][PV];
+    for (int t = 0; t < KB; t++)
+        for (int j = 0; j < PV; j++)
+            sums[t][j] = (NNK_FN(shallow_vec)){0};
+    for (int64_t fi = 0; fi < f; fi++) {
+        NNK_FN(shallow_vec) d[PV];
+        for (int j = 0; j < PV; j++)
+            memcpy(&d[j], dys[j] + fi * dstep[j], sizeof d[j]);
+        for (int t = 0; t < KB; t++) {
+            const NNK_T weight = panel[fi * KB + t];
+            for (int j = 0; j < PV; j++)
+                sums[t][j] += d[j] * weight;
+        }
+    }
+    for (int t = 0; t < KB; t++)
+        for (int j = 0; j < PV; j++) {
+            NNK_FN(shallow_vec) p;
+            memcpy(&p, at[j] + toff[t], sizeof p);
+            p += sums[t][j];
+            memcpy(at[j] + toff[t], &p, sizeof p);
+        }
+}
+
+/* dx of image i: the planes (the thread's share, with its row buffer) gather every window's
+ * sums, vectors of output columns in blocks of SHALLOW_DATA_VECTORS (a short last block's
+ * repeats read a zero vector), taps in blocks of SHALLOW_DATA_TAPS (the panel's zero columns
+ * past ckk), then go to dx. dy's rows are whole vectors (nnki_shallow_applies). */
+static SHALLOW_TARGET void NNK_FN(shallow_data_image)(const nnki_conv_geom *g,
+                                                      const shallow_geom *sg,
+                                                      const NNK_T *panel, const int64_t *toff,
+                                                      const NNK_T *zero, const NNK_T *dy,
+                                                      NNK_T *dx, NNK_T *planes, int64_t i)
+{
+    enum { KB = SHALLOW_DATA_TAPS, PV = SHALLOW_DATA_VECTORS };
+    memset(planes, 0, (size_t)sg->image * sizeof *planes);
+    const NNK_T *dy_i = dy + i * g->f * g->out_hw;
+    const int64_t vectors = g->out_h * sg->chunks;
+    for (int64_t v0 = 0; v0 < vectors; v0 += PV) {
+        const NNK_T *dys[PV];
+        int64_t dstep[PV];
+        NNK_T *at[PV];
+        for (int j = 0; j < PV; j++) {
+            const int64_t v = nnki_min(v0 + j, vectors - 1);
+            const int64_t oy = v / sg->chunks, ox = v % sg->chunks * SHALLOW_LANES;
+            const bool real = v0 + j < vectors;
+            dys[j] = real ? dy_i + v * SHALLOW_LANES : zero;
+            dstep[j] = real ? g->out_hw : 0;
+            at[j] = planes + oy * g->stride_h * sg->cols + ox;
+        }
+        for (int64_t k0 = 0; k0 < sg->data_taps; k0 += KB)
+            NNK_FN(shallow_data_block)(g->f, panel + k0 * g->f, dys, dstep, at, toff + k0);
+    }
+    NNK_FN(shallow_unsplit)(g, sg, planes, planes + sg->image, dx + i * g->image);
+}
+
+static nnk_status NNK_FN(shallow_backward_data)(const nnki_conv_geom *g, const NNK_T *w,
+                                                const NNK_T *dy, NNK_T *dx, NNK_T *workspace,
+                                                int threads)
+{
+    enum { KB = SHALLOW_DATA_TAPS };
+    const shallow_geom sg = shallow_geometry(g, sizeof(NNK_T));
+    /* Taps in the order (kj, ci, ki): the two taps of a row that one element apart add into
+     * the same plane (kj = 0 and 2 with stride 2) come a block or more apart, so a block's
+     * load of the sums never waits on the other's store at an offset it overlaps.
+     * panel[block][fi][tap of the block] = w[fi][tap], zero past ckk; toff likewise, 0 there. */
+    int64_t toff[SHALLOW_MAX_DEPTH + SHALLOW_DATA_TAPS];
+    NNK_T *panel = workspace, *zero = workspace + sg.data_panel;
+    for (int64_t t = 0; t < sg.data_taps; t++) {
+        int64_t k = 0;
+        if (t < g->ckk) {
+            const int64_t kj = t / (g->c * g->kh), ci = t / g->kh % g->c, ki = t % g->kh;
+            k = (ci * g->kh + ki) * g->kw + kj;
+        }
+        toff[t] = shallow_tap_offset(g, &sg, k);
+        for (int64_t fi = 0; fi < g->f; fi++)
+            panel[(t / KB * g->f + fi) * KB + t % KB] = t < g->ckk ? w[fi * g->ckk + k] : 0;
+    }
+    memset(zero, 0, SHALLOW_LANES * sizeof *zero);
+    NNK_T *shares = workspace + sg.data_fixed;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t i = 0; i < g->n; i++)
+        NNK_FN(shallow_data_image)(g, &sg, panel, toff, zero, dy, dx,
+                                   shares + omp_get_thread_num() * sg.share, i);
     return NNK_OK;
 }
 

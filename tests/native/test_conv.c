@@ -632,11 +632,14 @@ TEST(Conv2d_Direct_MatchesDirectLoops_Float32)
 }
 
 /* Convolutions with c*kh*kw below 100, stride_w 1 or 2 and output rows that fill three
- * quarters of their vectors compute y directly along output rows (shallow.c): conv_seed's and
- * conv_mnist1's shapes, blocks of 1 to 6 channels (f = 1, 2, 6, 7 = 4 + 3, 9, 13, 20, 25, 32 =
- * 6+6+5+5+5+5), output rows of one vector or less (12 wide), of one cut vector at the plane's end
- * (15, 26) and of whole vectors (16, 32), strides that differ by axis (3 down, 2 across), pads
- * of 0 to 3 that differ by axis and exceed the window, 1x5 and 3x5 windows. */
+ * quarters of their vectors compute y directly along output rows (shallow.c), and dx too where
+ * the rows are whole vectors (16 and 32 wide; in double also 8): conv_seed's and conv_mnist1's
+ * shapes, blocks of 1 to 6 channels for y (f = 1, 2, 3, 6, 7 = 4 + 3, 9, 13, 20, 25, 32 =
+ * 6+6+5+5+5+5), taps for dx in blocks cut at ckk (27, 18, 75), output rows of one vector or
+ * less (12 wide), of one cut vector at the plane's end (15, 26) and of whole vectors (16, 32),
+ * strides that differ by axis (3 down, 2 across), pads of 0 to 3 that differ by axis and exceed
+ * the window, 1x5 and 3x5 windows, and a last input row and column no window reaches (18x34,
+ * stride 2, no pad: their dx is zero). */
 static const nnk_conv2d_desc shallow_geometries[] = {
     /* n  c   h   w   f kh kw sh sw ph pw */
     {3, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1},
@@ -650,6 +653,7 @@ static const nnk_conv2d_desc shallow_geometries[] = {
     {2, 3, 8, 32, 32, 5, 5, 1, 1, 2, 2},
     {2, 2, 9, 18, 6, 3, 3, 1, 1, 0, 0},
     {1, 3, 6, 16, 2, 3, 3, 1, 1, 1, 1},
+    {2, 2, 18, 34, 3, 3, 3, 2, 2, 0, 0},
 };
 
 TEST(Conv2d_Shallow_MatchesDirectLoops_Float64)

@@ -195,16 +195,17 @@ TEST(Nan_DirectConv_SpecialsReachExactlyTheirOutputsAndGradients)
     }
 }
 
-/* The shallow forward pass (shallow.c: conv_seed's shape, stride 2, pad 1, vectors along output
- * rows that the phase planes feed): NaN at an interior position and +inf on the right edge
- * reach exactly the outputs whose 3x3 windows hold them (positive weights keep +inf), in float
- * and double; the vectors' lanes past a row and the padding carry nothing anywhere else. */
+/* The shallow forward pass and input gradient (shallow.c: conv_seed's shape, stride 2, pad 1,
+ * vectors along output rows over phase planes): NaN at an interior position and +inf on the
+ * right edge of x reach exactly the outputs whose 3x3 windows hold them (positive weights keep
+ * +inf), and NaN in dy exactly the inputs under its window, in float and double; the vectors'
+ * lanes past a row and the padding carry nothing anywhere else. */
 TEST(Nan_ShallowConv_SpecialsReachExactlyTheOutputsOverThem)
 {
     const nnk_conv2d_desc d = {2, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1};
     enum { XL = 2 * 3 * 31 * 31, WL = 25 * 27, YL = 2 * 25 * 16 * 16 };
-    static double x[XL], w[WL], b[25], y[YL];
-    static float xf[XL], wf[WL], bf[25], yf[YL];
+    static double x[XL], w[WL], b[25], y[YL], dy[YL], dx[XL];
+    static float xf[XL], wf[WL], bf[25], yf[YL], dyf[YL], dxf[XL];
     for (int i = 0; i < XL; i++)
         x[i] = 0.25 * (i % 9) - 1;
     for (int i = 0; i < WL; i++)
@@ -219,13 +220,30 @@ TEST(Nan_ShallowConv_SpecialsReachExactlyTheOutputsOverThem)
         wf[i] = (float)w[i];
     for (int i = 0; i < 25; i++)
         bf[i] = (float)b[i];
+    for (int i = 0; i < YL; i++)
+        dyf[i] = (float)(dy[i] = 0.5 * (i % 3) - 0.5);
+    dyf[(1 * 25 + 7) * 256 + 5 * 16 + 15] = (float)(dy[(1 * 25 + 7) * 256 + 5 * 16 + 15] = NAN);
     CHECK_OK(nnk_set_num_threads(1));
-    int64_t len;
-    CHECK_OK(nnk_conv2d_workspace_size(&d, NNK_CONV_FORWARD, &len));
+    int64_t fl, bl;
+    CHECK_OK(nnk_conv2d_workspace_size(&d, NNK_CONV_FORWARD, &fl));
+    CHECK_OK(nnk_conv2d_workspace_size(&d, NNK_CONV_BACKWARD, &bl));
+    const int64_t len = fl > bl ? fl : bl;
     double *ws = malloc((size_t)len * sizeof *ws);
     CHECK_OK(nnk_conv2d_forward_f64(&d, x, XL, w, WL, b, 25, y, YL, ws, len));
     CHECK_OK(nnk_conv2d_forward_f32(&d, xf, XL, wf, WL, bf, 25, yf, YL, (float *)ws, len));
+    CHECK_OK(nnk_conv2d_backward_f64(&d, NULL, 0, w, WL, dy, YL, dx, XL, NULL, 0, NULL, 0, ws,
+                                     len));
+    CHECK_OK(nnk_conv2d_backward_f32(&d, NULL, 0, wf, WL, dyf, YL, dxf, XL, NULL, 0, NULL, 0,
+                                     (float *)ws, len));
     free(ws);
+    /* dy's NaN (image 1, channel 7, output (5, 15)) reaches rows 9-11 and columns 29-30. */
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < XL; i++) {
+            const double v = t == 0 ? dx[i] : dxf[i];
+            const int image = i / (3 * 961), iy = i % 961 / 31, ix = i % 31;
+            const bool nan = image == 1 && iy >= 9 && iy <= 11 && ix >= 29;
+            CHECK(nan ? isnan(v) : isfinite(v), "dx[%d] = %g (float: %d)", i, v, t);
+        }
     for (int t = 0; t < 2; t++)
         for (int i = 0; i < YL; i++) {
             const double v = t == 0 ? y[i] : yf[i];
