@@ -19,26 +19,12 @@
  * strides are a branch-free strided loop.
  */
 
-/* Runs of a row: im2col's and col2im's stride-1 rows are often short (conv_mnist2: 9 elements),
- * where a memcpy call costs more than the copy: a run of one to two vectors is copied as two
- * vectors, the second overlapping the first (longer runs go to memcpy, which uses the widest
- * vectors the CPU has); col2im adds in vector chunks plus a tail, or, for a run of one to two
- * vectors, as two overlapping vector sums, both taken before either is stored (so the overlap
- * gets the same sum twice). */
+/* Runs of a row: copy_run (copy_run.h) copies im2col's stride-1 runs; col2im adds in vector
+ * chunks plus a tail, or, for a run of one to two vectors, as two overlapping vector sums, both
+ * taken before either is stored (so the overlap gets the same sum twice). */
 #define NNK_LANES ((int64_t)(sizeof(NNK_VEC) / sizeof(NNK_T)))
 
-static inline void NNK_FN(copy_run)(NNK_T *restrict to, const NNK_T *restrict from, int64_t n)
-{
-    if (n < NNK_LANES || n > 2 * NNK_LANES) {
-        memcpy(to, from, (size_t)n * sizeof *to);
-        return;
-    }
-    NNK_VEC head, tail;
-    memcpy(&head, from, sizeof head);
-    memcpy(&tail, from + n - NNK_LANES, sizeof tail);
-    memcpy(to, &head, sizeof head);
-    memcpy(to + n - NNK_LANES, &tail, sizeof tail);
-}
+#include "copy_run.h"
 
 /* to[j] = from[2j] for j < n: a stride-2 run, often short (conv_seed: 15-16 elements), where
  * the compiler's loop spent most of its time in a scalar tail. A run longer than a vector goes

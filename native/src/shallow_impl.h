@@ -20,6 +20,10 @@ typedef NNK_T NNK_FN(shallow_vec) __attribute__((vector_size(SHALLOW_BYTES)));
 
 #define SHALLOW_LANES ((int64_t)(SHALLOW_BYTES / sizeof(NNK_T)))
 
+#define NNK_VEC NNK_FN(shallow_vec)
+#include "copy_run.h"
+#undef NNK_VEC
+
 /* The sums of fb channels (weights w, rows ckk apart; bias b or none) x pv vectors (at[j]: the
  * vector's first element in the planes of tap 0), vector j of channel a stored whole at
  * to[j] + a*step[j]. */
@@ -102,8 +106,8 @@ static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const 
         const int64_t n = nnki_min(g->w, sg->cols - g->pad_w);
         for (int64_t ci = 0; ci < g->c && n > 0; ci++)
             for (int64_t r = 0; r < last; r++)
-                memcpy(planes + ci * sg->plane + (r + g->pad_h) * sg->cols + g->pad_w,
-                       x_i + (ci * g->h + r) * g->w, (size_t)n * sizeof *x_i);
+                NNK_FN(copy_run)(planes + ci * sg->plane + (r + g->pad_h) * sg->cols + g->pad_w,
+                                 x_i + (ci * g->h + r) * g->w, n);
         return;
     }
     const int64_t n = nnki_min(g->w, 2 * sg->cols - g->pad_w), rows = g->c * last;
@@ -112,8 +116,8 @@ static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const 
     for (int64_t q = 0; q <= rows; q++) {
         if (q < rows) {
             const int64_t ci = q / last, r = q % last;
-            memcpy(buffers + (q & 1) * 2 * sg->cols + g->pad_w, x_i + (ci * g->h + r) * g->w,
-                   (size_t)n * sizeof *x_i);
+            NNK_FN(copy_run)(buffers + (q & 1) * 2 * sg->cols + g->pad_w,
+                             x_i + (ci * g->h + r) * g->w, n);
         }
         if (q > 0) {
             const int64_t ci = (q - 1) / last, r = (q - 1) % last;
@@ -223,10 +227,10 @@ static SHALLOW_TARGET void NNK_FN(shallow_unsplit)(const nnki_conv_geom *g,
             if (pr < sg->rows && n > 0) {
                 const NNK_T *row = planes + ci * s * sg->plane + pr * sg->cols;
                 if (s == 1) {
-                    memcpy(to, row + g->pad_w, (size_t)n * sizeof *to);
+                    NNK_FN(copy_run)(to, row + g->pad_w, n);
                 } else {
                     NNK_FN(shallow_interleave)(sg->cols, row, row + sg->plane, buffer);
-                    memcpy(to, buffer + g->pad_w, (size_t)n * sizeof *to);
+                    NNK_FN(copy_run)(to, buffer + g->pad_w, n);
                 }
                 done = n;
             }
