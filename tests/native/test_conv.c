@@ -642,7 +642,7 @@ TEST(Conv2d_Direct_MatchesDirectLoops_Float32)
  * stride 2, no pad: their dx is zero). */
 static const nnk_conv2d_desc shallow_geometries[] = {
     /* n  c   h   w   f kh kw sh sw ph pw */
-    {3, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1},
+    {2, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1},
     {2, 1, 28, 28, 20, 3, 3, 1, 1, 0, 0},
     {2, 2, 9, 14, 7, 3, 3, 1, 1, 0, 0},
     {3, 3, 20, 29, 13, 3, 5, 3, 2, 2, 2},
