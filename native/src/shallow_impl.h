@@ -1,9 +1,10 @@
 /*
- * shallow_impl.h - the forward pass of shallow convolutions, vectorised along output rows, for
- * one element type and one vector width. shallow.c includes it once per type and width with
- * NNK_T (float or double), NNK_SUFFIX (f32_v64, f64_v32, ...), SHALLOW_BYTES, SHALLOW_CHANNELS
- * (the most output channels a block), SHALLOW_VECTORS(fb), SHALLOW_EVEN and SHALLOW_ODD (the
- * shuffles that split a vector pair's even and odd elements) and SHALLOW_TARGET defined.
+ * shallow_impl.h - the forward pass and input gradient of shallow convolutions, vectorised along
+ * output rows, for one element type and one vector width. shallow.c includes it once per type
+ * and width with NNK_T (float or double), NNK_SUFFIX (f32_v64, f64_v32, ...), SHALLOW_BYTES,
+ * SHALLOW_N (the lanes of a vector: 16, 8 or 4), SHALLOW_CHANNELS (the most output channels a
+ * block), SHALLOW_VECTORS(fb), SHALLOW_DATA_TAPS, SHALLOW_DATA_VECTORS and SHALLOW_TARGET
+ * defined.
  *
  * Each image is first split into phase planes (sg.phases per input channel, the padded image's
  * columns of one residue mod stride_w), so that tap k = (ci, ki, kj) of one vector of output
@@ -19,6 +20,11 @@
 typedef NNK_T NNK_FN(shallow_vec) __attribute__((vector_size(SHALLOW_BYTES)));
 
 #define SHALLOW_LANES ((int64_t)(SHALLOW_BYTES / sizeof(NNK_T)))
+/* The shuffles of a pair of vectors (shallow.c): even and odd elements, halves in turn. */
+#define SHALLOW_EVEN NNK_CAT(SHALLOW_EVEN, SHALLOW_N)
+#define SHALLOW_ODD NNK_CAT(SHALLOW_ODD, SHALLOW_N)
+#define SHALLOW_LOW NNK_CAT(SHALLOW_LOW, SHALLOW_N)
+#define SHALLOW_HIGH NNK_CAT(SHALLOW_HIGH, SHALLOW_N)
 
 #define NNK_VEC NNK_FN(shallow_vec)
 #include "copy_run.h"
@@ -334,3 +340,7 @@ static nnk_status NNK_FN(shallow_backward_data)(const nnki_conv_geom *g, const N
 }
 
 #undef SHALLOW_LANES
+#undef SHALLOW_EVEN
+#undef SHALLOW_ODD
+#undef SHALLOW_LOW
+#undef SHALLOW_HIGH
