@@ -177,36 +177,20 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, bool data, int64_
 #undef NNK_T
 #undef NNK_SUFFIX
 
-/* The entry points run the kernels of the width shallow_geometry laid the planes out for (the
- * callers checked that there is one). */
-nnk_status nnki_shallow_forward_f32(const nnki_conv_geom *g, const float *x, const float *w,
-                                    const float *b, float *y, float *workspace, int threads)
-{
-    return nnki_vector_bytes() == 32 ? shallow_forward_f32_v32(g, x, w, b, y, workspace, threads)
-                                     : shallow_forward_f32_v64(g, x, w, b, y, workspace, threads);
-}
-
-nnk_status nnki_shallow_forward_f64(const nnki_conv_geom *g, const double *x, const double *w,
-                                    const double *b, double *y, double *workspace, int threads)
-{
-    return nnki_vector_bytes() == 32 ? shallow_forward_f64_v32(g, x, w, b, y, workspace, threads)
-                                     : shallow_forward_f64_v64(g, x, w, b, y, workspace, threads);
-}
-
-nnk_status nnki_shallow_backward_data_f32(const nnki_conv_geom *g, const float *w,
-                                          const float *dy, float *dx, float *workspace,
-                                          int threads)
-{
-    return nnki_vector_bytes() == 32
-               ? shallow_backward_data_f32_v32(g, w, dy, dx, workspace, threads)
-               : shallow_backward_data_f32_v64(g, w, dy, dx, workspace, threads);
-}
-
-nnk_status nnki_shallow_backward_data_f64(const nnki_conv_geom *g, const double *w,
-                                          const double *dy, double *dx, double *workspace,
-                                          int threads)
-{
-    return nnki_vector_bytes() == 32
-               ? shallow_backward_data_f64_v32(g, w, dy, dx, workspace, threads)
-               : shallow_backward_data_f64_v64(g, w, dy, dx, workspace, threads);
-}
+/* The entry points of one element type T (suffix S) run the kernels of the width
+ * shallow_geometry laid the planes out for (the callers checked that there is one). */
+#define SHALLOW_PICK(name, S, args)                                                          \
+    (nnki_vector_bytes() == 32 ? name##_##S##_v32 args : name##_##S##_v64 args)
+#define SHALLOW_ENTRIES(T, S)                                                                \
+    nnk_status nnki_shallow_forward_##S(const nnki_conv_geom *g, const T *x, const T *w,      \
+                                        const T *b, T *y, T *workspace, int threads)         \
+    {                                                                                        \
+        return SHALLOW_PICK(shallow_forward, S, (g, x, w, b, y, workspace, threads));        \
+    }                                                                                        \
+    nnk_status nnki_shallow_backward_data_##S(const nnki_conv_geom *g, const T *w,           \
+                                              const T *dy, T *dx, T *workspace, int threads) \
+    {                                                                                        \
+        return SHALLOW_PICK(shallow_backward_data, S, (g, w, dy, dx, workspace, threads));   \
+    }
+SHALLOW_ENTRIES(float, f32)
+SHALLOW_ENTRIES(double, f64)
