@@ -194,8 +194,8 @@ static int direct_dx_threads(const nnki_conv_geom *g, size_t elem, const void *w
     return nnki_direct_dx_threads(g, elem, workspace_len);
 }
 
-/* Threads for the shallow forward pass or input gradient (data), or 0 when it does not suit g or the workspace does not
- * hold it. */
+/* Threads for the shallow forward pass or input gradient (data), or 0 when it does not suit g
+ * or the workspace does not hold it. */
 static int shallow_threads(const nnki_conv_geom *g, size_t elem, bool data,
                            const void *workspace, int64_t workspace_len)
 {

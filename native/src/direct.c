@@ -21,6 +21,7 @@
  * the blocks are smaller (at most 2 vectors of channels, DIRECT_PIXELS_V32). Measured on an AVX2
  * machine (Zen, 1 thread, interleaved A/B against im2col + OpenBLAS): conv_mnist2 forward 0.31x,
  * conv_3l forward 0.70x, backward (dw and dx) 0.76-0.79x. */
+
 /* Below this many multiply-adds per output (c*kh*kw) the per-pixel epilogue outweighs the
  * saved im2col; the padded image and the weight panel must stay near L2. The weight gradient
  * also beats Winograd's on conv_wide (c = f = 64, 34x34 padded: 0.90x), so its images may be
@@ -102,33 +103,18 @@ static void direct_sizes(const nnki_conv_geom *g, size_t elem, bool filter, int6
     *each = filter ? direct_filter_share(g, &dg) : dg.padded_image;
 }
 
-/* Every direct pass shares fixed elements of workspace among its threads (one per image at
- * most) and gives each thread each more: what it wants, and the threads workspace_len holds. */
-static int64_t workspace_wanted(const nnki_conv_geom *g, int64_t fixed, int64_t each)
-{
-    return fixed + nnki_min(nnk_get_num_threads(), g->n) * each;
-}
-
-static int threads_held(const nnki_conv_geom *g, int64_t fixed, int64_t each,
-                        int64_t workspace_len)
-{
-    if (workspace_len < fixed + each)
-        return 0;
-    return (int)nnki_min(nnki_min(nnk_get_num_threads(), g->n), (workspace_len - fixed) / each);
-}
-
 int64_t nnki_direct_workspace(const nnki_conv_geom *g, size_t elem, bool filter)
 {
     int64_t fixed, each;
     direct_sizes(g, elem, filter, &fixed, &each);
-    return workspace_wanted(g, fixed, each);
+    return nnki_workspace_wanted(g->n, fixed, each);
 }
 
 int nnki_direct_threads(const nnki_conv_geom *g, size_t elem, bool filter, int64_t workspace_len)
 {
     int64_t fixed, each;
     direct_sizes(g, elem, filter, &fixed, &each);
-    return threads_held(g, fixed, each, workspace_len);
+    return nnki_threads_held(g->n, fixed, each, workspace_len);
 }
 
 /* ---- The input gradient of shallow stride-1 convolutions ------------------------------------ */
@@ -202,13 +188,13 @@ bool nnki_direct_dx_applies(const nnki_conv_geom *g, size_t elem)
 int64_t nnki_direct_dx_workspace(const nnki_conv_geom *g, size_t elem)
 {
     const dx_geom xg = dx_geometry(g, elem);
-    return workspace_wanted(g, xg.panel, xg.image);
+    return nnki_workspace_wanted(g->n, xg.panel, xg.image);
 }
 
 int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len)
 {
     const dx_geom xg = dx_geometry(g, elem);
-    return threads_held(g, xg.panel, xg.image, workspace_len);
+    return nnki_threads_held(g->n, xg.panel, xg.image, workspace_len);
 }
 
 /* Each element type's kernels at both widths: DIRECT_BYTES per vector, at most DIRECT_BLOCK

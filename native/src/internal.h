@@ -145,6 +145,11 @@ static inline int nnki_vector_bytes(void)
 /* Threads an image loop of n images may use when each thread needs its own workspace slice
  * and fit slices fit: min(nnk_get_num_threads(), n, fit). */
 int nnki_loop_threads(int64_t n, int64_t fit);
+/* The direct and shallow kernels share fixed elements of workspace among their threads (one
+ * per image at most) and give each thread each more: the workspace they want for n images at
+ * nnk_get_num_threads() threads, and the threads workspace_len holds (0 when not even one). */
+int64_t nnki_workspace_wanted(int64_t n, int64_t fixed, int64_t each);
+int nnki_threads_held(int64_t n, int64_t fixed, int64_t each, int64_t workspace_len);
 
 /* ---- BLAS (blas.c) ------------------------------------------------------------------------ */
 

@@ -126,6 +126,18 @@ int nnki_loop_threads(int64_t n, int64_t fit)
     return (int)nnki_min(nnki_min(nnk_get_num_threads(), n), fit);
 }
 
+int64_t nnki_workspace_wanted(int64_t n, int64_t fixed, int64_t each)
+{
+    return fixed + nnki_min(nnk_get_num_threads(), n) * each;
+}
+
+int nnki_threads_held(int64_t n, int64_t fixed, int64_t each, int64_t workspace_len)
+{
+    if (workspace_len < fixed + each)
+        return 0;
+    return nnki_loop_threads(n, (workspace_len - fixed) / each);
+}
+
 void nnki_format_dims(char *buf, size_t size, const int64_t *dims, int ndims)
 {
     size_t used = 0;

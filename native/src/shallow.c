@@ -87,9 +87,10 @@ bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, bool data)
     if (g->out_h > SHALLOW_MAX_IMAGE || g->stride_h > SHALLOW_MAX_IMAGE ||
         g->out_w > SHALLOW_MAX_IMAGE || g->kh > SHALLOW_MAX_IMAGE)
         return false;
-    /* At least three quarters of the vectors' lanes hold output columns. */
+    /* The input gradient's weight panel, data_taps*f, likewise. */
     if (data && g->f > SHALLOW_MAX_IMAGE)
         return false;
+    /* At least three quarters of the vectors' lanes hold output columns. */
     const shallow_geom sg = shallow_geometry(g, elem);
     if (sg.share > SHALLOW_MAX_IMAGE || 4 * g->out_w < 3 * sg.chunks * sg.lanes)
         return false;
@@ -101,17 +102,13 @@ bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, bool data)
 int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem, bool data)
 {
     const shallow_geom sg = shallow_geometry(g, elem);
-    return (data ? sg.data_fixed : 0) + nnki_min(nnk_get_num_threads(), g->n) * sg.share;
+    return nnki_workspace_wanted(g->n, data ? sg.data_fixed : 0, sg.share);
 }
 
 int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, bool data, int64_t workspace_len)
 {
     const shallow_geom sg = shallow_geometry(g, elem);
-    const int64_t fixed = data ? sg.data_fixed : 0;
-    if (workspace_len < fixed + sg.share)
-        return 0;
-    return (int)nnki_min(nnki_min(nnk_get_num_threads(), g->n),
-                         (workspace_len - fixed) / sg.share);
+    return nnki_threads_held(g->n, data ? sg.data_fixed : 0, sg.share, workspace_len);
 }
 
 /* Even and odd elements of a pair of vectors of 16, 8 and 4 lanes. */
