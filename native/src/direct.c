@@ -238,23 +238,21 @@ int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspa
 
 /* The entry points of one element type T (suffix S) run the kernels of the width
  * direct_geometry and dx_geometry were laid out for (the callers checked that there is one). */
-#define DIRECT_PICK(name, S, args)                                                           \
-    (nnki_vector_bytes() == 32 ? name##_##S##_v32 args : name##_##S##_v64 args)
 #define DIRECT_ENTRIES(T, S)                                                                 \
     nnk_status nnki_direct_forward_##S(const nnki_conv_geom *g, const T *x, const T *w,       \
                                        const T *b, T *y, T *workspace, int threads)          \
     {                                                                                        \
-        return DIRECT_PICK(direct_forward, S, (g, x, w, b, y, workspace, threads));          \
+        return NNKI_PICK_WIDTH(direct_forward, S, (g, x, w, b, y, workspace, threads));      \
     }                                                                                        \
     nnk_status nnki_direct_backward_filter_##S(const nnki_conv_geom *g, const T *x,          \
                                                const T *dy, T *dw, T *workspace, int threads) \
     {                                                                                        \
-        return DIRECT_PICK(direct_backward_filter, S, (g, x, dy, dw, workspace, threads));   \
+        return NNKI_PICK_WIDTH(direct_backward_filter, S, (g, x, dy, dw, workspace, threads)); \
     }                                                                                        \
     nnk_status nnki_direct_backward_data_##S(const nnki_conv_geom *g, const T *w,            \
                                              const T *dy, T *dx, T *workspace, int threads)  \
     {                                                                                        \
-        return DIRECT_PICK(direct_backward_data, S, (g, w, dy, dx, workspace, threads));     \
+        return NNKI_PICK_WIDTH(direct_backward_data, S, (g, w, dy, dx, workspace, threads)); \
     }
 DIRECT_ENTRIES(float, f32)
 DIRECT_ENTRIES(double, f64)

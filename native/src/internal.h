@@ -123,6 +123,9 @@ nnk_status nnki_check_window(const char *fn, const char *what, int64_t h, int64_
 #define NNKI_TARGET_V64
 #define NNKI_TARGET_V32
 #endif
+/* Calls name_S_v32 or name_S_v64 with args, whichever width this CPU runs. */
+#define NNKI_PICK_WIDTH(name, S, args)                                                       \
+    (nnki_vector_bytes() == 32 ? name##_##S##_v32 args : name##_##S##_v64 args)
 static inline int nnki_vector_bytes(void)
 {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)

@@ -176,18 +176,16 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, bool data, int64_
 
 /* The entry points of one element type T (suffix S) run the kernels of the width
  * shallow_geometry laid the planes out for (the callers checked that there is one). */
-#define SHALLOW_PICK(name, S, args)                                                          \
-    (nnki_vector_bytes() == 32 ? name##_##S##_v32 args : name##_##S##_v64 args)
 #define SHALLOW_ENTRIES(T, S)                                                                \
     nnk_status nnki_shallow_forward_##S(const nnki_conv_geom *g, const T *x, const T *w,      \
                                         const T *b, T *y, T *workspace, int threads)         \
     {                                                                                        \
-        return SHALLOW_PICK(shallow_forward, S, (g, x, w, b, y, workspace, threads));        \
+        return NNKI_PICK_WIDTH(shallow_forward, S, (g, x, w, b, y, workspace, threads));     \
     }                                                                                        \
     nnk_status nnki_shallow_backward_data_##S(const nnki_conv_geom *g, const T *w,           \
                                               const T *dy, T *dx, T *workspace, int threads) \
     {                                                                                        \
-        return SHALLOW_PICK(shallow_backward_data, S, (g, w, dy, dx, workspace, threads));   \
+        return NNKI_PICK_WIDTH(shallow_backward_data, S, (g, w, dy, dx, workspace, threads)); \
     }
 SHALLOW_ENTRIES(float, f32)
 SHALLOW_ENTRIES(double, f64)
