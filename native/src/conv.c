@@ -1,8 +1,9 @@
 /*
  * conv.c - 2-D convolution as im2col + gemm, one image at a time (instantiated from
  * conv_impl.h for float and double), and the size queries. 3x3 stride-1 convolutions with
- * enough channels go to Winograd (winograd.c) instead, and deep ones to the direct kernels
- * (direct.c) for y and dw, shallow ones to the row-vectorised kernels (shallow.c) for y and dx.
+ * enough channels go to Winograd (winograd.c) instead, deep ones to the direct kernels
+ * (direct.c) for y and dw, and shallow ones to the row-vectorised kernels (shallow.c) for y, dx
+ * and dw.
  *
  * Threads: either images run in parallel, each thread with its own slice of the workspace and
  * a single-threaded BLAS, or images run one after another with every thread given to the
@@ -194,14 +195,13 @@ static int direct_dx_threads(const nnki_conv_geom *g, size_t elem, const void *w
     return nnki_direct_dx_threads(g, elem, workspace_len);
 }
 
-/* Threads for the shallow forward pass or input gradient (data), or 0 when it does not suit g
- * or the workspace does not hold it. */
-static int shallow_threads(const nnki_conv_geom *g, size_t elem, bool data,
+/* Threads for a shallow pass, or 0 when it does not suit g or the workspace does not hold it. */
+static int shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass,
                            const void *workspace, int64_t workspace_len)
 {
-    if (workspace == NULL || !nnki_shallow_applies(g, elem, data))
+    if (workspace == NULL || !nnki_shallow_applies(g, elem, pass))
         return 0;
-    return nnki_shallow_threads(g, elem, data, workspace_len);
+    return nnki_shallow_threads(g, elem, pass, workspace_len);
 }
 
 nnk_status nnk_conv2d_output_size(const nnk_conv2d_desc *desc, int64_t *out_h, int64_t *out_w)
@@ -263,8 +263,11 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
     for (size_t elem = sizeof(float); elem <= sizeof(double); elem *= 2) {
         if (filter && nnki_direct_dx_applies(&g, elem))
             total = nnki_max(total, nnki_direct_dx_workspace(&g, elem));
-        if (nnki_shallow_applies(&g, elem, filter))
-            total = nnki_max(total, nnki_shallow_workspace(&g, elem, filter));
+        const nnki_shallow_pass passes[] = {filter ? NNKI_SHALLOW_DATA : NNKI_SHALLOW_FORWARD,
+                                             NNKI_SHALLOW_FILTER};
+        for (int k = 0; k < (filter ? 2 : 1); k++)
+            if (nnki_shallow_applies(&g, elem, passes[k]))
+                total = nnki_max(total, nnki_shallow_workspace(&g, elem, passes[k]));
     }
     *elements = total;
     return NNK_OK;

@@ -15,7 +15,9 @@
  * directly, with no im2col or col2im.
  * 3x3 stride-1 convolutions with enough channels compute y, dx and dw by Winograd
  * (winograd_impl.h) when the workspace holds it; otherwise deep enough convolutions compute y
- * and dw directly, and shallow stride-1 ones dx (direct_impl.h).
+ * and dw directly, and shallow stride-1 ones dx (direct_impl.h); shallower ones (c*kh*kw below
+ * 100) compute y, and where dy's rows are whole vectors dx and dw, along output rows
+ * (shallow_impl.h).
  *
  * Inside the image loops gemm cannot fail: conv_threads has loaded the BLAS and conv_geometry
  * has checked every dimension against its int. The loops still fold the status, rather than
@@ -56,7 +58,8 @@ nnk_status NNK_FN(nnk_conv2d_forward)(const nnk_conv2d_desc *desc, const NNK_T *
     const int direct = direct_threads(&g, sizeof(NNK_T), false, workspace, workspace_len);
     if (direct > 0)
         return NNK_FN(nnki_direct_forward)(&g, x, w, b, y, workspace, direct);
-    const int shallow = shallow_threads(&g, sizeof(NNK_T), false, workspace, workspace_len);
+    const int shallow =
+        shallow_threads(&g, sizeof(NNK_T), NNKI_SHALLOW_FORWARD, workspace, workspace_len);
     if (shallow > 0)
         return NNK_FN(nnki_shallow_forward)(&g, x, w, b, y, workspace, shallow);
     conv_plan p;
@@ -227,6 +230,14 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
         NNKI_TRY(NNK_FN(nnki_direct_backward_filter)(&g, x, dy, dw, workspace, direct_dw));
         dw = NULL;
     }
+    /* And the shallow one, along output rows. */
+    const int shallow_dw = dw != NULL ? shallow_threads(&g, sizeof(NNK_T), NNKI_SHALLOW_FILTER,
+                                                        workspace, workspace_len)
+                                      : 0;
+    if (shallow_dw > 0) {
+        NNKI_TRY(NNK_FN(nnki_shallow_backward_filter)(&g, x, dy, dw, workspace, shallow_dw));
+        dw = NULL;
+    }
     /* The direct input gradient of shallow convolutions, likewise. */
     const int direct_dx =
         dx != NULL ? direct_dx_threads(&g, sizeof(NNK_T), workspace, workspace_len) : 0;
@@ -236,7 +247,8 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
     }
     /* And the shallow one, along output rows. */
     const int shallow_dx =
-        dx != NULL ? shallow_threads(&g, sizeof(NNK_T), true, workspace, workspace_len) : 0;
+        dx != NULL ? shallow_threads(&g, sizeof(NNK_T), NNKI_SHALLOW_DATA, workspace, workspace_len)
+                   : 0;
     if (shallow_dx > 0) {
         NNKI_TRY(NNK_FN(nnki_shallow_backward_data)(&g, w, dy, dx, workspace, shallow_dx));
         dx = NULL;

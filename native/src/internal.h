@@ -266,19 +266,27 @@ nnk_status nnki_direct_backward_data_f64(const nnki_conv_geom *g, const double *
                                          const double *dy, double *dx, double *workspace,
                                          int threads);
 
-/* ---- Shallow convolution: forward and input gradient, along output rows (shallow.c) ------ */
+/* ---- Shallow convolution: forward and gradients, along output rows (shallow.c) ------------ */
 
-/* Whether the shallow forward pass (data false) or input gradient (true) suits g for elements
- * of elem bytes: c*kh*kw below 100, not 1x1, stride_w 1 or 2, three quarters of the vector
- * lanes used (for the input gradient all of them), small phase planes, and AVX-512 or AVX2
- * where the build can tell. */
-bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, bool data);
+/* The passes of the shallow kernels: y, dx, dw. */
+typedef enum nnki_shallow_pass {
+    NNKI_SHALLOW_FORWARD,
+    NNKI_SHALLOW_DATA,
+    NNKI_SHALLOW_FILTER
+} nnki_shallow_pass;
+
+/* Whether the shallow pass suits g for elements of elem bytes: c*kh*kw below 100, not 1x1,
+ * stride_w 1 or 2, three quarters of the vector lanes used (for the gradients all of them),
+ * small phase planes, and AVX-512 or AVX2 where the build can tell. */
+bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass);
 /* Workspace elements it wants at nnk_get_num_threads() threads. */
-int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem, bool data);
+int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass);
 /* Threads it can run with workspace_len elements; 0 when not even one fits. */
-int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, bool data, int64_t workspace_len);
-/* y = conv(x, w) + b (b may be NULL), or dx (every element written) = the input gradient of
- * dy, with nnki_shallow_threads' worth of workspace for threads. */
+int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass,
+                         int64_t workspace_len);
+/* y = conv(x, w) + b (b may be NULL), dx (every element written) = the input gradient of dy,
+ * or dw (every element written) = the weight gradient, with nnki_shallow_threads' worth of
+ * workspace for threads. */
 nnk_status nnki_shallow_forward_f32(const nnki_conv_geom *g, const float *x, const float *w,
                                     const float *b, float *y, float *workspace, int threads);
 nnk_status nnki_shallow_forward_f64(const nnki_conv_geom *g, const double *x, const double *w,
@@ -289,5 +297,11 @@ nnk_status nnki_shallow_backward_data_f32(const nnki_conv_geom *g, const float *
 nnk_status nnki_shallow_backward_data_f64(const nnki_conv_geom *g, const double *w,
                                           const double *dy, double *dx, double *workspace,
                                           int threads);
+nnk_status nnki_shallow_backward_filter_f32(const nnki_conv_geom *g, const float *x,
+                                            const float *dy, float *dw, float *workspace,
+                                            int threads);
+nnk_status nnki_shallow_backward_filter_f64(const nnki_conv_geom *g, const double *x,
+                                            const double *dy, double *dw, double *workspace,
+                                            int threads);
 
 #endif /* NNK_INTERNAL_H */

@@ -1,5 +1,5 @@
 /*
- * shallow.c - the forward pass and input gradient of shallow convolutions (c*kh*kw below 100:
+ * shallow.c - the forward pass and gradients of shallow convolutions (c*kh*kw below 100:
  * conv_seed's 27, conv_mnist1's 9) computed directly, vectorised along output rows
  * (shallow_impl.h, for float and double at two vector widths). conv.c decides when to use them.
  *
@@ -10,8 +10,9 @@
  * the sums are y's rows as they are stored (dy's as they are read), and the cols are read in
  * place from the image split by column phase (for dx, gathered there and interleaved back).
  * Measured (interleaved A/B against im2col + OpenBLAS, 1 / 2 threads, AVX-512): conv_seed
- * forward 0.67x / 0.54x, dx 0.67x / 0.72x; conv_mnist1 forward 0.90x / 0.81x. The weight
- * gradient stays with im2col + OpenBLAS (docs/performance.md, "Tried and dropped").
+ * forward 0.67x / 0.54x, dx 0.67x / 0.72x, dw 0.71x / 0.71-0.76x; conv_mnist1 forward 0.90x /
+ * 0.81x. An earlier dw here lost to OpenBLAS because GCC folded each dy load into every one of
+ * its multiply-adds (18 loads per 15) and split rows with two divisions each.
  */
 #include "internal.h"
 
@@ -32,6 +33,12 @@
 #define SHALLOW_DATA_VECTORS_V64 4
 #define SHALLOW_DATA_TAPS_V32 3
 #define SHALLOW_DATA_VECTORS_V32 3
+/* The weight gradient's blocks: channels x taps of per-lane sums + a vector of dy per channel
+ * + one of the planes. 5 x 4 took conv_seed's dw in 0.93x the time of 5 x 3, 5 x 5 no less. */
+#define SHALLOW_FILTER_CHANNELS_V64 5
+#define SHALLOW_FILTER_TAPS_V64 4
+#define SHALLOW_FILTER_CHANNELS_V32 3
+#define SHALLOW_FILTER_TAPS_V32 3
 
 typedef struct shallow_geom {
     int64_t lanes;  /* elements per vector */
@@ -47,6 +54,9 @@ typedef struct shallow_geom {
     int64_t data_taps;  /* ckk rounded up to whole blocks of taps */
     int64_t data_panel; /* data_taps*f: the weights by blocks of taps */
     int64_t data_fixed; /* the panel and a zero vector, shared by the threads */
+    /* The weight gradient's: */
+    int64_t filter_taps; /* ckk rounded up to whole blocks of taps */
+    int64_t filter_sums; /* f*filter_taps vectors: a thread's per-lane sums of dw */
 } shallow_geom;
 
 static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
@@ -67,6 +77,9 @@ static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
     sg.data_taps = (g->ckk + kb - 1) / kb * kb;
     sg.data_panel = sg.data_taps * g->f;
     sg.data_fixed = sg.data_panel + sg.lanes;
+    const int64_t fk = bytes == 32 ? SHALLOW_FILTER_TAPS_V32 : SHALLOW_FILTER_TAPS_V64;
+    sg.filter_taps = (g->ckk + fk - 1) / fk * fk;
+    sg.filter_sums = g->f * sg.filter_taps * sg.lanes;
     return sg;
 }
 
@@ -77,7 +90,7 @@ static int64_t shallow_tap_offset(const nnki_conv_geom *g, const shallow_geom *s
     return (ci * sg->phases + kj % sg->phases) * sg->plane + ki * sg->cols + kj / sg->phases;
 }
 
-bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, bool data)
+bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass)
 {
     if (nnki_vector_bytes() == 0 || g->kh * g->kw == 1 || g->ckk > SHALLOW_MAX_DEPTH ||
         g->stride_w > 2)
@@ -87,28 +100,44 @@ bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, bool data)
     if (g->out_h > SHALLOW_MAX_IMAGE || g->stride_h > SHALLOW_MAX_IMAGE ||
         g->out_w > SHALLOW_MAX_IMAGE || g->kh > SHALLOW_MAX_IMAGE)
         return false;
-    /* The input gradient's weight panel, data_taps*f, likewise. */
-    if (data && g->f > SHALLOW_MAX_IMAGE)
+    /* The gradients' weight panel (data_taps*f) and sums (filter_sums) likewise. */
+    if (pass != NNKI_SHALLOW_FORWARD && g->f > SHALLOW_MAX_IMAGE)
         return false;
     /* At least three quarters of the vectors' lanes hold output columns. */
     const shallow_geom sg = shallow_geometry(g, elem);
     if (sg.share > SHALLOW_MAX_IMAGE || 4 * g->out_w < 3 * sg.chunks * sg.lanes)
         return false;
-    /* The input gradient reads dy's rows in place, as whole vectors. */
-    return !data || g->out_w % sg.lanes == 0;
+    /* The weight gradient's sums stay in L2 beside the planes. */
+    if (pass == NNKI_SHALLOW_FILTER && sg.filter_sums > SHALLOW_MAX_IMAGE)
+        return false;
+    /* The gradients read dy's rows in place, as whole vectors. */
+    return pass == NNKI_SHALLOW_FORWARD || g->out_w % sg.lanes == 0;
 }
 
-/* The input gradient's panel is shared; each thread has its own planes and row buffers. */
-int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem, bool data)
+/* Workspace shared by the threads, and each thread's own. */
+static int64_t shallow_fixed(const shallow_geom *sg, nnki_shallow_pass pass)
 {
-    const shallow_geom sg = shallow_geometry(g, elem);
-    return nnki_workspace_wanted(g->n, data ? sg.data_fixed : 0, sg.share);
+    return pass == NNKI_SHALLOW_DATA ? sg->data_fixed : 0;
+}
+static int64_t shallow_share(const shallow_geom *sg, nnki_shallow_pass pass)
+{
+    return sg->share + (pass == NNKI_SHALLOW_FILTER ? sg->filter_sums : 0);
 }
 
-int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, bool data, int64_t workspace_len)
+/* The input gradient's panel is shared; each thread has its own planes and row buffers, and
+ * for the weight gradient its own sums. */
+int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass)
 {
     const shallow_geom sg = shallow_geometry(g, elem);
-    return nnki_threads_held(g->n, data ? sg.data_fixed : 0, sg.share, workspace_len);
+    return nnki_workspace_wanted(g->n, shallow_fixed(&sg, pass), shallow_share(&sg, pass));
+}
+
+int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass,
+                         int64_t workspace_len)
+{
+    const shallow_geom sg = shallow_geometry(g, elem);
+    return nnki_threads_held(g->n, shallow_fixed(&sg, pass), shallow_share(&sg, pass),
+                             workspace_len);
 }
 
 /* Even and odd elements of a pair of vectors of 16, 8 and 4 lanes. */
@@ -131,6 +160,8 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, bool data, int64_
 #define SHALLOW_VECTORS SHALLOW_VECTORS_V64
 #define SHALLOW_DATA_TAPS SHALLOW_DATA_TAPS_V64
 #define SHALLOW_DATA_VECTORS SHALLOW_DATA_VECTORS_V64
+#define SHALLOW_FILTER_CHANNELS SHALLOW_FILTER_CHANNELS_V64
+#define SHALLOW_FILTER_TAPS SHALLOW_FILTER_TAPS_V64
 #define SHALLOW_TARGET NNKI_TARGET_V64
 #define NNK_T float
 #define NNK_SUFFIX f32_v64
@@ -152,12 +183,16 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, bool data, int64_
 #undef SHALLOW_TARGET
 #undef SHALLOW_DATA_TAPS
 #undef SHALLOW_DATA_VECTORS
+#undef SHALLOW_FILTER_CHANNELS
+#undef SHALLOW_FILTER_TAPS
 
 #define SHALLOW_BYTES 32
 #define SHALLOW_CHANNELS 4
 #define SHALLOW_VECTORS SHALLOW_VECTORS_V32
 #define SHALLOW_DATA_TAPS SHALLOW_DATA_TAPS_V32
 #define SHALLOW_DATA_VECTORS SHALLOW_DATA_VECTORS_V32
+#define SHALLOW_FILTER_CHANNELS SHALLOW_FILTER_CHANNELS_V32
+#define SHALLOW_FILTER_TAPS SHALLOW_FILTER_TAPS_V32
 #define SHALLOW_TARGET NNKI_TARGET_V32
 #define NNK_T float
 #define NNK_SUFFIX f32_v32
@@ -186,6 +221,13 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, bool data, int64_
                                               const T *dy, T *dx, T *workspace, int threads) \
     {                                                                                        \
         return NNKI_PICK_WIDTH(shallow_backward_data, S, (g, w, dy, dx, workspace, threads)); \
+    }                                                                                        \
+    nnk_status nnki_shallow_backward_filter_##S(const nnki_conv_geom *g, const T *x,         \
+                                                const T *dy, T *dw, T *workspace,            \
+                                                int threads)                                 \
+    {                                                                                        \
+        return NNKI_PICK_WIDTH(shallow_backward_filter, S,                                   \
+                               (g, x, dy, dw, workspace, threads));                          \
     }
 SHALLOW_ENTRIES(float, f32)
 SHALLOW_ENTRIES(double, f64)

@@ -1,10 +1,10 @@
 /*
- * shallow_impl.h - the forward pass and input gradient of shallow convolutions, vectorised along
+ * shallow_impl.h - the forward pass and gradients of shallow convolutions, vectorised along
  * output rows, for one element type and one vector width. shallow.c includes it once per type
  * and width with NNK_T (float or double), NNK_SUFFIX (f32_v64, f64_v32, ...), SHALLOW_BYTES,
  * SHALLOW_N (the lanes of a vector: 16, 8 or 4), SHALLOW_CHANNELS (the most output channels a
- * block), SHALLOW_VECTORS(fb), SHALLOW_DATA_TAPS, SHALLOW_DATA_VECTORS and SHALLOW_TARGET
- * defined.
+ * block), SHALLOW_VECTORS(fb), SHALLOW_DATA_TAPS, SHALLOW_DATA_VECTORS, SHALLOW_FILTER_CHANNELS,
+ * SHALLOW_FILTER_TAPS and SHALLOW_TARGET defined.
  *
  * Each image is first split into phase planes (sg.phases per input channel, the padded image's
  * columns of one residue mod stride_w), so that tap k = (ci, ki, kj) of one vector of output
@@ -15,6 +15,13 @@
  * each weight broadcast, each vector loaded once per tap and used by all fb channels; the sums
  * start from the bias and are stored straight into y's rows, whole vectors (one that overhangs
  * its row is overwritten by the vectors after it; at a plane's end it goes through a spare).
+ *
+ * The input gradient runs the other way: blocks of taps x vectors of dy sum over every output
+ * channel and add into the planes, which interleave back into dx. The weight gradient keeps
+ * per-lane sums of a block of channels x taps over all of an image's vectors of dy,
+ *   sum[a][t] += dy[f0 + a][vector] * plane[toff[t] + the vector's position]
+ * adds them into the thread's sums (vectors, [f][tap]), and at the end adds the threads' sums
+ * and then each vector's lanes into dw.
  */
 
 typedef NNK_T NNK_FN(shallow_vec) __attribute__((vector_size(SHALLOW_BYTES)));
@@ -119,17 +126,19 @@ static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const 
     const int64_t n = nnki_min(g->w, 2 * sg->cols - g->pad_w), rows = g->c * last;
     if (n <= 0)
         return;
-    for (int64_t q = 0; q <= rows; q++) {
-        if (q < rows) {
-            const int64_t ci = q / last, r = q % last;
-            NNK_FN(copy_run)(buffers + (q & 1) * 2 * sg->cols + g->pad_w,
-                             x_i + (ci * g->h + r) * g->w, n);
-        }
-        if (q > 0) {
-            const int64_t ci = (q - 1) / last, r = (q - 1) % last;
-            NNK_T *even = planes + 2 * ci * sg->plane + (r + g->pad_h) * sg->cols;
-            NNK_FN(shallow_deinterleave)(sg->cols, buffers + ((q - 1) & 1) * 2 * sg->cols, even,
-                                         even + sg->plane);
+    /* Row q = (ci, r) is copied while row q-1 = (pc, pr) is split; no divisions per row. */
+    NNK_T *prev = NULL;
+    for (int64_t q = 0, ci = 0, r = 0; q <= rows; q++) {
+        NNK_T *buffer = buffers + (q & 1) * 2 * sg->cols;
+        if (q < rows)
+            NNK_FN(copy_run)(buffer + g->pad_w, x_i + (ci * g->h + r) * g->w, n);
+        if (prev != NULL)
+            NNK_FN(shallow_deinterleave)(sg->cols, buffers + ((q - 1) & 1) * 2 * sg->cols, prev,
+                                         prev + sg->plane);
+        prev = planes + 2 * ci * sg->plane + (r + g->pad_h) * sg->cols;
+        if (++r == last) {
+            r = 0;
+            ci++;
         }
     }
 }
@@ -336,6 +345,145 @@ static nnk_status NNK_FN(shallow_backward_data)(const nnki_conv_geom *g, const N
     for (int64_t i = 0; i < g->n; i++)
         NNK_FN(shallow_data_image)(g, &sg, panel, toff, zero, dy, dx,
                                    shares + omp_get_thread_num() * sg.share, i);
+    return NNK_OK;
+}
+
+/* ---- The weight gradient ------------------------------------------------------------------ */
+
+/* The per-lane sums of fb channels x SHALLOW_FILTER_TAPS taps over every vector of output
+ * columns of one image, added into sums (tap t of channel a at sums + (a*step + t)*lanes): dy is
+ * the first channel's plane (the others out_hw apart), tap t's vector of output row oy, column
+ * ox is at planes + oy*row_step + ox + toff[t]. */
+static inline __attribute__((always_inline)) void
+NNK_FN(shallow_filter_block)(int fb, int64_t out_h, int64_t chunks, int64_t row_step,
+                             int64_t out_hw, const NNK_T *restrict dy,
+                             const NNK_T *restrict planes, const int64_t *restrict toff,
+                             NNK_T *restrict sums, int64_t step)
+{
+    enum { KB = SHALLOW_FILTER_TAPS };
+    NNK_FN(shallow_vec) acc[SHALLOW_FILTER_CHANNELS][KB];
+    for (int a = 0; a < fb; a++)
+        for (int t = 0; t < KB; t++)
+            acc[a][t] = (NNK_FN(shallow_vec)){0};
+    /* Tap t's vectors and channel a's dy, walked row by row. */
+    const NNK_T *xt[KB], *da[SHALLOW_FILTER_CHANNELS];
+    for (int t = 0; t < KB; t++)
+        xt[t] = planes + toff[t];
+    for (int a = 0; a < fb; a++)
+        da[a] = dy + a * out_hw;
+    for (int64_t oy = 0; oy < out_h; oy++) {
+        for (int64_t c = 0; c < chunks; c++) {
+            NNK_FN(shallow_vec) e[SHALLOW_FILTER_CHANNELS];
+            for (int a = 0; a < fb; a++) {
+                memcpy(&e[a], da[a] + c * SHALLOW_LANES, sizeof e[a]);
+                /* In a register: GCC would fold the load into each of its KB multiply-adds. */
+                __asm__("" : "+v"(e[a]));
+            }
+            for (int t = 0; t < KB; t++) {
+                NNK_FN(shallow_vec) v;
+                memcpy(&v, xt[t] + c * SHALLOW_LANES, sizeof v);
+                for (int a = 0; a < fb; a++)
+                    acc[a][t] += e[a] * v;
+            }
+        }
+        for (int t = 0; t < KB; t++)
+            xt[t] += row_step;
+        for (int a = 0; a < fb; a++)
+            da[a] += chunks * SHALLOW_LANES;
+    }
+    for (int a = 0; a < fb; a++)
+        for (int t = 0; t < KB; t++) {
+            NNK_T *to = sums + (a * step + t) * SHALLOW_LANES;
+            NNK_FN(shallow_vec) p;
+            memcpy(&p, to, sizeof p);
+            p += acc[a][t];
+            memcpy(to, &p, sizeof p);
+        }
+}
+
+/* shallow_filter_block with fb a constant, so that its loops unroll into registers. */
+#define SHALLOW_CASE(fb)                                                                     \
+    case fb:                                                                                 \
+        NNK_FN(shallow_filter_block)(fb, out_h, chunks, row_step, out_hw, dy, planes, toff,  \
+                                     sums, step);                                            \
+        break
+static inline __attribute__((always_inline)) void
+NNK_FN(shallow_filter_sums)(int fb, int64_t out_h, int64_t chunks, int64_t row_step,
+                            int64_t out_hw, const NNK_T *restrict dy,
+                            const NNK_T *restrict planes, const int64_t *restrict toff,
+                            NNK_T *restrict sums, int64_t step)
+{
+    switch (fb) {
+#if SHALLOW_FILTER_CHANNELS >= 5
+    SHALLOW_CASE(5);
+    SHALLOW_CASE(4);
+#endif
+    SHALLOW_CASE(3);
+    SHALLOW_CASE(2);
+    default:
+        NNK_FN(shallow_filter_block)(1, out_h, chunks, row_step, out_hw, dy, planes, toff, sums,
+                                     step);
+        break;
+    }
+}
+#undef SHALLOW_CASE
+
+/* Image i's share of dw, per lane, added into the thread's sums ([f][filter_taps] vectors):
+ * the image is split into the thread's planes, then every block of channels (as even as they
+ * can be) x taps runs over all of dy's vectors. dy's rows are whole vectors. */
+static SHALLOW_TARGET void NNK_FN(shallow_filter_image)(const nnki_conv_geom *g,
+                                                        const shallow_geom *sg,
+                                                        const NNK_T *x, const NNK_T *dy,
+                                                        const int64_t *toff, NNK_T *planes,
+                                                        NNK_T *sums, int64_t i)
+{
+    enum { KB = SHALLOW_FILTER_TAPS };
+    NNK_FN(shallow_split)(g, sg, x + i * g->image, planes, planes + sg->image);
+    const NNK_T *dy_i = dy + i * g->f * g->out_hw;
+    const int64_t blocks = (g->f + SHALLOW_FILTER_CHANNELS - 1) / SHALLOW_FILTER_CHANNELS;
+    for (int64_t f0 = 0, bi = 0; bi < blocks; bi++) {
+        const int fb = (int)(g->f / blocks + (bi < g->f % blocks ? 1 : 0));
+        for (int64_t k0 = 0; k0 < sg->filter_taps; k0 += KB)
+            NNK_FN(shallow_filter_sums)(fb, g->out_h, sg->chunks, g->stride_h * sg->cols,
+                                        g->out_hw, dy_i + f0 * g->out_hw, planes, toff + k0,
+                                        sums + (f0 * sg->filter_taps + k0) * SHALLOW_LANES,
+                                        sg->filter_taps);
+        f0 += fb;
+    }
+}
+
+static nnk_status NNK_FN(shallow_backward_filter)(const nnki_conv_geom *g, const NNK_T *x,
+                                                  const NNK_T *dy, NNK_T *dw,
+                                                  NNK_T *workspace, int threads)
+{
+    const shallow_geom sg = shallow_geometry(g, sizeof(NNK_T));
+    /* The taps past ckk that fill the last block read tap 0's vectors; their sums are dropped. */
+    int64_t toff[SHALLOW_MAX_DEPTH + SHALLOW_FILTER_TAPS];
+    for (int64_t t = 0; t < sg.filter_taps; t++)
+        toff[t] = shallow_tap_offset(g, &sg, t < g->ckk ? t : 0);
+    const int64_t each = sg.share + sg.filter_sums;
+    /* The planes' padding stays zero (each split only writes the interior); the sums start at
+     * zero. */
+    memset(workspace, 0, (size_t)(threads * each) * sizeof *workspace);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t i = 0; i < g->n; i++) {
+        NNK_T *share = workspace + omp_get_thread_num() * each;
+        NNK_FN(shallow_filter_image)(g, &sg, x, dy, toff, share, share + sg.share, i);
+    }
+    /* dw: the threads' sums added, then each vector's lanes, in halves (no chain of adds). */
+    for (int64_t fi = 0; fi < g->f; fi++)
+        for (int64_t k = 0; k < g->ckk; k++) {
+            const int64_t at = sg.share + (fi * sg.filter_taps + k) * SHALLOW_LANES;
+            NNK_T lanes[SHALLOW_LANES];
+            memcpy(lanes, workspace + at, sizeof lanes);
+            for (int t = 1; t < threads; t++)
+                for (int64_t l = 0; l < SHALLOW_LANES; l++)
+                    lanes[l] += workspace[t * each + at + l];
+            for (int64_t half = SHALLOW_LANES / 2; half > 0; half /= 2)
+                for (int64_t l = 0; l < half; l++)
+                    lanes[l] += lanes[l + half];
+            dw[fi * g->ckk + k] = lanes[0];
+        }
     return NNK_OK;
 }
 
