@@ -208,8 +208,6 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
     NNKI_TRY(nnki_check_tensor(fn, "x", x, x_len, dw != NULL, NNKI_DIMS(g.n, g.c, g.h, g.w)));
     NNKI_TRY(nnki_check_tensor(fn, "w", w, w_len, dx != NULL, NNKI_DIMS(g.f, g.c, g.kh, g.kw)));
 
-    if (db != NULL)
-        NNK_FN(bias_gradient)(&g, dy, db);
     /* What Winograd computes, the loop below leaves out (its gradient set to NULL there). */
     const int wino_dx =
         dx != NULL ? winograd_threads(&g, NNKI_WINO_INPUT_GRADIENT, workspace, workspace_len) : 0;
@@ -230,13 +228,16 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
         NNKI_TRY(NNK_FN(nnki_direct_backward_filter)(&g, x, dy, dw, workspace, direct_dw));
         dw = NULL;
     }
-    /* And the shallow one, along output rows. */
+    /* And the shallow one, along output rows, which sums db on the way (dy is read anyway). */
     const int shallow_dw = dw != NULL ? shallow_threads(&g, sizeof(NNK_T), NNKI_SHALLOW_FILTER,
                                                         workspace, workspace_len)
                                       : 0;
     if (shallow_dw > 0) {
-        NNKI_TRY(NNK_FN(nnki_shallow_backward_filter)(&g, x, dy, dw, workspace, shallow_dw));
+        NNKI_TRY(
+            NNK_FN(nnki_shallow_backward_filter)(&g, x, dy, dw, db, workspace, shallow_dw));
         dw = NULL;
+    } else if (db != NULL) {
+        NNK_FN(bias_gradient)(&g, dy, db);
     }
     /* The direct input gradient of shallow convolutions, likewise. */
     const int direct_dx =

@@ -285,8 +285,8 @@ int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem, nnki_shallo
 int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass,
                          int64_t workspace_len);
 /* y = conv(x, w) + b (b may be NULL), dx (every element written) = the input gradient of dy,
- * or dw (every element written) = the weight gradient, with nnki_shallow_threads' worth of
- * workspace for threads. */
+ * or dw (every element written) = the weight gradient and, unless db is NULL, db the bias
+ * gradient, with nnki_shallow_threads' worth of workspace for threads. */
 nnk_status nnki_shallow_forward_f32(const nnki_conv_geom *g, const float *x, const float *w,
                                     const float *b, float *y, float *workspace, int threads);
 nnk_status nnki_shallow_forward_f64(const nnki_conv_geom *g, const double *x, const double *w,
@@ -298,10 +298,10 @@ nnk_status nnki_shallow_backward_data_f64(const nnki_conv_geom *g, const double 
                                           const double *dy, double *dx, double *workspace,
                                           int threads);
 nnk_status nnki_shallow_backward_filter_f32(const nnki_conv_geom *g, const float *x,
-                                            const float *dy, float *dw, float *workspace,
-                                            int threads);
+                                            const float *dy, float *dw, float *db,
+                                            float *workspace, int threads);
 nnk_status nnki_shallow_backward_filter_f64(const nnki_conv_geom *g, const double *x,
-                                            const double *dy, double *dw, double *workspace,
-                                            int threads);
+                                            const double *dy, double *dw, double *db,
+                                            double *workspace, int threads);
 
 #endif /* NNK_INTERNAL_H */

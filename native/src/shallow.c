@@ -57,6 +57,7 @@ typedef struct shallow_geom {
     /* The weight gradient's: */
     int64_t filter_taps; /* ckk rounded up to whole blocks of taps */
     int64_t filter_sums; /* f*filter_taps vectors: a thread's per-lane sums of dw */
+    int64_t filter_bias; /* n*f doubles: each image's sums of dy, shared by the threads */
 } shallow_geom;
 
 static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
@@ -80,6 +81,9 @@ static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
     const int64_t fk = bytes == 32 ? SHALLOW_FILTER_TAPS_V32 : SHALLOW_FILTER_TAPS_V64;
     sg.filter_taps = (g->ckk + fk - 1) / fk * fk;
     sg.filter_sums = g->f * sg.filter_taps * sg.lanes;
+    /* n*f fits (it is less than y's size), the doubles of float elements may not: saturated. */
+    const int64_t per = (int64_t)(sizeof(double) / elem);
+    sg.filter_bias = g->n * g->f <= INT64_MAX / per ? g->n * g->f * per : INT64_MAX;
     return sg;
 }
 
@@ -108,7 +112,8 @@ bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, nnki_shallow_pas
     if (sg.share > SHALLOW_MAX_IMAGE || 4 * g->out_w < 3 * sg.chunks * sg.lanes)
         return false;
     /* The weight gradient's sums stay in L2 beside the planes. */
-    if (pass == NNKI_SHALLOW_FILTER && sg.filter_sums > SHALLOW_MAX_IMAGE)
+    if (pass == NNKI_SHALLOW_FILTER && (sg.filter_sums > SHALLOW_MAX_IMAGE ||
+                                        sg.filter_bias > INT64_MAX / 2))
         return false;
     /* The gradients read dy's rows in place, as whole vectors. */
     return pass == NNKI_SHALLOW_FORWARD || g->out_w % sg.lanes == 0;
@@ -117,15 +122,17 @@ bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, nnki_shallow_pas
 /* Workspace shared by the threads, and each thread's own. */
 static int64_t shallow_fixed(const shallow_geom *sg, nnki_shallow_pass pass)
 {
-    return pass == NNKI_SHALLOW_DATA ? sg->data_fixed : 0;
+    return pass == NNKI_SHALLOW_DATA ? sg->data_fixed
+           : pass == NNKI_SHALLOW_FILTER ? sg->filter_bias
+                                         : 0;
 }
 static int64_t shallow_share(const shallow_geom *sg, nnki_shallow_pass pass)
 {
     return sg->share + (pass == NNKI_SHALLOW_FILTER ? sg->filter_sums : 0);
 }
 
-/* The input gradient's panel is shared; each thread has its own planes and row buffers, and
- * for the weight gradient its own sums. */
+/* The input gradient's panel and the weight gradient's bias sums are shared; each thread has
+ * its own planes and row buffers, and for the weight gradient its own sums. */
 int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass)
 {
     const shallow_geom sg = shallow_geometry(g, elem);
@@ -223,11 +230,11 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass
         return NNKI_PICK_WIDTH(shallow_backward_data, S, (g, w, dy, dx, workspace, threads)); \
     }                                                                                        \
     nnk_status nnki_shallow_backward_filter_##S(const nnki_conv_geom *g, const T *x,         \
-                                                const T *dy, T *dw, T *workspace,            \
+                                                const T *dy, T *dw, T *db, T *workspace,     \
                                                 int threads)                                 \
     {                                                                                        \
         return NNKI_PICK_WIDTH(shallow_backward_filter, S,                                   \
-                               (g, x, dy, dw, workspace, threads));                          \
+                               (g, x, dy, dw, db, workspace, threads));                      \
     }
 SHALLOW_ENTRIES(float, f32)
 SHALLOW_ENTRIES(double, f64)

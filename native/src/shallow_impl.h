@@ -27,6 +27,8 @@
 typedef NNK_T NNK_FN(shallow_vec) __attribute__((vector_size(SHALLOW_BYTES)));
 
 #define SHALLOW_LANES ((int64_t)(SHALLOW_BYTES / sizeof(NNK_T)))
+/* Elements of NNK_T a double takes. */
+#define SHALLOW_PER_DOUBLE ((int64_t)(sizeof(double) / sizeof(NNK_T)))
 /* The shuffles of a pair of vectors (shallow.c): even and odd elements, halves in turn. */
 #define SHALLOW_EVEN NNK_CAT(SHALLOW_EVEN, SHALLOW_N)
 #define SHALLOW_ODD NNK_CAT(SHALLOW_ODD, SHALLOW_N)
@@ -143,6 +145,18 @@ static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const 
     }
 }
 
+/* Image i of x (if there is one) on its way to the cache while this image is computed: x
+ * comes from memory, and the split waited on it. */
+static inline void NNK_FN(shallow_prefetch)(const nnki_conv_geom *g, const NNK_T *x, int64_t i)
+{
+    if (i >= g->n)
+        return;
+    const char *from = (const char *)(x + i * g->image);
+    const int64_t bytes = g->image * (int64_t)sizeof *x;
+    for (int64_t k = 0; k < bytes; k += 64)
+        __builtin_prefetch(from + k);
+}
+
 /* y of image i (planes: the thread's phase planes, and the row buffers after them). Vectors of
  * output columns are numbered row by row (chunks per row); a block of them that ends early
  * repeats its last vector. */
@@ -153,6 +167,7 @@ static SHALLOW_TARGET void NNK_FN(shallow_image)(const nnki_conv_geom *g,
                                                  NNK_T *planes, int64_t i)
 {
     NNK_FN(shallow_split)(g, sg, x + i * g->image, planes, planes + sg->image);
+    NNK_FN(shallow_prefetch)(g, x, i + 1);
     const int64_t lanes = SHALLOW_LANES, vectors = g->out_h * sg->chunks;
     const int64_t blocks = (g->f + SHALLOW_CHANNELS - 1) / SHALLOW_CHANNELS;
     for (int64_t f0 = 0, bi = 0; bi < blocks; bi++) {
@@ -428,17 +443,48 @@ NNK_FN(shallow_filter_sums)(int fb, int64_t out_h, int64_t chunks, int64_t row_s
 }
 #undef SHALLOW_CASE
 
+/* The sum of one of dy's planes (count elements, whole vectors): per lane over a few vectors at
+ * a time (the plane is in L1, just read), then the lanes in halves (a chain of adds through them
+ * took longer than the separate pass over dy it saves). */
+static inline __attribute__((always_inline)) double
+NNK_FN(shallow_plane_sum)(const NNK_T *restrict plane, int64_t count)
+{
+    enum { CHAINS = 4 };
+    NNK_FN(shallow_vec) acc[CHAINS] = {{0}};
+    int64_t p = 0;
+    for (; p + CHAINS * SHALLOW_LANES <= count; p += CHAINS * SHALLOW_LANES)
+        for (int k = 0; k < CHAINS; k++) {
+            NNK_FN(shallow_vec) v;
+            memcpy(&v, plane + p + k * SHALLOW_LANES, sizeof v);
+            acc[k] += v;
+        }
+    for (int k = 0; p < count; p += SHALLOW_LANES, k++) {
+        NNK_FN(shallow_vec) v;
+        memcpy(&v, plane + p, sizeof v);
+        acc[k] += v;
+    }
+    NNK_T lanes[SHALLOW_LANES];
+    const NNK_FN(shallow_vec) total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    memcpy(lanes, &total, sizeof lanes);
+    for (int64_t half = SHALLOW_LANES / 2; half > 0; half /= 2)
+        for (int64_t l = 0; l < half; l++)
+            lanes[l] += lanes[l + half];
+    return (double)lanes[0];
+}
+
 /* Image i's share of dw, per lane, added into the thread's sums ([f][filter_taps] vectors):
  * the image is split into the thread's planes, then every block of channels (as even as they
- * can be) x taps runs over all of dy's vectors. dy's rows are whole vectors. */
+ * can be) x taps runs over all of dy's vectors. dy's rows are whole vectors. With bias, the
+ * sums of the image's planes of dy go to bias as doubles, the (i*f + channel)th. */
 static SHALLOW_TARGET void NNK_FN(shallow_filter_image)(const nnki_conv_geom *g,
                                                         const shallow_geom *sg,
                                                         const NNK_T *x, const NNK_T *dy,
                                                         const int64_t *toff, NNK_T *planes,
-                                                        NNK_T *sums, int64_t i)
+                                                        NNK_T *sums, NNK_T *bias, int64_t i)
 {
     enum { KB = SHALLOW_FILTER_TAPS };
     NNK_FN(shallow_split)(g, sg, x + i * g->image, planes, planes + sg->image);
+    NNK_FN(shallow_prefetch)(g, x, i + 1);
     const NNK_T *dy_i = dy + i * g->f * g->out_hw;
     const int64_t blocks = (g->f + SHALLOW_FILTER_CHANNELS - 1) / SHALLOW_FILTER_CHANNELS;
     for (int64_t f0 = 0, bi = 0; bi < blocks; bi++) {
@@ -448,12 +494,17 @@ static SHALLOW_TARGET void NNK_FN(shallow_filter_image)(const nnki_conv_geom *g,
                                         g->out_hw, dy_i + f0 * g->out_hw, planes, toff + k0,
                                         sums + (f0 * sg->filter_taps + k0) * SHALLOW_LANES,
                                         sg->filter_taps);
+        /* The block's planes of dy are still in L1. */
+        for (int a = 0; bias != NULL && a < fb; a++) {
+            const double sum = NNK_FN(shallow_plane_sum)(dy_i + (f0 + a) * g->out_hw, g->out_hw);
+            memcpy(bias + (i * g->f + f0 + a) * SHALLOW_PER_DOUBLE, &sum, sizeof sum);
+        }
         f0 += fb;
     }
 }
 
 static nnk_status NNK_FN(shallow_backward_filter)(const nnki_conv_geom *g, const NNK_T *x,
-                                                  const NNK_T *dy, NNK_T *dw,
+                                                  const NNK_T *dy, NNK_T *dw, NNK_T *db,
                                                   NNK_T *workspace, int threads)
 {
     const shallow_geom sg = shallow_geometry(g, sizeof(NNK_T));
@@ -462,23 +513,36 @@ static nnk_status NNK_FN(shallow_backward_filter)(const nnki_conv_geom *g, const
     for (int64_t t = 0; t < sg.filter_taps; t++)
         toff[t] = shallow_tap_offset(g, &sg, t < g->ckk ? t : 0);
     const int64_t each = sg.share + sg.filter_sums;
-    /* The planes' padding stays zero (each split only writes the interior); the sums start at
-     * zero. */
-    memset(workspace, 0, (size_t)(threads * each) * sizeof *workspace);
+    /* The images' bias sums (doubles, through memcpy: the workspace is only NNK_T aligned),
+     * then each thread's planes, whose padding stays zero (each split only writes the
+     * interior), and sums, which start at zero. */
+    NNK_T *bias = db != NULL ? workspace : NULL;
+    NNK_T *shares = workspace + sg.filter_bias;
+    memset(shares, 0, (size_t)(threads * each) * sizeof *shares);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g->n; i++) {
-        NNK_T *share = workspace + omp_get_thread_num() * each;
-        NNK_FN(shallow_filter_image)(g, &sg, x, dy, toff, share, share + sg.share, i);
+        NNK_T *share = shares + omp_get_thread_num() * each;
+        NNK_FN(shallow_filter_image)(g, &sg, x, dy, toff, share, share + sg.share, bias, i);
+    }
+    /* db: each channel's image sums in image order, so the bits do not depend on the threads. */
+    for (int64_t fi = 0; bias != NULL && fi < g->f; fi++) {
+        double total = 0;
+        for (int64_t i = 0; i < g->n; i++) {
+            double sum;
+            memcpy(&sum, bias + (i * g->f + fi) * SHALLOW_PER_DOUBLE, sizeof sum);
+            total += sum;
+        }
+        db[fi] = (NNK_T)total;
     }
     /* dw: the threads' sums added, then each vector's lanes, in halves (no chain of adds). */
     for (int64_t fi = 0; fi < g->f; fi++)
         for (int64_t k = 0; k < g->ckk; k++) {
             const int64_t at = sg.share + (fi * sg.filter_taps + k) * SHALLOW_LANES;
             NNK_T lanes[SHALLOW_LANES];
-            memcpy(lanes, workspace + at, sizeof lanes);
+            memcpy(lanes, shares + at, sizeof lanes);
             for (int t = 1; t < threads; t++)
                 for (int64_t l = 0; l < SHALLOW_LANES; l++)
-                    lanes[l] += workspace[t * each + at + l];
+                    lanes[l] += shares[t * each + at + l];
             for (int64_t half = SHALLOW_LANES / 2; half > 0; half /= 2)
                 for (int64_t l = 0; l < half; l++)
                     lanes[l] += lanes[l + half];
@@ -488,6 +552,7 @@ static nnk_status NNK_FN(shallow_backward_filter)(const nnki_conv_geom *g, const
 }
 
 #undef SHALLOW_LANES
+#undef SHALLOW_PER_DOUBLE
 #undef SHALLOW_EVEN
 #undef SHALLOW_ODD
 #undef SHALLOW_LOW
