@@ -195,6 +195,16 @@ static int direct_dx_threads(const nnki_conv_geom *g, size_t elem, const void *w
     return nnki_direct_dx_threads(g, elem, workspace_len);
 }
 
+/* Threads for the batched input gradient, or 0 when it does not suit g or the workspace does
+ * not hold it. */
+static int batched_dx_threads(const nnki_conv_geom *g, size_t elem, const void *workspace,
+                              int64_t workspace_len)
+{
+    if (workspace == NULL || !nnki_batched_dx_applies(g, elem))
+        return 0;
+    return nnki_batched_dx_threads(g, elem, workspace_len);
+}
+
 /* Threads for a shallow pass, or 0 when it does not suit g or the workspace does not hold it. */
 static int shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass,
                            const void *workspace, int64_t workspace_len)
@@ -263,6 +273,8 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
     for (size_t elem = sizeof(float); elem <= sizeof(double); elem *= 2) {
         if (filter && nnki_direct_dx_applies(&g, elem))
             total = nnki_max(total, nnki_direct_dx_workspace(&g, elem));
+        if (filter && nnki_batched_dx_applies(&g, elem))
+            total = nnki_max(total, nnki_batched_dx_workspace(&g, elem));
         const nnki_shallow_pass passes[] = {filter ? NNKI_SHALLOW_DATA : NNKI_SHALLOW_FORWARD,
                                              NNKI_SHALLOW_FILTER};
         for (int k = 0; k < (filter ? 2 : 1); k++)

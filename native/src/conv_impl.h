@@ -254,6 +254,13 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
         NNKI_TRY(NNK_FN(nnki_shallow_backward_data)(&g, w, dy, dx, workspace, shallow_dx));
         dx = NULL;
     }
+    /* And small stride-1 ones' across the batch. */
+    const int batched_dx =
+        dx != NULL ? batched_dx_threads(&g, sizeof(NNK_T), workspace, workspace_len) : 0;
+    if (batched_dx > 0) {
+        NNKI_TRY(NNK_FN(nnki_batched_backward_data)(&g, w, dy, dx, workspace, batched_dx));
+        dx = NULL;
+    }
     if (dx == NULL && dw == NULL)
         return NNK_FN(winograd_gradients)(&g, x, w, dy, wino_dx_out, wino_dx, wino_dw_out, wino_dw,
                                           workspace);

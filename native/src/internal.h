@@ -304,4 +304,23 @@ nnk_status nnki_shallow_backward_filter_f64(const nnki_conv_geom *g, const doubl
                                             const double *dy, double *dw, double *db,
                                             double *workspace, int threads);
 
+/* ---- Batched convolution: input gradient, vectors across the images (batched.c) ----------- */
+
+/* Whether the batched input gradient suits g for elements of elem bytes: stride 1, not 1x1,
+ * f*kh*kw of 100 or more, images of at most 1024 pixels, three quarters of the vector lanes
+ * holding images, and AVX-512 or AVX2 where the build can tell. */
+bool nnki_batched_dx_applies(const nnki_conv_geom *g, size_t elem);
+/* Workspace elements it wants (shared by the threads). */
+int64_t nnki_batched_dx_workspace(const nnki_conv_geom *g, size_t elem);
+/* Threads it can run with workspace_len elements; 0 when they do not hold it. */
+int nnki_batched_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len);
+/* dx (every element written) = the input gradient of dy, with nnki_batched_dx_threads' worth
+ * of workspace for threads. */
+nnk_status nnki_batched_backward_data_f32(const nnki_conv_geom *g, const float *w,
+                                          const float *dy, float *dx, float *workspace,
+                                          int threads);
+nnk_status nnki_batched_backward_data_f64(const nnki_conv_geom *g, const double *w,
+                                          const double *dy, double *dx, double *workspace,
+                                          int threads);
+
 #endif /* NNK_INTERNAL_H */

@@ -15,6 +15,7 @@
  * its multiply-adds (18 loads per 15) and split rows with two divisions each.
  */
 #include "internal.h"
+#include "shuffles.h"
 
 #include <omp.h>
 #include <string.h>
@@ -146,21 +147,6 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass
     return nnki_threads_held(g->n, shallow_fixed(&sg, pass), shallow_share(&sg, pass),
                              workspace_len);
 }
-
-/* Even and odd elements of a pair of vectors of 16, 8 and 4 lanes. */
-#define SHALLOW_EVEN_16 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
-#define SHALLOW_ODD_16 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
-#define SHALLOW_EVEN_8 0, 2, 4, 6, 8, 10, 12, 14
-#define SHALLOW_ODD_8 1, 3, 5, 7, 9, 11, 13, 15
-#define SHALLOW_EVEN_4 0, 2, 4, 6
-#define SHALLOW_ODD_4 1, 3, 5, 7
-/* The first and second halves of two vectors' elements taken in turn. */
-#define SHALLOW_LOW_16 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
-#define SHALLOW_HIGH_16 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
-#define SHALLOW_LOW_8 0, 8, 1, 9, 2, 10, 3, 11
-#define SHALLOW_HIGH_8 4, 12, 5, 13, 6, 14, 7, 15
-#define SHALLOW_LOW_4 0, 4, 1, 5
-#define SHALLOW_HIGH_4 2, 6, 3, 7
 
 #define SHALLOW_BYTES 64
 #define SHALLOW_CHANNELS 6

@@ -29,11 +29,11 @@ typedef NNK_T NNK_FN(shallow_vec) __attribute__((vector_size(SHALLOW_BYTES)));
 #define SHALLOW_LANES ((int64_t)(SHALLOW_BYTES / sizeof(NNK_T)))
 /* Elements of NNK_T a double takes. */
 #define SHALLOW_PER_DOUBLE ((int64_t)(sizeof(double) / sizeof(NNK_T)))
-/* The shuffles of a pair of vectors (shallow.c): even and odd elements, halves in turn. */
-#define SHALLOW_EVEN NNK_CAT(SHALLOW_EVEN, SHALLOW_N)
-#define SHALLOW_ODD NNK_CAT(SHALLOW_ODD, SHALLOW_N)
-#define SHALLOW_LOW NNK_CAT(SHALLOW_LOW, SHALLOW_N)
-#define SHALLOW_HIGH NNK_CAT(SHALLOW_HIGH, SHALLOW_N)
+/* The shuffles of a pair of vectors (shuffles.h): even and odd elements, halves in turn. */
+#define SHALLOW_EVEN NNK_CAT(NNKI_EVEN, SHALLOW_N)
+#define SHALLOW_ODD NNK_CAT(NNKI_ODD, SHALLOW_N)
+#define SHALLOW_LOW NNK_CAT(NNKI_LOW, SHALLOW_N)
+#define SHALLOW_HIGH NNK_CAT(NNKI_HIGH, SHALLOW_N)
 
 #define NNK_VEC NNK_FN(shallow_vec)
 #include "copy_run.h"
