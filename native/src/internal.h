@@ -307,8 +307,8 @@ nnk_status nnki_shallow_backward_filter_f64(const nnki_conv_geom *g, const doubl
 /* ---- Batched convolution: input gradient, vectors across the images (batched.c) ----------- */
 
 /* Whether the batched input gradient suits g for elements of elem bytes: stride 1, not 1x1,
- * f*kh*kw of 100 or more, images of at most 1024 pixels, three quarters of the vector lanes
- * holding images, and AVX-512 or AVX2 where the build can tell. */
+ * f*kh*kw of 100 or more, 4 input channels or more, images of at most 1024 pixels, three
+ * quarters of the vector lanes holding images, and AVX-512 or AVX2 where the build can tell. */
 bool nnki_batched_dx_applies(const nnki_conv_geom *g, size_t elem);
 /* Workspace elements it wants (shared by the threads). */
 int64_t nnki_batched_dx_workspace(const nnki_conv_geom *g, size_t elem);

@@ -701,20 +701,21 @@ TEST(Conv2d_Shallow_MatchesDirectLoops_Float32)
     check_forward_table(shallow_geometries, TEST_COUNT(shallow_geometries), 9200, true, 1e-5);
 }
 
-/* Small stride-1 convolutions that no kernel above takes, with batches that fill three quarters
- * of their vectors of images, compute dx across the batch (batched.c): 48 images (float: one
- * block of 64 lanes, 16 of them padding; double: two blocks of 32), 50 (a part tile of images)
- * and 64; blocks of 1 to 5 input channels (c = 7 is 4 + 3, 6 is 3 + 3, 8 is 4 + 4, 12 is
- * 4 + 4 + 4, 2, 3); windows of 5x5, 3x5 and 3x3; pads of 0 to 3, different by axis, one past
- * the window (output larger than the input); positions per plane that are and are not whole
- * tiles (25, 56, 81, 88, 100). */
+/* Small stride-1 convolutions that no kernel above takes, with 4 input channels or more and
+ * batches that fill three quarters of their vectors of images, compute dx across the batch
+ * (batched.c): 48 images (float: one block of 64 lanes, 16 of them padding; double: two blocks
+ * of 32), 50 (a part tile of images) and 64; blocks of 3 to 5 input channels (c = 7 is 4 + 3,
+ * 6 is 3 + 3, 8 is 4 + 4, 12 is 4 + 4 + 4, 4, 5; with AVX2's blocks of 3, also 2); windows of
+ * 5x5, 3x5 and 3x3; pads of 0 to 3, different by axis, one past the window (output larger than
+ * the input); positions per plane that are and are not whole tiles (25, 56, 81, 88, 100). The
+ * 3-channel row is left to im2col + gemm + col2im. */
 static const nnk_conv2d_desc batched_geometries[] = {
     /* n  c   h   w   f kh kw sh sw ph pw */
     {48, 7, 9, 9, 6, 5, 5, 1, 1, 0, 0},
     {50, 3, 8, 11, 12, 3, 5, 1, 1, 1, 2},
     {64, 6, 10, 10, 10, 5, 5, 1, 1, 0, 0},
-    {48, 2, 5, 5, 20, 3, 3, 1, 1, 3, 3},
-    {64, 1, 7, 7, 40, 3, 3, 1, 1, 1, 0},
+    {48, 4, 5, 5, 20, 3, 3, 1, 1, 3, 3},
+    {64, 5, 7, 7, 40, 3, 3, 1, 1, 1, 0},
     {48, 8, 9, 9, 6, 5, 5, 1, 1, 0, 0},
     {50, 12, 7, 8, 13, 3, 3, 1, 1, 0, 0},
 };
