@@ -118,8 +118,7 @@ NNK_FN(batched_block)(int cb, const nnki_conv_geom *g, int64_t npad, int64_t y, 
                 NNK_FN(batched_vec) v[NV];
                 for (int j = 0; j < NV; j++) {
                     memcpy(&v[j], d + j * BATCHED_LANES, sizeof v[j]);
-                    /* In a register: GCC would fold the load into each of its cb multiply-adds. */
-                    __asm__("" : "+v"(v[j]));
+                    NNKI_IN_REGISTER(v[j]);
                 }
                 for (int a = 0; a < cb; a++) {
                     const NNK_T weight = wp[a];

@@ -223,12 +223,15 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
         dx = NULL;
     if (wino_dw > 0)
         dw = NULL;
-    /* So does the direct weight gradient, which runs first: the workspace is free again after. */
+    /* So does the direct weight gradient, which runs first: the workspace is free again after.
+     * It sums db on the way (it reads dy anyway), as does the shallow one below. */
+    bool db_done = false;
     if (direct_dw > 0) {
-        NNKI_TRY(NNK_FN(nnki_direct_backward_filter)(&g, x, dy, dw, workspace, direct_dw));
+        NNKI_TRY(NNK_FN(nnki_direct_backward_filter)(&g, x, dy, dw, db, workspace, direct_dw));
         dw = NULL;
+        db_done = true;
     }
-    /* And the shallow one, along output rows, which sums db on the way (dy is read anyway). */
+    /* And the shallow one, along output rows. */
     const int shallow_dw = dw != NULL ? shallow_threads(&g, sizeof(NNK_T), NNKI_SHALLOW_FILTER,
                                                         workspace, workspace_len)
                                       : 0;
@@ -236,9 +239,10 @@ nnk_status NNK_FN(nnk_conv2d_backward)(const nnk_conv2d_desc *desc, const NNK_T 
         NNKI_TRY(
             NNK_FN(nnki_shallow_backward_filter)(&g, x, dy, dw, db, workspace, shallow_dw));
         dw = NULL;
-    } else if (db != NULL) {
-        NNK_FN(bias_gradient)(&g, dy, db);
+        db_done = true;
     }
+    if (db != NULL && !db_done)
+        NNK_FN(bias_gradient)(&g, dy, db);
     /* The direct input gradient of shallow convolutions, likewise. */
     const int direct_dx =
         dx != NULL ? direct_dx_threads(&g, sizeof(NNK_T), workspace, workspace_len) : 0;

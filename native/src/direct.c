@@ -84,6 +84,14 @@ static inline int direct_block_vectors(const direct_geom *dg, int64_t f0)
     return (int)nnki_min(dg->block, (dg->padded_f - f0) / dg->lanes);
 }
 
+/* The weight gradient's bias sums: one double per image and channel, in elements of elem
+ * bytes (saturated: the caller's sum then cannot fit a workspace). */
+static int64_t direct_bias_sums(const nnki_conv_geom *g, size_t elem)
+{
+    const int64_t per = (int64_t)(sizeof(double) / elem), nf = g->n * g->f;
+    return nf <= (INT64_MAX / 4) / per ? nf * per : INT64_MAX / 4;
+}
+
 /* One thread's share for the weight gradient: its dw in panel order, its padded image and one
  * block's dy transposed (out_hw x at most one block of vectors). */
 static int64_t direct_filter_share(const nnki_conv_geom *g, const direct_geom *dg)
@@ -92,14 +100,15 @@ static int64_t direct_filter_share(const nnki_conv_geom *g, const direct_geom *d
            g->out_hw * nnki_min(dg->padded_f, dg->block * dg->lanes);
 }
 
-/* Forward: the panel and offsets are shared; each thread has its own padded image. The sizes
- * are bounded by the rules above and by conv_geometry's checks (out_hw, f*ckk), so none
- * overflows. */
+/* Forward: the panel and offsets are shared; each thread has its own padded image. The weight
+ * gradient shares the offsets and each image's bias sums (n*f doubles). The sizes are bounded by
+ * the rules above and by conv_geometry's checks (out_hw, f*ckk, n*f), so none overflows but the
+ * bias sums' doubles, saturated (the threads held are then 0). */
 static void direct_sizes(const nnki_conv_geom *g, size_t elem, bool filter, int64_t *fixed,
                          int64_t *each)
 {
     const direct_geom dg = direct_geometry(g, elem);
-    *fixed = filter ? dg.offsets : dg.panel + dg.offsets;
+    *fixed = filter ? dg.offsets + direct_bias_sums(g, elem) : dg.panel + dg.offsets;
     *each = filter ? direct_filter_share(g, &dg) : dg.padded_image;
 }
 
@@ -245,9 +254,11 @@ int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspa
         return NNKI_PICK_WIDTH(direct_forward, S, (g, x, w, b, y, workspace, threads));      \
     }                                                                                        \
     nnk_status nnki_direct_backward_filter_##S(const nnki_conv_geom *g, const T *x,          \
-                                               const T *dy, T *dw, T *workspace, int threads) \
+                                               const T *dy, T *dw, T *db, T *workspace,      \
+                                               int threads)                                  \
     {                                                                                        \
-        return NNKI_PICK_WIDTH(direct_backward_filter, S, (g, x, dy, dw, workspace, threads)); \
+        return NNKI_PICK_WIDTH(direct_backward_filter, S,                                    \
+                               (g, x, dy, dw, db, workspace, threads));                      \
     }                                                                                        \
     nnk_status nnki_direct_backward_data_##S(const nnki_conv_geom *g, const T *w,            \
                                              const T *dy, T *dx, T *workspace, int threads)  \

@@ -123,6 +123,14 @@ nnk_status nnki_check_window(const char *fn, const char *what, int64_t h, int64_
 #define NNKI_TARGET_V64
 #define NNKI_TARGET_V32
 #endif
+/* Keeps vector v in a register: GCC would otherwise fold a load of it into each of the
+ * multiply-adds that use it, one load per use. Only where the kernels are built for AVX2 or
+ * AVX-512 (a 64-byte vector fits no baseline register, which clang's fuzzing build has). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define NNKI_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define NNKI_IN_REGISTER(v) ((void)0)
+#endif
 /* Calls name_S_v32 or name_S_v64 with args, whichever width this CPU runs. */
 #define NNKI_PICK_WIDTH(name, S, args)                                                       \
     (nnki_vector_bytes() == 32 ? name##_##S##_v32 args : name##_##S##_v64 args)
@@ -236,18 +244,19 @@ bool nnki_direct_applies(const nnki_conv_geom *g, size_t elem, bool filter);
 int64_t nnki_direct_workspace(const nnki_conv_geom *g, size_t elem, bool filter);
 /* Threads it can run with workspace_len elements; 0 when not even one fits. */
 int nnki_direct_threads(const nnki_conv_geom *g, size_t elem, bool filter, int64_t workspace_len);
-/* y = conv(x, w) + b (b may be NULL), or dw (overwritten) = the weight gradient of dy, with
- * nnki_direct_threads' worth of workspace for threads. */
+/* y = conv(x, w) + b (b may be NULL), or dw (overwritten) = the weight gradient of dy and,
+ * unless db is NULL, db the bias gradient, with nnki_direct_threads' worth of workspace for
+ * threads. */
 nnk_status nnki_direct_forward_f32(const nnki_conv_geom *g, const float *x, const float *w,
                                    const float *b, float *y, float *workspace, int threads);
 nnk_status nnki_direct_forward_f64(const nnki_conv_geom *g, const double *x, const double *w,
                                    const double *b, double *y, double *workspace, int threads);
 nnk_status nnki_direct_backward_filter_f32(const nnki_conv_geom *g, const float *x,
-                                           const float *dy, float *dw, float *workspace,
-                                           int threads);
+                                           const float *dy, float *dw, float *db,
+                                           float *workspace, int threads);
 nnk_status nnki_direct_backward_filter_f64(const nnki_conv_geom *g, const double *x,
-                                           const double *dy, double *dw, double *workspace,
-                                           int threads);
+                                           const double *dy, double *dw, double *db,
+                                           double *workspace, int threads);
 
 /* Whether the direct input gradient suits g for elements of elem bytes: stride 1, 2 to 4 input
  * channels, windows of 25 or more with pads smaller than them, f*kh*kw >= 100, a small padded

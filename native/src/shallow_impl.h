@@ -391,8 +391,7 @@ NNK_FN(shallow_filter_block)(int fb, int64_t out_h, int64_t chunks, int64_t row_
             NNK_FN(shallow_vec) e[SHALLOW_FILTER_CHANNELS];
             for (int a = 0; a < fb; a++) {
                 memcpy(&e[a], da[a] + c * SHALLOW_LANES, sizeof e[a]);
-                /* In a register: GCC would fold the load into each of its KB multiply-adds. */
-                __asm__("" : "+v"(e[a]));
+                NNKI_IN_REGISTER(e[a]);
             }
             for (int t = 0; t < KB; t++) {
                 NNK_FN(shallow_vec) v;

@@ -350,39 +350,47 @@ TEST(Conv2dBackward_BiasGradientOfManyChannels_SameBitsAtAnyThreadCount)
     free_case(&c);
 }
 
-/* A shallow convolution whose dy rows are whole vectors (conv_seed's shape, 7 images) sums db in
- * its weight gradient's pass (shallow.c), image by image; the images' sums add in image order,
- * so db has the same bits at 1, 2 and 3 threads (2 + 2 + 3 images) there too. */
-TEST(Conv2dBackward_ShallowBiasGradient_SameBitsAtAnyThreadCount)
+/* The shallow weight gradient (conv_seed's shape, dy rows of whole vectors) and the direct one
+ * (conv_3l's 3 x 7 x 7 window into 32 channels) sum db in their pass over dy (shallow.c,
+ * direct.c), image by image; the images' sums add in image order, so db has the same bits at 1,
+ * 2 and 3 threads (7 images: 4 + 3, 3 + 2 + 2) there too. */
+TEST(Conv2dBackward_FusedBiasGradient_SameBitsAtAnyThreadCount)
 {
-    const nnk_conv2d_desc d = {7, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1};
-    conv_case c = make_case(&d, 9710);
-    double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(d.f);
-    double *dw = zeros(c.w_len), *db = zeros(d.f), *db1 = zeros(d.f);
-    reference_backward(&c, ref_dx, ref_dw, ref_db);
-    const int threads[] = {1, 2, 3};
-    for (int f32 = 0; f32 <= 1; f32++)
-        for (int t = 0; t < 3; t++) {
-            CHECK_OK(nnk_set_num_threads(threads[t]));
-            run_backward(&c, f32, -1, NULL, dw, db);
-            check_close(f32 ? "db (float)" : "db (double)", &c, db, ref_db, d.f,
-                        f32 ? 1e-6 : 1e-13);
-            check_close(f32 ? "dw (float)" : "dw (double)", &c, dw, ref_dw, c.w_len,
-                        f32 ? 1e-5 : 1e-12);
-            if (t == 0)
-                memcpy(db1, db, (size_t)d.f * sizeof *db);
-            else
-                CHECK(memcmp(db, db1, (size_t)d.f * sizeof *db) == 0,
-                      "db at %d threads differs from 1 (%s)", threads[t], f32 ? "float" : "double");
-        }
-    CHECK_OK(nnk_set_num_threads(1));
-    free(ref_dx);
-    free(ref_dw);
-    free(ref_db);
-    free(dw);
-    free(db);
-    free(db1);
-    free_case(&c);
+    const nnk_conv2d_desc table[] = {
+        {7, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1},
+        {7, 3, 12, 12, 32, 7, 7, 1, 1, 3, 3},
+    };
+    for (int gi = 0; gi < TEST_COUNT(table); gi++) {
+        const nnk_conv2d_desc d = table[gi];
+        conv_case c = make_case(&d, 9710 + (uint64_t)gi);
+        double *ref_dx = zeros(c.x_len), *ref_dw = zeros(c.w_len), *ref_db = zeros(d.f);
+        double *dw = zeros(c.w_len), *db = zeros(d.f), *db1 = zeros(d.f);
+        reference_backward(&c, ref_dx, ref_dw, ref_db);
+        const int threads[] = {1, 2, 3};
+        for (int f32 = 0; f32 <= 1; f32++)
+            for (int t = 0; t < 3; t++) {
+                CHECK_OK(nnk_set_num_threads(threads[t]));
+                run_backward(&c, f32, -1, NULL, dw, db);
+                check_close(f32 ? "db (float)" : "db (double)", &c, db, ref_db, d.f,
+                            f32 ? 1e-6 : 1e-13);
+                check_close(f32 ? "dw (float)" : "dw (double)", &c, dw, ref_dw, c.w_len,
+                            f32 ? 1e-5 : 1e-12);
+                if (t == 0)
+                    memcpy(db1, db, (size_t)d.f * sizeof *db);
+                else
+                    CHECK(memcmp(db, db1, (size_t)d.f * sizeof *db) == 0,
+                          "db at %d threads differs from 1 (%s)", threads[t],
+                          f32 ? "float" : "double");
+            }
+        CHECK_OK(nnk_set_num_threads(1));
+        free(ref_dx);
+        free(ref_dw);
+        free(ref_db);
+        free(dw);
+        free(db);
+        free(db1);
+        free_case(&c);
+    }
 }
 
 TEST(Conv2dBackward_SkipsGradientsPassedAsNull_Float64)
