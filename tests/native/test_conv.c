@@ -762,12 +762,13 @@ TEST(Conv2d_DirectDx_MatchesDirectLoops_Float32)
     check_table(direct_dx_geometries, TEST_COUNT(direct_dx_geometries), 9300, true, 1e-5);
 }
 
-/* Whether the direct kernels run here, by the library's own rule (direct.c): GCC builds need
- * AVX-512, which valgrind, for one, does not offer. */
+/* Whether the direct kernels run here, by the library's own rule (nnki_vector_bytes in
+ * internal.h): GCC builds need AVX-512, or AVX2 with FMA (valgrind offers the latter). */
 static bool direct_available(void)
 {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-    return __builtin_cpu_supports("avx512f");
+    return __builtin_cpu_supports("avx512f") ||
+           (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
 #else
     return true;
 #endif
