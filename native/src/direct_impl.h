@@ -225,16 +225,8 @@ static nnk_status NNK_FN(direct_backward_filter)(const nnki_conv_geom *g, const 
         NNK_FN(direct_filter_image)(g, &dg, x, dy, koff, poff, xp, xp + dg.padded_image, partial,
                                     bias, i);
     }
-    /* db: each channel's image sums in image order, so the bits do not depend on the threads. */
-    for (int64_t fi = 0; bias != NULL && fi < g->f; fi++) {
-        double total = 0;
-        for (int64_t i = 0; i < g->n; i++) {
-            double sum;
-            memcpy(&sum, bias + (i * g->f + fi) * per, sizeof sum);
-            total += sum;
-        }
-        db[fi] = (NNK_T)total;
-    }
+    for (int64_t fi = 0; bias != NULL && fi < g->f; fi++)
+        db[fi] = (NNK_T)nnki_bias_total(bias, g->n, g->f, fi);
     /* dw[f][k] = the threads' partials added in thread order, out of panel order. */
     const int64_t block_f = DIRECT_BLOCK * dg.lanes;
     for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {

@@ -161,6 +161,11 @@ int nnki_loop_threads(int64_t n, int64_t fit);
  * nnk_get_num_threads() threads, and the threads workspace_len holds (0 when not even one). */
 int64_t nnki_workspace_wanted(int64_t n, int64_t fixed, int64_t each);
 int nnki_threads_held(int64_t n, int64_t fixed, int64_t each, int64_t workspace_len);
+/* The weight-gradient kernels that sum db on the way (direct.c, shallow.c) keep one double per
+ * image and channel, the (i*f + channel)th, at sums (8 bytes apart, aligned or not): channel
+ * fi's total over the n images, added in image order, so that its bits do not depend on which
+ * thread took which image. */
+double nnki_bias_total(const void *sums, int64_t n, int64_t f, int64_t fi);
 
 /* ---- BLAS (blas.c) ------------------------------------------------------------------------ */
 

@@ -131,6 +131,17 @@ int64_t nnki_workspace_wanted(int64_t n, int64_t fixed, int64_t each)
     return fixed + nnki_min(nnk_get_num_threads(), n) * each;
 }
 
+double nnki_bias_total(const void *sums, int64_t n, int64_t f, int64_t fi)
+{
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double sum;
+        memcpy(&sum, (const char *)sums + (i * f + fi) * (int64_t)sizeof sum, sizeof sum);
+        total += sum;
+    }
+    return total;
+}
+
 int nnki_threads_held(int64_t n, int64_t fixed, int64_t each, int64_t workspace_len)
 {
     if (workspace_len < fixed + each)

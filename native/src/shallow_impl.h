@@ -523,16 +523,8 @@ static nnk_status NNK_FN(shallow_backward_filter)(const nnki_conv_geom *g, const
         NNK_T *share = shares + omp_get_thread_num() * each;
         NNK_FN(shallow_filter_image)(g, &sg, x, dy, toff, share, share + sg.share, bias, i);
     }
-    /* db: each channel's image sums in image order, so the bits do not depend on the threads. */
-    for (int64_t fi = 0; bias != NULL && fi < g->f; fi++) {
-        double total = 0;
-        for (int64_t i = 0; i < g->n; i++) {
-            double sum;
-            memcpy(&sum, bias + (i * g->f + fi) * SHALLOW_PER_DOUBLE, sizeof sum);
-            total += sum;
-        }
-        db[fi] = (NNK_T)total;
-    }
+    for (int64_t fi = 0; bias != NULL && fi < g->f; fi++)
+        db[fi] = (NNK_T)nnki_bias_total(bias, g->n, g->f, fi);
     /* dw: the threads' sums added, then each vector's lanes, in halves (no chain of adds). */
     for (int64_t fi = 0; fi < g->f; fi++)
         for (int64_t k = 0; k < g->ckk; k++) {
