@@ -257,6 +257,45 @@ TEST(Nan_ShallowConv_SpecialsReachExactlyTheOutputsOverThem)
         }
 }
 
+/* The batched input gradient (batched.c: 48 images as the lanes of vectors, 16 more lanes of
+ * padding in float's block of 64): NaN in dy of image 17 (mid-vector) and of image 47 (the last,
+ * next to the padding lanes) reaches exactly those images' dx under its window, every input
+ * channel, in float and double; no other image, position or lane carries it. */
+TEST(Nan_BatchedConvDx_StaysInItsImageAndWindow)
+{
+    const nnk_conv2d_desc d = {48, 4, 6, 6, 4, 5, 5, 1, 1, 0, 0};
+    enum { XL = 48 * 4 * 36, WL = 4 * 4 * 25, YL = 48 * 4 * 4 };
+    static double w[WL], dy[YL], dx[XL];
+    static float wf[WL], dyf[YL], dxf[XL];
+    for (int i = 0; i < WL; i++)
+        wf[i] = (float)(w[i] = 0.05 + 0.01 * (i % 7));
+    for (int i = 0; i < YL; i++)
+        dy[i] = 0.5 * (i % 3) - 0.5;
+    dy[(17 * 4 + 2) * 4 + 1 * 2 + 0] = NAN; /* image 17, channel 2, output (1, 0) */
+    dy[(47 * 4 + 0) * 4 + 0 * 2 + 1] = NAN; /* image 47, channel 0, output (0, 1) */
+    for (int i = 0; i < YL; i++)
+        dyf[i] = (float)dy[i];
+    CHECK_OK(nnk_set_num_threads(2));
+    int64_t len;
+    CHECK_OK(nnk_conv2d_workspace_size(&d, NNK_CONV_BACKWARD, &len));
+    double *ws = malloc((size_t)len * sizeof *ws);
+    CHECK_OK(nnk_conv2d_backward_f64(&d, NULL, 0, w, WL, dy, YL, dx, XL, NULL, 0, NULL, 0, ws,
+                                     len));
+    CHECK_OK(nnk_conv2d_backward_f32(&d, NULL, 0, wf, WL, dyf, YL, dxf, XL, NULL, 0, NULL, 0,
+                                     (float *)ws, len));
+    free(ws);
+    CHECK_OK(nnk_set_num_threads(1));
+    /* Output (oy, ox) reaches input rows oy..oy+4 and columns ox..ox+4. */
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < XL; i++) {
+            const double v = t == 0 ? dx[i] : dxf[i];
+            const int image = i / (4 * 36), iy = i % 36 / 6, ix = i % 6;
+            const bool nan = (image == 17 && iy >= 1 && ix <= 4) ||
+                             (image == 47 && iy <= 4 && ix >= 1);
+            CHECK(nan ? isnan(v) : isfinite(v), "dx[%d] = %g (float: %d)", i, v, t);
+        }
+}
+
 /* Winograd (3x3, stride 1, 16 channels each way) adds and subtracts each 4x4 input patch in its
  * transforms: an infinity in x still reaches exactly the outputs whose windows hold it, but may
  * arrive there as NaN (inf - inf), as the README says. Every position of a 7x7 plane (corners,
