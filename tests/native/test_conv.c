@@ -717,7 +717,8 @@ TEST(Conv2d_Shallow_MatchesDirectLoops_Float32)
  * 5x5, 3x5 and 3x3; pads of 0 to 3, different by axis, one past the window (output larger than
  * the input); planes of dx and dy that are and are not whole tiles of 8 and 16 positions (4,
  * 9, 12, 21, 30, 35, 36, 49). The 3-channel row is left to im2col + gemm + col2im. Small enough
- * for valgrind (the reference loops run there too). */
+ * for valgrind (the reference loops run there too); y with and without bias is the forward
+ * tables' business. */
 static const nnk_conv2d_desc batched_geometries[] = {
     /* n  c   h   w   f kh kw sh sw ph pw */
     {48, 7, 6, 6, 4, 5, 5, 1, 1, 0, 0},
@@ -731,12 +732,12 @@ static const nnk_conv2d_desc batched_geometries[] = {
 
 TEST(Conv2d_Batched_MatchesDirectLoops_Float64)
 {
-    check_forward_table(batched_geometries, TEST_COUNT(batched_geometries), 9300, false, 1e-12);
+    check_table(batched_geometries, TEST_COUNT(batched_geometries), 9300, false, 1e-12);
 }
 
 TEST(Conv2d_Batched_MatchesDirectLoops_Float32)
 {
-    check_forward_table(batched_geometries, TEST_COUNT(batched_geometries), 9300, true, 1e-5);
+    check_table(batched_geometries, TEST_COUNT(batched_geometries), 9300, true, 1e-5);
 }
 
 /* Shallow stride-1 convolutions with windows of 25 or more compute dx directly, not by
