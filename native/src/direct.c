@@ -84,14 +84,6 @@ static inline int direct_block_vectors(const direct_geom *dg, int64_t f0)
     return (int)nnki_min(dg->block, (dg->padded_f - f0) / dg->lanes);
 }
 
-/* The weight gradient's bias sums: one double per image and channel, in elements of elem
- * bytes (saturated: the caller's sum then cannot fit a workspace). */
-static int64_t direct_bias_sums(const nnki_conv_geom *g, size_t elem)
-{
-    const int64_t per = (int64_t)(sizeof(double) / elem), nf = g->n * g->f;
-    return nf <= (INT64_MAX / 4) / per ? nf * per : INT64_MAX / 4;
-}
-
 /* One thread's share for the weight gradient: its dw in panel order, its padded image and one
  * block's dy transposed (out_hw x at most one block of vectors). */
 static int64_t direct_filter_share(const nnki_conv_geom *g, const direct_geom *dg)
@@ -108,7 +100,7 @@ static void direct_sizes(const nnki_conv_geom *g, size_t elem, bool filter, int6
                          int64_t *each)
 {
     const direct_geom dg = direct_geometry(g, elem);
-    *fixed = filter ? dg.offsets + direct_bias_sums(g, elem) : dg.panel + dg.offsets;
+    *fixed = filter ? dg.offsets + nnki_bias_sums_len(g->n, g->f, elem) : dg.panel + dg.offsets;
     *each = filter ? direct_filter_share(g, &dg) : dg.padded_image;
 }
 

@@ -178,8 +178,7 @@ static DIRECT_TARGET void NNK_FN(direct_filter_image)(const nnki_conv_geom *g,
                 sums[j] += v;
             }
         for (int64_t j = 0; bias != NULL && j < nf; j++)
-            memcpy(bias + (i * g->f + f0 + j) * (int64_t)(sizeof(double) / sizeof(NNK_T)),
-                   &sums[j], sizeof sums[j]);
+            nnki_bias_put(bias, g->f, i, f0 + j, sums[j]);
         NNK_T *block_partial = partial + f0 * g->ckk;
         for (int64_t k0 = 0; k0 < g->ckk; k0 += kb) {
             /* A last, partial block repeats its last k; only real ones are added. */
@@ -209,11 +208,10 @@ static nnk_status NNK_FN(direct_backward_filter)(const nnki_conv_geom *g, const 
                                                  NNK_T *workspace, int threads)
 {
     const direct_geom dg = direct_geometry(g, sizeof(NNK_T));
-    const int64_t per = (int64_t)(sizeof(double) / sizeof(NNK_T));
     int32_t *koff = (int32_t *)(void *)workspace, *poff = koff + g->ckk;
-    /* The images' bias sums (doubles, through memcpy: the workspace is only NNK_T aligned). */
+    /* The images' bias sums (nnki_bias_put), then the threads' shares. */
     NNK_T *bias = db != NULL ? workspace + dg.offsets : NULL;
-    NNK_T *shares = workspace + dg.offsets + g->n * g->f * per;
+    NNK_T *shares = workspace + dg.offsets + nnki_bias_sums_len(g->n, g->f, sizeof(NNK_T));
     const int64_t share = direct_filter_share(g, &dg);
     NNK_FN(direct_offsets)(g, &dg, koff, poff);
     /* Thread t's share: its dw in panel order, its padded image, its transposed dy. */

@@ -162,9 +162,13 @@ int nnki_loop_threads(int64_t n, int64_t fit);
 int64_t nnki_workspace_wanted(int64_t n, int64_t fixed, int64_t each);
 int nnki_threads_held(int64_t n, int64_t fixed, int64_t each, int64_t workspace_len);
 /* The weight-gradient kernels that sum db on the way (direct.c, shallow.c) keep one double per
- * image and channel, the (i*f + channel)th, at sums (8 bytes apart, aligned or not): channel
- * fi's total over the n images, added in image order, so that its bits do not depend on which
- * thread took which image. */
+ * image and channel, the (i*f + channel)th, at sums (8 bytes apart, aligned or not, in a
+ * workspace of elem-byte elements): the elements they take (n*f doubles, saturated at
+ * INT64_MAX / 4 so that no workspace holds an overflowing count); image i's sum of channel c
+ * stored; channel fi's total over the n images, added in image order, so that its bits do not
+ * depend on which thread took which image. */
+int64_t nnki_bias_sums_len(int64_t n, int64_t f, size_t elem);
+void nnki_bias_put(void *sums, int64_t f, int64_t i, int64_t c, double sum);
 double nnki_bias_total(const void *sums, int64_t n, int64_t f, int64_t fi);
 
 /* ---- BLAS (blas.c) ------------------------------------------------------------------------ */

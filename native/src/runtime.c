@@ -131,6 +131,17 @@ int64_t nnki_workspace_wanted(int64_t n, int64_t fixed, int64_t each)
     return fixed + nnki_min(nnk_get_num_threads(), n) * each;
 }
 
+int64_t nnki_bias_sums_len(int64_t n, int64_t f, size_t elem)
+{
+    const int64_t per = (int64_t)(sizeof(double) / elem);
+    return n <= (INT64_MAX / 4) / per / f ? n * f * per : INT64_MAX / 4;
+}
+
+void nnki_bias_put(void *sums, int64_t f, int64_t i, int64_t c, double sum)
+{
+    memcpy((char *)sums + (i * f + c) * (int64_t)sizeof sum, &sum, sizeof sum);
+}
+
 double nnki_bias_total(const void *sums, int64_t n, int64_t f, int64_t fi)
 {
     double total = 0;

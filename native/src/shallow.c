@@ -82,9 +82,7 @@ static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
     const int64_t fk = bytes == 32 ? SHALLOW_FILTER_TAPS_V32 : SHALLOW_FILTER_TAPS_V64;
     sg.filter_taps = (g->ckk + fk - 1) / fk * fk;
     sg.filter_sums = g->f * sg.filter_taps * sg.lanes;
-    /* n*f fits (it is less than y's size), the doubles of float elements may not: saturated. */
-    const int64_t per = (int64_t)(sizeof(double) / elem);
-    sg.filter_bias = g->n * g->f <= INT64_MAX / per ? g->n * g->f * per : INT64_MAX;
+    sg.filter_bias = nnki_bias_sums_len(g->n, g->f, elem);
     return sg;
 }
 
@@ -112,9 +110,10 @@ bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, nnki_shallow_pas
     const shallow_geom sg = shallow_geometry(g, elem);
     if (sg.share > SHALLOW_MAX_IMAGE || 4 * g->out_w < 3 * sg.chunks * sg.lanes)
         return false;
-    /* The weight gradient's sums stay in L2 beside the planes. */
+    /* The weight gradient's sums stay in L2 beside the planes; its bias sums' count must not
+     * have saturated (nnki_bias_sums_len). */
     if (pass == NNKI_SHALLOW_FILTER && (sg.filter_sums > SHALLOW_MAX_IMAGE ||
-                                        sg.filter_bias > INT64_MAX / 2))
+                                        sg.filter_bias >= INT64_MAX / 4))
         return false;
     /* The gradients read dy's rows in place, as whole vectors. */
     return pass == NNKI_SHALLOW_FORWARD || g->out_w % sg.lanes == 0;

@@ -27,8 +27,6 @@
 typedef NNK_T NNK_FN(shallow_vec) __attribute__((vector_size(SHALLOW_BYTES)));
 
 #define SHALLOW_LANES ((int64_t)(SHALLOW_BYTES / sizeof(NNK_T)))
-/* Elements of NNK_T a double takes. */
-#define SHALLOW_PER_DOUBLE ((int64_t)(sizeof(double) / sizeof(NNK_T)))
 /* The shuffles of a pair of vectors (shuffles.h): even and odd elements, halves in turn. */
 #define SHALLOW_EVEN NNK_CAT(NNKI_EVEN, SHALLOW_N)
 #define SHALLOW_ODD NNK_CAT(NNKI_ODD, SHALLOW_N)
@@ -494,10 +492,9 @@ static SHALLOW_TARGET void NNK_FN(shallow_filter_image)(const nnki_conv_geom *g,
                                         sums + (f0 * sg->filter_taps + k0) * SHALLOW_LANES,
                                         sg->filter_taps);
         /* The block's planes of dy are still in L1. */
-        for (int a = 0; bias != NULL && a < fb; a++) {
-            const double sum = NNK_FN(shallow_plane_sum)(dy_i + (f0 + a) * g->out_hw, g->out_hw);
-            memcpy(bias + (i * g->f + f0 + a) * SHALLOW_PER_DOUBLE, &sum, sizeof sum);
-        }
+        for (int a = 0; bias != NULL && a < fb; a++)
+            nnki_bias_put(bias, g->f, i, f0 + a,
+                          NNK_FN(shallow_plane_sum)(dy_i + (f0 + a) * g->out_hw, g->out_hw));
         f0 += fb;
     }
 }
@@ -543,7 +540,6 @@ static nnk_status NNK_FN(shallow_backward_filter)(const nnki_conv_geom *g, const
 }
 
 #undef SHALLOW_LANES
-#undef SHALLOW_PER_DOUBLE
 #undef SHALLOW_EVEN
 #undef SHALLOW_ODD
 #undef SHALLOW_LOW
