@@ -440,6 +440,15 @@ NNK_FN(shallow_filter_sums)(int fb, int64_t out_h, int64_t chunks, int64_t row_s
 }
 #undef SHALLOW_CASE
 
+/* The sum of a vector's lanes (in an array), added in halves: no chain of dependent adds. */
+static inline NNK_T NNK_FN(shallow_lanes_total)(NNK_T lanes[SHALLOW_LANES])
+{
+    for (int64_t half = SHALLOW_LANES / 2; half > 0; half /= 2)
+        for (int64_t l = 0; l < half; l++)
+            lanes[l] += lanes[l + half];
+    return lanes[0];
+}
+
 /* The sum of one of dy's planes (count elements, whole vectors): per lane over a few vectors at
  * a time (the plane is in L1, just read), then the lanes in halves (a chain of adds through them
  * took longer than the separate pass over dy it saves). */
@@ -463,10 +472,7 @@ NNK_FN(shallow_plane_sum)(const NNK_T *restrict plane, int64_t count)
     NNK_T lanes[SHALLOW_LANES];
     const NNK_FN(shallow_vec) total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     memcpy(lanes, &total, sizeof lanes);
-    for (int64_t half = SHALLOW_LANES / 2; half > 0; half /= 2)
-        for (int64_t l = 0; l < half; l++)
-            lanes[l] += lanes[l + half];
-    return (double)lanes[0];
+    return (double)NNK_FN(shallow_lanes_total)(lanes);
 }
 
 /* Image i's share of dw, per lane, added into the thread's sums ([f][filter_taps] vectors):
@@ -522,7 +528,7 @@ static nnk_status NNK_FN(shallow_backward_filter)(const nnki_conv_geom *g, const
     }
     for (int64_t fi = 0; bias != NULL && fi < g->f; fi++)
         db[fi] = (NNK_T)nnki_bias_total(bias, g->n, g->f, fi);
-    /* dw: the threads' sums added, then each vector's lanes, in halves (no chain of adds). */
+    /* dw: the threads' sums added, then each vector's lanes. */
     for (int64_t fi = 0; fi < g->f; fi++)
         for (int64_t k = 0; k < g->ckk; k++) {
             const int64_t at = sg.share + (fi * sg.filter_taps + k) * SHALLOW_LANES;
@@ -531,10 +537,7 @@ static nnk_status NNK_FN(shallow_backward_filter)(const nnki_conv_geom *g, const
             for (int t = 1; t < threads; t++)
                 for (int64_t l = 0; l < SHALLOW_LANES; l++)
                     lanes[l] += shares[t * each + at + l];
-            for (int64_t half = SHALLOW_LANES / 2; half > 0; half /= 2)
-                for (int64_t l = 0; l < half; l++)
-                    lanes[l] += lanes[l + half];
-            dw[fi * g->ckk + k] = lanes[0];
+            dw[fi * g->ckk + k] = NNK_FN(shallow_lanes_total)(lanes);
         }
     return NNK_OK;
 }
