@@ -238,6 +238,55 @@ static inline void NNK_FN(shallow_interleave)(int64_t cols, const NNK_T *restric
     }
 }
 
+/* Columns [c, c + lanes) of dx's row into low and [c + lanes, c + 2*lanes) into high, from the
+ * row's two phase planes (plane apart): column c is padded column c + pad, in plane
+ * (c + pad) % 2 at (c + pad) / 2. The vectors loaded reach lanes - 1 elements past the last
+ * column used (the next row's, or the row buffers after the planes). */
+static inline void NNK_FN(shallow_columns)(const NNK_T *row, int64_t plane, int64_t pad,
+                                           int64_t c, NNK_FN(shallow_vec) *low,
+                                           NNK_FN(shallow_vec) *high)
+{
+    const int64_t a = c + pad, b = a + 1;
+    NNK_FN(shallow_vec) first, second;
+    memcpy(&first, row + (a & 1) * plane + (a >> 1), sizeof first);
+    memcpy(&second, row + (b & 1) * plane + (b >> 1), sizeof second);
+    *low = __builtin_shufflevector(first, second, SHALLOW_LOW);
+    *high = __builtin_shufflevector(first, second, SHALLOW_HIGH);
+}
+
+/* Columns [0, n) of dx's row from its two phase planes, stored straight from the registers (an
+ * interleave into a buffer and a copy out of it at pad's offset waited on the buffer's stores:
+ * 16 % of conv_seed's dx); a last part vector is the one that ends at n, overlapping. Rows of
+ * fewer than a vector go through buffer. */
+static inline void NNK_FN(shallow_unsplit_row)(const nnki_conv_geom *g, const shallow_geom *sg,
+                                               const NNK_T *restrict row,
+                                               NNK_T *restrict buffer, NNK_T *restrict to,
+                                               int64_t n)
+{
+    const int64_t lanes = SHALLOW_LANES;
+    NNK_FN(shallow_vec) low, high;
+    if (n < lanes) {
+        NNK_FN(shallow_interleave)(sg->cols, row, row + sg->plane, buffer);
+        NNK_FN(copy_run)(to, buffer + g->pad_w, n);
+        return;
+    }
+    int64_t c = 0;
+    for (; c + 2 * lanes <= n; c += 2 * lanes) {
+        NNK_FN(shallow_columns)(row, sg->plane, g->pad_w, c, &low, &high);
+        memcpy(to + c, &low, sizeof low);
+        memcpy(to + c + lanes, &high, sizeof high);
+    }
+    if (c + lanes <= n) {
+        NNK_FN(shallow_columns)(row, sg->plane, g->pad_w, c, &low, &high);
+        memcpy(to + c, &low, sizeof low);
+        c += lanes;
+    }
+    if (c < n) {
+        NNK_FN(shallow_columns)(row, sg->plane, g->pad_w, n - lanes, &low, &high);
+        memcpy(to + n - lanes, &low, sizeof low);
+    }
+}
+
 /* dx of image i from its phase planes (the gradient of the padded image, split): each row's
  * interior, and zero where no window reaches (rows past sg->rows, columns past the planes). */
 static SHALLOW_TARGET void NNK_FN(shallow_unsplit)(const nnki_conv_geom *g,
@@ -254,12 +303,10 @@ static SHALLOW_TARGET void NNK_FN(shallow_unsplit)(const nnki_conv_geom *g,
             int64_t done = 0;
             if (pr < sg->rows && n > 0) {
                 const NNK_T *row = planes + ci * s * sg->plane + pr * sg->cols;
-                if (s == 1) {
+                if (s == 1)
                     NNK_FN(copy_run)(to, row + g->pad_w, n);
-                } else {
-                    NNK_FN(shallow_interleave)(sg->cols, row, row + sg->plane, buffer);
-                    NNK_FN(copy_run)(to, buffer + g->pad_w, n);
-                }
+                else
+                    NNK_FN(shallow_unsplit_row)(g, sg, row, buffer, to, n);
                 done = n;
             }
             memset(to + done, 0, (size_t)(g->w - done) * sizeof *to);

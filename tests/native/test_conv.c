@@ -682,7 +682,9 @@ TEST(Conv2d_Direct_MatchesDirectLoops_Float32)
  * less (12 wide), of one cut vector at the plane's end (15, 26) and of whole vectors (16, 32),
  * strides that differ by axis (3 down, 2 across), pads of 0 to 3 that differ by axis and exceed
  * the window, 1x5 and 3x5 windows, and a last input row and column no window reaches (18x34,
- * stride 2, no pad: their dx is zero). */
+ * stride 2, no pad: their dx is zero); dx rows of stride 2 that start a vector at an odd column
+ * (31 wide, pad 1) or an even one (34, no pad), or hold less than a vector (7 wide, pad 5: in
+ * double, 8 output columns). */
 static const nnk_conv2d_desc shallow_geometries[] = {
     /* n  c   h   w   f kh kw sh sw ph pw */
     {2, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1},
@@ -697,6 +699,7 @@ static const nnk_conv2d_desc shallow_geometries[] = {
     {2, 2, 9, 18, 6, 3, 3, 1, 1, 0, 0},
     {1, 3, 6, 16, 2, 3, 3, 1, 1, 1, 1},
     {2, 2, 18, 34, 3, 3, 3, 2, 2, 0, 0},
+    {2, 2, 5, 7, 3, 3, 3, 2, 2, 1, 5},
 };
 
 TEST(Conv2d_Shallow_MatchesDirectLoops_Float64)
