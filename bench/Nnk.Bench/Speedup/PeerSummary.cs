@@ -8,7 +8,8 @@ namespace Nnk.Bench.Speedup;
 /// <c>summarize FILE...</c>: the median over several rounds of the harness's JSON rows (each round
 /// run with <c>--peers</c> and <c>--limits</c>, alternating with the peer tool), as one markdown table
 /// per thread count with the issue's targets: nnk at most 0.8x the peer's time (0.67x for a training
-/// step), convolutions at 75 % of sgemm, pooling and normalisation at 60 % of copy bandwidth.
+/// step), convolutions at 75 % of sgemm, pooling and normalisation at 60 % of copy bandwidth. The
+/// % of ceiling is the median of each round's rate over that round's ceiling.
 /// </summary>
 public static class PeerSummary
 {
@@ -16,7 +17,8 @@ public static class PeerSummary
         "usage: Nnk.Bench summarize FILE...\n" +
         "  FILE  a JSON file from `speedup --native-only --peers P --limits L --json FILE`; give one per round\n" +
         "  Prints, per thread count, the median over the rounds of nnk's and the peer's times, their ratio,\n" +
-        "  nnk's rate and its % of the machine's ceiling, each against its target.";
+        "  nnk's rate and its % of the machine's ceiling (the median of each round's % of its own ceiling),\n" +
+        "  each against its target.";
 
     public static int Run(IReadOnlyList<string> args)
     {
@@ -63,11 +65,16 @@ public static class PeerSummary
                 double nativeMs = Median(row.Select(r => r.NativeMs));
                 double? peerMs = MedianOrNull(row.Select(r => r.PeerMs));
                 double? ceiling = MedianOrNull(row.Select(r => r.CeilingRate));
-                var (rate, unit) = StandardShapes.ByName(first.Shape).Rate(first.Pass == "forward", nativeMs);
+                var shape = StandardShapes.ByName(first.Shape);
+                bool forward = first.Pass == "forward";
+                var (rate, unit) = shape.Rate(forward, nativeMs);
                 bool train = first.Pass == "step";
                 double ratioTarget = train ? 0.67 : 0.8;
                 double? ratio = nativeMs / peerMs;
-                double? percent = 100 * rate / ceiling;
+                // Each round's rate against its own round's ceiling (the limits tool runs every round: a
+                // ceiling read while the host took the other vCPU would skew every row), then the median.
+                double? percent = MedianOrNull(row.Select(r =>
+                    r.CeilingRate is double c ? 100 * shape.Rate(forward, r.NativeMs).Value / c : (double?)null));
                 double percentTarget = unit == "GFLOP/s" ? 75 : 60;
                 text.AppendLine(CultureInfo.InvariantCulture,
                     $"| {first.Shape} | {first.Pass} | {nativeMs:F2} | {Cell(peerMs, "F2")} | {Cell(ratio, "F2")} | " +

@@ -31,6 +31,21 @@ public sealed class PeerSummaryTests
     }
 
     [Fact]
+    public void Format_PercentOfCeiling_PairsEachRoundWithItsOwnCeiling()
+    {
+        // conv_3l forward, 481.7 MFLOP: 60.2 GFLOP/s of 100 (60 %), 24.1 of 50 (48 %), 68.8 of 80 (86 %).
+        // The median of the rounds' % is 60; the median rate over the median ceiling would read 75.
+        SpeedupRow[] rows =
+        [
+            Row("conv_3l", "forward", 1, 8, 10, 100), Row("conv_3l", "forward", 1, 20, 11, 50), Row("conv_3l", "forward", 1, 7, 9, 80),
+        ];
+
+        string text = PeerSummary.Format(rows, rounds: 3);
+
+        Assert.Contains("| conv_3l | forward | 8.00 | 10.00 | 0.80 | <= 0.8 met | 60.2 GFLOP/s | 80.0 | 60 | >= 75 **missed** |", text);
+    }
+
+    [Fact]
     public void Run_WithoutFiles_PrintsUsageAndFails() => Assert.Equal(2, PeerSummary.Run([]));
 
     [Fact]
