@@ -22,6 +22,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 /* The loops over a run are inlined into every clone, so that each is vectorised for its
@@ -134,6 +135,19 @@ static int64_t norm_share(int64_t units, int t, int threads) { return units * t 
 
 /* Channel blocks of the spatial = 1 batch norm loops. */
 static int64_t norm_blocks(int64_t c) { return (c - 1) / NORM_BLOCK + 1; } /* c >= 1 */
+
+/* Up to this many channels, batch norm of x (n, c) on several threads takes every channel's
+ * coefficients first (threads by blocks of channels, into arrays on the caller's stack), then
+ * writes its output by rows (threads by ranges of rows). Writing by blocks of channels, the
+ * threads shared the cache line that straddles their boundary in every row (a row of 500
+ * floats is 31.25 lines): two threads took as long as one on (100, 500), or longer. */
+#define NORM_ROWS_MAX_C 1024
+
+/* Whether x (n, c) on threads goes by rows: more than one thread and few enough channels. */
+static bool norm_by_rows(const norm_geom *g, int threads)
+{
+    return g->spatial == 1 && threads > 1 && g->c <= NORM_ROWS_MAX_C;
+}
 
 /* GNU vectors of 32 bytes: one register in the AVX2 clone; the baseline clone emulates them
  * through memory, which only CPUs without AVX2 pay. They are only passed by pointer, which

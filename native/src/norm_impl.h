@@ -238,15 +238,15 @@ static NNKI_CLONES void NNK_FN(bn_forward_channels)(const NNK_FN(bn_forward_args
     }
 }
 
-/* Channels [c0, c0 + NORM_BLOCK) of x (n, c), row by row. */
-static NNKI_CLONES void NNK_FN(bn_forward_block)(const NNK_FN(bn_forward_args) *a, int64_t c0)
+/* The coefficients of channels [c0, c0 + NORM_BLOCK) of x (n, c) into centre, scale and shift
+ * (indexed from c0), from sums taken row by row (train) or the running statistics (test). */
+NORM_LOOP void NNK_FN(bn_forward_coefficients)(const NNK_FN(bn_forward_args) *a, int64_t c0,
+                                               NNK_T *centre, NNK_T *scale, NNK_T *shift)
 {
     const norm_geom *g = a->g;
     const int64_t width = nnki_min(NORM_BLOCK, g->c - c0);
     const NNK_T *x = a->x + c0;
-    NNK_T *y = a->y + c0;
     double shift0[NORM_BLOCK], sum[NORM_BLOCK] = {0}, squares[NORM_BLOCK] = {0};
-    NNK_T centre[NORM_BLOCK], scale[NORM_BLOCK], shift[NORM_BLOCK];
     for (int64_t j = 0; j < width; j++)
         shift0[j] = x[j];
     if (a->train)
@@ -261,12 +261,45 @@ static NNKI_CLONES void NNK_FN(bn_forward_block)(const NNK_FN(bn_forward_args) *
     for (int64_t j = 0; j < width; j++)
         NNK_FN(bn_coefficients)(a, c0 + j, shift0[j], sum[j], squares[j], &centre[j], &scale[j],
                                 &shift[j]);
-    for (int64_t i = 0; i < g->n; i++) {
-        const NNK_T *row = x + i * g->c;
-        NNK_T *out = y + i * g->c;
+}
+
+/* y of rows [r0, r1), channels [c0, c0 + width) of x (n, c), the coefficients indexed from c0. */
+NORM_LOOP void NNK_FN(bn_forward_rows)(const NNK_FN(bn_forward_args) *a, int64_t r0, int64_t r1,
+                                       int64_t c0, int64_t width, const NNK_T *centre,
+                                       const NNK_T *scale, const NNK_T *shift)
+{
+    const int64_t c = a->g->c;
+    for (int64_t i = r0; i < r1; i++) {
+        const NNK_T *row = a->x + i * c + c0;
+        NNK_T *out = a->y + i * c + c0;
         for (int64_t j = 0; j < width; j++)
             out[j] = (row[j] - centre[j]) * scale[j] + shift[j];
     }
+}
+
+/* Channels [c0, c0 + NORM_BLOCK) of x (n, c): coefficients, then y row by row (the block's
+ * columns of x still in the cache). */
+static NNKI_CLONES void NNK_FN(bn_forward_block)(const NNK_FN(bn_forward_args) *a, int64_t c0)
+{
+    NNK_T centre[NORM_BLOCK], scale[NORM_BLOCK], shift[NORM_BLOCK];
+    NNK_FN(bn_forward_coefficients)(a, c0, centre, scale, shift);
+    NNK_FN(bn_forward_rows)(a, 0, a->g->n, c0, nnki_min(NORM_BLOCK, a->g->c - c0), centre, scale,
+                            shift);
+}
+
+static NNKI_CLONES void NNK_FN(bn_forward_block_coefficients)(const NNK_FN(bn_forward_args) *a,
+                                                              int64_t c0, NNK_T *centre,
+                                                              NNK_T *scale, NNK_T *shift)
+{
+    NNK_FN(bn_forward_coefficients)(a, c0, centre + c0, scale + c0, shift + c0);
+}
+
+static NNKI_CLONES void NNK_FN(bn_forward_row_range)(const NNK_FN(bn_forward_args) *a,
+                                                     int64_t r0, int64_t r1,
+                                                     const NNK_T *centre, const NNK_T *scale,
+                                                     const NNK_T *shift)
+{
+    NNK_FN(bn_forward_rows)(a, r0, r1, 0, a->g->c, centre, scale, shift);
 }
 
 nnk_status NNK_FN(nnk_batchnorm_forward)(const nnk_norm_desc *desc, nnk_norm_mode mode,
@@ -301,7 +334,20 @@ nnk_status NNK_FN(nnk_batchnorm_forward)(const nnk_norm_desc *desc, nnk_norm_mod
         .x = x, .gamma = gamma, .beta = beta, .running_mean = running_mean,
         .running_var = running_var, .y = y, .save_mean = save_mean, .save_invstd = save_invstd,
     };
-    if (g.spatial == 1) {
+    if (g.spatial == 1 && norm_by_rows(&g, norm_threads(norm_blocks(g.c), g.len))) {
+        const int64_t blocks = norm_blocks(g.c);
+        const int threads = norm_threads(blocks, g.len);
+        NNK_T centre[NORM_ROWS_MAX_C], scale[NORM_ROWS_MAX_C], shift[NORM_ROWS_MAX_C];
+#pragma omp parallel num_threads(threads)
+        {
+#pragma omp for schedule(static)
+            for (int64_t u = 0; u < blocks; u++)
+                NNK_FN(bn_forward_block_coefficients)(&a, u * NORM_BLOCK, centre, scale, shift);
+            const int t = omp_get_thread_num(), team = omp_get_num_threads();
+            NNK_FN(bn_forward_row_range)(&a, norm_share(g.n, t, team), norm_share(g.n, t + 1, team),
+                                         centre, scale, shift);
+        }
+    } else if (g.spatial == 1) {
         const int64_t blocks = norm_blocks(g.c);
         const int threads = norm_threads(blocks, g.len);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
@@ -378,15 +424,16 @@ static NNKI_CLONES void NNK_FN(bn_backward_channels)(const NNK_FN(norm_backward_
     }
 }
 
-/* Channels [c0, c0 + NORM_BLOCK) of x (n, c), row by row. */
-static NNKI_CLONES void NNK_FN(bn_backward_block)(const NNK_FN(norm_backward_args) *a,
-                                                  int64_t c0)
+/* dgamma and dbeta (unless NULL) of channels [c0, c0 + NORM_BLOCK) of x (n, c), from sums taken
+ * row by row, and dx's coefficients b and c (indexed from c0). */
+NORM_LOOP void NNK_FN(bn_backward_coefficients)(const NNK_FN(norm_backward_args) *a, int64_t c0,
+                                                NNK_T *cb, NNK_T *cc)
 {
     const norm_geom *g = a->g;
     const int64_t width = nnki_min(NORM_BLOCK, g->c - c0);
     const NNK_T *x = a->x + c0, *dy = a->dy + c0;
     double sum[NORM_BLOCK] = {0}, products[NORM_BLOCK] = {0};
-    NNK_T mean[NORM_BLOCK], cb[NORM_BLOCK], cc[NORM_BLOCK];
+    NNK_T mean[NORM_BLOCK];
     const NNK_T *gamma = a->gamma + c0, *invstd = a->invstd + c0;
     for (int64_t j = 0; j < width; j++)
         mean[j] = a->mean[c0 + j];
@@ -408,14 +455,44 @@ static NNKI_CLONES void NNK_FN(bn_backward_block)(const NNK_FN(norm_backward_arg
         cb[j] = (NNK_T)b;
         cc[j] = (NNK_T)c;
     }
-    if (a->dx == NULL)
-        return;
-    for (int64_t i = 0; i < g->n; i++) {
-        const NNK_T *xr = x + i * g->c, *dyr = dy + i * g->c;
-        NNK_T *dxr = a->dx + c0 + i * g->c;
+}
+
+/* dx of rows [r0, r1), channels [c0, c0 + width) of x (n, c), cb and cc indexed from c0. */
+NORM_LOOP void NNK_FN(bn_backward_rows)(const NNK_FN(norm_backward_args) *a, int64_t r0,
+                                        int64_t r1, int64_t c0, int64_t width, const NNK_T *cb,
+                                        const NNK_T *cc)
+{
+    const int64_t c = a->g->c;
+    const NNK_T *gamma = a->gamma + c0, *invstd = a->invstd + c0, *mean = a->mean + c0;
+    for (int64_t i = r0; i < r1; i++) {
+        const NNK_T *xr = a->x + i * c + c0, *dyr = a->dy + i * c + c0;
+        NNK_T *dxr = a->dx + i * c + c0;
         for (int64_t j = 0; j < width; j++)
             dxr[j] = invstd[j] * (gamma[j] * dyr[j] + cb[j] * (xr[j] - mean[j]) + cc[j]);
     }
+}
+
+/* Channels [c0, c0 + NORM_BLOCK) of x (n, c): sums, then dx row by row. */
+static NNKI_CLONES void NNK_FN(bn_backward_block)(const NNK_FN(norm_backward_args) *a,
+                                                  int64_t c0)
+{
+    NNK_T cb[NORM_BLOCK], cc[NORM_BLOCK];
+    NNK_FN(bn_backward_coefficients)(a, c0, cb, cc);
+    if (a->dx != NULL)
+        NNK_FN(bn_backward_rows)(a, 0, a->g->n, c0, nnki_min(NORM_BLOCK, a->g->c - c0), cb, cc);
+}
+
+static NNKI_CLONES void NNK_FN(bn_backward_block_coefficients)(
+    const NNK_FN(norm_backward_args) *a, int64_t c0, NNK_T *cb, NNK_T *cc)
+{
+    NNK_FN(bn_backward_coefficients)(a, c0, cb + c0, cc + c0);
+}
+
+static NNKI_CLONES void NNK_FN(bn_backward_row_range)(const NNK_FN(norm_backward_args) *a,
+                                                      int64_t r0, int64_t r1, const NNK_T *cb,
+                                                      const NNK_T *cc)
+{
+    NNK_FN(bn_backward_rows)(a, r0, r1, 0, a->g->c, cb, cc);
 }
 
 /* The argument checks batch norm and group norm backward share; save_mean and save_invstd
@@ -465,7 +542,20 @@ nnk_status NNK_FN(nnk_batchnorm_backward)(const nnk_norm_desc *desc, const NNK_T
     if (dx == NULL && dgamma == NULL && dbeta == NULL)
         return NNK_OK;
 
-    if (g.spatial == 1) {
+    if (g.spatial == 1 && dx != NULL && norm_by_rows(&g, norm_threads(norm_blocks(g.c), g.len))) {
+        const int64_t blocks = norm_blocks(g.c);
+        const int threads = norm_threads(blocks, g.len);
+        NNK_T cb[NORM_ROWS_MAX_C], cc[NORM_ROWS_MAX_C];
+#pragma omp parallel num_threads(threads)
+        {
+#pragma omp for schedule(static)
+            for (int64_t u = 0; u < blocks; u++)
+                NNK_FN(bn_backward_block_coefficients)(&a, u * NORM_BLOCK, cb, cc);
+            const int t = omp_get_thread_num(), team = omp_get_num_threads();
+            NNK_FN(bn_backward_row_range)(&a, norm_share(g.n, t, team),
+                                          norm_share(g.n, t + 1, team), cb, cc);
+        }
+    } else if (g.spatial == 1) {
         const int64_t blocks = norm_blocks(g.c);
         const int threads = norm_threads(blocks, g.len);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)

@@ -717,6 +717,8 @@ TEST(BatchNorm_OneAndTwoThreadsAreBitIdentical)
     for (int f32 = 0; f32 < 2; f32++) {
         check_threads(BATCH, (nnk_norm_desc)DESC(16, 12, 576, 1), f32, 14000);
         check_threads(BATCH, (nnk_norm_desc)DESC(400, 300, 1, 1), f32, 14100);
+        /* x (n, c) with more channels than two threads take by rows: by blocks of channels. */
+        check_threads(BATCH, (nnk_norm_desc)DESC(33, 1100, 1, 1), f32, 14150);
     }
 }
 
