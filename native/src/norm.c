@@ -49,6 +49,9 @@ enum {
      * several times cheaper; a float lane's error is a few float roundings of its own eight
      * terms, about what the float inputs carry already. */
     NORM_RUN_STEPS = 4,
+    /* With spatial = 1, a block's sums are taken per vector of channels in the element type
+     * over runs of this many rows, then widened: the same few roundings per lane. */
+    NORM_ROWS_RUN = 8,
 };
 
 /* Forward's sums are of d = x - shift with shift = the set's first value. When that value

@@ -238,26 +238,72 @@ static NNKI_CLONES void NNK_FN(bn_forward_channels)(const NNK_FN(bn_forward_args
     }
 }
 
+/* Sums over the rows of x (n, c) of d = x - shift[j] and d*d for channels [0, width) of a block
+ * (x and shift from its first channel) into sum and squares: per vector of channels in NNK_T
+ * over runs of NORM_ROWS_RUN rows, widened once per run (the run's sums in double on the stack
+ * per element had taken ~2 cycles an element); the channels past the last whole vector in
+ * double. */
+NORM_LOOP void NNK_FN(bn_block_sums)(const NNK_T *x, int64_t n, int64_t c, int64_t width,
+                                     const NNK_T *shift, double *sum, double *squares)
+{
+    enum { LANES = NNK_FN(norm_lanes), WIDE = NNK_FN(norm_wide) };
+    int64_t j = 0;
+    for (; j + LANES <= width; j += LANES) {
+        NNK_FN(norm_v) centre;
+        memcpy(&centre, shift + j, sizeof centre);
+        norm_v4d s_wide[WIDE] = {{0}}, q_wide[WIDE] = {{0}};
+        for (int64_t i0 = 0; i0 < n; i0 += NORM_ROWS_RUN) {
+            NNK_FN(norm_v) s = {0}, q = {0};
+            for (int64_t i = i0; i < nnki_min(n, i0 + NORM_ROWS_RUN); i++) {
+                NNK_FN(norm_v) d;
+                memcpy(&d, x + i * c + j, sizeof d);
+                d -= centre;
+                s += d;
+                q += d * d;
+            }
+            NNK_FN(widen_add)(&s, s_wide);
+            NNK_FN(widen_add)(&q, q_wide);
+        }
+        memcpy(sum + j, s_wide, sizeof s_wide);
+        memcpy(squares + j, q_wide, sizeof q_wide);
+    }
+    for (; j < width; j++)
+        for (int64_t i = 0; i < n; i++) {
+            const double d = (double)x[i * c + j] - shift[j];
+            sum[j] += d;
+            squares[j] += d * d;
+        }
+}
+
 /* The coefficients of channels [c0, c0 + NORM_BLOCK) of x (n, c) into centre, scale and shift
- * (indexed from c0), from sums taken row by row (train) or the running statistics (test). */
+ * (indexed from c0), from sums about each channel's first value (train; a channel whose first
+ * value lies far from its mean is summed again about the mean, see NORM_FAR_SHIFT) or the
+ * running statistics (test). */
 NORM_LOOP void NNK_FN(bn_forward_coefficients)(const NNK_FN(bn_forward_args) *a, int64_t c0,
                                                NNK_T *centre, NNK_T *scale, NNK_T *shift)
 {
     const norm_geom *g = a->g;
     const int64_t width = nnki_min(NORM_BLOCK, g->c - c0);
     const NNK_T *x = a->x + c0;
-    double shift0[NORM_BLOCK], sum[NORM_BLOCK] = {0}, squares[NORM_BLOCK] = {0};
+    NNK_T shift0[NORM_BLOCK];
+    double sum[NORM_BLOCK] = {0}, squares[NORM_BLOCK] = {0};
     for (int64_t j = 0; j < width; j++)
         shift0[j] = x[j];
-    if (a->train)
-        for (int64_t i = 0; i < g->n; i++) {
-            const NNK_T *row = x + i * g->c;
-            for (int64_t j = 0; j < width; j++) {
-                double d = (double)row[j] - shift0[j];
+    if (a->train) {
+        NNK_FN(bn_block_sums)(x, g->n, g->c, width, shift0, sum, squares);
+        for (int64_t j = 0; j < width; j++) {
+            double mean;
+            if (!far_shift(shift0[j], sum[j], squares[j], (double)g->n, &mean))
+                continue;
+            shift0[j] = (NNK_T)mean;
+            sum[j] = squares[j] = 0;
+            for (int64_t i = 0; i < g->n; i++) {
+                const double d = (double)x[i * g->c + j] - shift0[j];
                 sum[j] += d;
                 squares[j] += d * d;
             }
         }
+    }
     for (int64_t j = 0; j < width; j++)
         NNK_FN(bn_coefficients)(a, c0 + j, shift0[j], sum[j], squares[j], &centre[j], &scale[j],
                                 &shift[j]);

@@ -676,6 +676,9 @@ TEST(NormForward_LargeMeanFarShift_Float32_MatchesFloat64Reference)
 {
     check_large_mean_accuracy(BATCH, (nnk_norm_desc)DESC(64, 3, 1024, 1), 13500);
     check_large_mean_accuracy(BATCH, (nnk_norm_desc)DESC(50, 2, 676, 1), 13600);
+    /* x (n, c): sums by vectors of channels over runs of rows; 70 channels, so whole vectors
+     * and a tail. */
+    check_large_mean_accuracy(BATCH, (nnk_norm_desc)DESC(3000, 70, 1, 1), 13650);
     check_large_mean_accuracy(GROUP, (nnk_norm_desc)DESC(4, 8, 1024, 2), 13700);
     check_large_mean_accuracy(GROUP, (nnk_norm_desc)DESC(3, 6, 169, 3), 13800);
 }
