@@ -470,6 +470,41 @@ static NNKI_CLONES void NNK_FN(bn_backward_channels)(const NNK_FN(norm_backward_
     }
 }
 
+/* Sums over the rows of x (n, c) of dy and dy*(x - mean[j]) for channels [0, width) of a block
+ * (x, dy and mean from its first channel) into sum and products, as bn_block_sums takes its
+ * sums: in NNK_T per vector of channels over runs of NORM_ROWS_RUN rows, then in double. */
+NORM_LOOP void NNK_FN(bn_block_grad_sums)(const NNK_T *x, const NNK_T *dy, int64_t n, int64_t c,
+                                          int64_t width, const NNK_T *mean, double *sum,
+                                          double *products)
+{
+    enum { LANES = NNK_FN(norm_lanes), WIDE = NNK_FN(norm_wide) };
+    int64_t j = 0;
+    for (; j + LANES <= width; j += LANES) {
+        NNK_FN(norm_v) centre;
+        memcpy(&centre, mean + j, sizeof centre);
+        norm_v4d s_wide[WIDE] = {{0}}, p_wide[WIDE] = {{0}};
+        for (int64_t i0 = 0; i0 < n; i0 += NORM_ROWS_RUN) {
+            NNK_FN(norm_v) s = {0}, p = {0};
+            for (int64_t i = i0; i < nnki_min(n, i0 + NORM_ROWS_RUN); i++) {
+                NNK_FN(norm_v) d, v;
+                memcpy(&d, dy + i * c + j, sizeof d);
+                memcpy(&v, x + i * c + j, sizeof v);
+                s += d;
+                p += d * (v - centre);
+            }
+            NNK_FN(widen_add)(&s, s_wide);
+            NNK_FN(widen_add)(&p, p_wide);
+        }
+        memcpy(sum + j, s_wide, sizeof s_wide);
+        memcpy(products + j, p_wide, sizeof p_wide);
+    }
+    for (; j < width; j++)
+        for (int64_t i = 0; i < n; i++) {
+            sum[j] += dy[i * c + j];
+            products[j] += (double)dy[i * c + j] * ((double)x[i * c + j] - (double)mean[j]);
+        }
+}
+
 /* dgamma and dbeta (unless NULL) of channels [c0, c0 + NORM_BLOCK) of x (n, c), from sums taken
  * row by row, and dx's coefficients b and c (indexed from c0). */
 NORM_LOOP void NNK_FN(bn_backward_coefficients)(const NNK_FN(norm_backward_args) *a, int64_t c0,
@@ -479,17 +514,8 @@ NORM_LOOP void NNK_FN(bn_backward_coefficients)(const NNK_FN(norm_backward_args)
     const int64_t width = nnki_min(NORM_BLOCK, g->c - c0);
     const NNK_T *x = a->x + c0, *dy = a->dy + c0;
     double sum[NORM_BLOCK] = {0}, products[NORM_BLOCK] = {0};
-    NNK_T mean[NORM_BLOCK];
     const NNK_T *gamma = a->gamma + c0, *invstd = a->invstd + c0;
-    for (int64_t j = 0; j < width; j++)
-        mean[j] = a->mean[c0 + j];
-    for (int64_t i = 0; i < g->n; i++) {
-        const NNK_T *xr = x + i * g->c, *dyr = dy + i * g->c;
-        for (int64_t j = 0; j < width; j++) {
-            sum[j] += dyr[j];
-            products[j] += (double)dyr[j] * ((double)xr[j] - (double)mean[j]);
-        }
-    }
+    NNK_FN(bn_block_grad_sums)(x, dy, g->n, g->c, width, a->mean + c0, sum, products);
     for (int64_t j = 0; j < width; j++) {
         double b, c;
         if (a->dbeta != NULL)
