@@ -108,14 +108,14 @@ int64_t nnki_direct_workspace(const nnki_conv_geom *g, size_t elem, bool filter)
 {
     int64_t fixed, each;
     direct_sizes(g, elem, filter, &fixed, &each);
-    return nnki_workspace_wanted(g->n, fixed, each);
+    return nnki_workspace_wanted(g->n, fixed, each, elem);
 }
 
 int nnki_direct_threads(const nnki_conv_geom *g, size_t elem, bool filter, int64_t workspace_len)
 {
     int64_t fixed, each;
     direct_sizes(g, elem, filter, &fixed, &each);
-    return nnki_threads_held(g->n, fixed, each, workspace_len);
+    return nnki_threads_held(g->n, fixed, each, elem, workspace_len);
 }
 
 /* ---- The input gradient of shallow stride-1 convolutions ------------------------------------ */
@@ -189,13 +189,13 @@ bool nnki_direct_dx_applies(const nnki_conv_geom *g, size_t elem)
 int64_t nnki_direct_dx_workspace(const nnki_conv_geom *g, size_t elem)
 {
     const dx_geom xg = dx_geometry(g, elem);
-    return nnki_workspace_wanted(g->n, xg.panel, xg.image);
+    return nnki_workspace_wanted(g->n, xg.panel, xg.image, elem);
 }
 
 int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspace_len)
 {
     const dx_geom xg = dx_geometry(g, elem);
-    return nnki_threads_held(g->n, xg.panel, xg.image, workspace_len);
+    return nnki_threads_held(g->n, xg.panel, xg.image, elem, workspace_len);
 }
 
 /* Each element type's kernels at both widths: DIRECT_BYTES per vector, at most DIRECT_BLOCK

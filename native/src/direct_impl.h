@@ -133,9 +133,11 @@ static nnk_status NNK_FN(direct_forward)(const nnki_conv_geom *g, const NNK_T *x
                                          NNK_T *workspace, int threads)
 {
     const direct_geom dg = direct_geometry(g, sizeof(NNK_T));
-    NNK_T *panel = workspace;
+    /* The panel and offsets, then the threads' padded images (nnki_workspace_wanted's layout). */
+    NNK_T *panel = nnki_workspace_base(workspace, sizeof *workspace);
     int32_t *koff = (int32_t *)(void *)(panel + dg.panel), *poff = koff + g->ckk;
-    NNK_T *images = panel + dg.panel + dg.offsets;
+    NNK_T *images = panel + nnki_workspace_round(dg.panel + dg.offsets, sizeof *workspace);
+    const int64_t stride = nnki_workspace_round(dg.padded_image, sizeof *workspace);
     /* panel[block][k][channel of the block], zero past f. */
     const int64_t block_f = DIRECT_BLOCK * dg.lanes;
     for (int64_t f0 = 0; f0 < dg.padded_f; f0 += block_f) {
@@ -146,11 +148,11 @@ static nnk_status NNK_FN(direct_forward)(const nnki_conv_geom *g, const NNK_T *x
     }
     NNK_FN(direct_offsets)(g, &dg, koff, poff);
     /* The padding stays zero: each image's copy only writes the interior. */
-    memset(images, 0, (size_t)(threads * dg.padded_image) * sizeof *images);
+    memset(images, 0, (size_t)(threads * stride) * sizeof *images);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g->n; i++)
         NNK_FN(direct_image)(g, &dg, x, panel, koff, poff, b, y,
-                             images + omp_get_thread_num() * dg.padded_image, i);
+                             images + omp_get_thread_num() * stride, i);
     return NNK_OK;
 }
 
@@ -208,11 +210,15 @@ static nnk_status NNK_FN(direct_backward_filter)(const nnki_conv_geom *g, const 
                                                  NNK_T *workspace, int threads)
 {
     const direct_geom dg = direct_geometry(g, sizeof(NNK_T));
-    int32_t *koff = (int32_t *)(void *)workspace, *poff = koff + g->ckk;
-    /* The images' bias sums (nnki_bias_put), then the threads' shares. */
-    NNK_T *bias = db != NULL ? workspace + dg.offsets : NULL;
-    NNK_T *shares = workspace + dg.offsets + nnki_bias_sums_len(g->n, g->f, sizeof(NNK_T));
-    const int64_t share = direct_filter_share(g, &dg);
+    /* The offsets and the images' bias sums (nnki_bias_put), then the threads' shares
+     * (nnki_workspace_wanted's layout). */
+    NNK_T *const base = nnki_workspace_base(workspace, sizeof *workspace);
+    int32_t *koff = (int32_t *)(void *)base, *poff = koff + g->ckk;
+    NNK_T *bias = db != NULL ? base + dg.offsets : NULL;
+    NNK_T *shares =
+        base + nnki_workspace_round(dg.offsets + nnki_bias_sums_len(g->n, g->f, sizeof(NNK_T)),
+                                    sizeof *workspace);
+    const int64_t share = nnki_workspace_round(direct_filter_share(g, &dg), sizeof *workspace);
     NNK_FN(direct_offsets)(g, &dg, koff, poff);
     /* Thread t's share: its dw in panel order, its padded image, its transposed dy. */
     for (int t = 0; t < threads; t++)
@@ -337,7 +343,10 @@ static nnk_status NNK_FN(direct_backward_data)(const nnki_conv_geom *g, const NN
                                                int threads)
 {
     const dx_geom xg = dx_geometry(g, sizeof(NNK_T));
-    NNK_T *panel = workspace, *images = workspace + xg.panel;
+    /* The flipped filters, then the threads' padded dy (nnki_workspace_wanted's layout). */
+    NNK_T *panel = nnki_workspace_base(workspace, sizeof *workspace);
+    NNK_T *images = panel + nnki_workspace_round(xg.panel, sizeof *workspace);
+    const int64_t stride = nnki_workspace_round(xg.image, sizeof *workspace);
     /* panel[block of channels][f][kh][kw][channel of the block] = w[f][c][kh-1-.][kw-1-.] */
     for (int64_t c0 = 0; c0 < g->c; c0 += DX_CHANNELS) {
         const int64_t cb = nnki_min(DX_CHANNELS, g->c - c0);
@@ -350,9 +359,9 @@ static nnk_status NNK_FN(direct_backward_data)(const nnki_conv_geom *g, const NN
                                   g->kw - 1 - b];
     }
     /* The padding stays zero: each image's copy only writes the interior. */
-    memset(images, 0, (size_t)(threads * xg.image) * sizeof *images);
+    memset(images, 0, (size_t)(threads * stride) * sizeof *images);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g->n; i++)
-        NNK_FN(dx_image)(g, &xg, panel, dy, dx, images + omp_get_thread_num() * xg.image, i);
+        NNK_FN(dx_image)(g, &xg, panel, dy, dx, images + omp_get_thread_num() * stride, i);
     return NNK_OK;
 }

@@ -126,9 +126,10 @@ int nnki_loop_threads(int64_t n, int64_t fit)
     return (int)nnki_min(nnki_min(nnk_get_num_threads(), n), fit);
 }
 
-int64_t nnki_workspace_wanted(int64_t n, int64_t fixed, int64_t each)
+int64_t nnki_workspace_wanted(int64_t n, int64_t fixed, int64_t each, size_t elem)
 {
-    return fixed + nnki_min(nnk_get_num_threads(), n) * each;
+    return (int64_t)(NNKI_WORKSPACE_ALIGN / elem) + nnki_workspace_round(fixed, elem) +
+           nnki_min(nnk_get_num_threads(), n) * nnki_workspace_round(each, elem);
 }
 
 int64_t nnki_bias_sums_len(int64_t n, int64_t f, size_t elem)
@@ -153,11 +154,13 @@ double nnki_bias_total(const void *sums, int64_t n, int64_t f, int64_t fi)
     return total;
 }
 
-int nnki_threads_held(int64_t n, int64_t fixed, int64_t each, int64_t workspace_len)
+int nnki_threads_held(int64_t n, int64_t fixed, int64_t each, size_t elem, int64_t workspace_len)
 {
-    if (workspace_len < fixed + each)
+    const int64_t shared = (int64_t)(NNKI_WORKSPACE_ALIGN / elem) + nnki_workspace_round(fixed, elem);
+    const int64_t share = nnki_workspace_round(each, elem);
+    if (workspace_len < shared + share)
         return 0;
-    return nnki_loop_threads(n, (workspace_len - fixed) / each);
+    return nnki_loop_threads(n, (workspace_len - shared) / share);
 }
 
 void nnki_format_dims(char *buf, size_t size, const int64_t *dims, int ndims)

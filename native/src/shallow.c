@@ -59,17 +59,7 @@ typedef struct shallow_geom {
     int64_t filter_taps; /* ckk rounded up to whole blocks of taps */
     int64_t filter_sums; /* f*filter_taps vectors: a thread's per-lane sums of dw */
     int64_t filter_bias; /* n*f doubles: each image's sums of dy, shared by the threads */
-    int64_t align;       /* elements in SHALLOW_ALIGN bytes */
 } shallow_geom;
-
-/* The kernels start their part of the workspace, and the threads' shares after the shared
- * part, on a boundary of this many bytes (within slack at the workspace's start): the planes are
- * read a vector at every tap, and a managed array starts 8 or 16 bytes into a cache line
- * (conv_seed forward took 1.05x the time with its planes 16 bytes off). */
-#define SHALLOW_ALIGN 64
-
-/* n rounded up to whole multiples of align. */
-static int64_t shallow_round(int64_t n, int64_t align) { return (n + align - 1) / align * align; }
 
 static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
 {
@@ -93,7 +83,6 @@ static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
     sg.filter_taps = (g->ckk + fk - 1) / fk * fk;
     sg.filter_sums = g->f * sg.filter_taps * sg.lanes;
     sg.filter_bias = nnki_bias_sums_len(g->n, g->f, elem);
-    sg.align = (int64_t)(SHALLOW_ALIGN / elem);
     return sg;
 }
 
@@ -130,19 +119,12 @@ bool nnki_shallow_applies(const nnki_conv_geom *g, size_t elem, nnki_shallow_pas
     return pass == NNKI_SHALLOW_FORWARD || g->out_w % sg.lanes == 0;
 }
 
-/* The shared part of the workspace, rounded up to whole SHALLOW_ALIGN bytes. */
-static int64_t shallow_shared(const shallow_geom *sg, nnki_shallow_pass pass)
-{
-    return shallow_round(pass == NNKI_SHALLOW_DATA     ? sg->data_fixed
-                         : pass == NNKI_SHALLOW_FILTER ? sg->filter_bias
-                                                       : 0,
-                         sg->align);
-}
-
-/* Workspace shared by the threads (with the slack before it), and each thread's own. */
+/* Workspace shared by the threads, and each thread's own (nnki_workspace_wanted lays them out). */
 static int64_t shallow_fixed(const shallow_geom *sg, nnki_shallow_pass pass)
 {
-    return sg->align + shallow_shared(sg, pass);
+    return pass == NNKI_SHALLOW_DATA ? sg->data_fixed
+           : pass == NNKI_SHALLOW_FILTER ? sg->filter_bias
+                                         : 0;
 }
 static int64_t shallow_share(const shallow_geom *sg, nnki_shallow_pass pass)
 {
@@ -154,14 +136,14 @@ static int64_t shallow_share(const shallow_geom *sg, nnki_shallow_pass pass)
 int64_t nnki_shallow_workspace(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass)
 {
     const shallow_geom sg = shallow_geometry(g, elem);
-    return nnki_workspace_wanted(g->n, shallow_fixed(&sg, pass), shallow_share(&sg, pass));
+    return nnki_workspace_wanted(g->n, shallow_fixed(&sg, pass), shallow_share(&sg, pass), elem);
 }
 
 int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass pass,
                          int64_t workspace_len)
 {
     const shallow_geom sg = shallow_geometry(g, elem);
-    return nnki_threads_held(g->n, shallow_fixed(&sg, pass), shallow_share(&sg, pass),
+    return nnki_threads_held(g->n, shallow_fixed(&sg, pass), shallow_share(&sg, pass), elem,
                              workspace_len);
 }
 

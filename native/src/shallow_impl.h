@@ -203,15 +203,6 @@ static SHALLOW_TARGET void NNK_FN(shallow_image)(const nnki_conv_geom *g,
     }
 }
 
-/* The workspace from its first element on a SHALLOW_ALIGN boundary: at most the slack that
- * shallow_fixed counts in is skipped. */
-static inline NNK_T *NNK_FN(shallow_base)(NNK_T *workspace)
-{
-    const uintptr_t at = (uintptr_t)workspace;
-    const uintptr_t up = (at + SHALLOW_ALIGN - 1) & ~(uintptr_t)(SHALLOW_ALIGN - 1);
-    return workspace + (up - at) / sizeof *workspace;
-}
-
 static nnk_status NNK_FN(shallow_forward)(const nnki_conv_geom *g, const NNK_T *x,
                                           const NNK_T *w, const NNK_T *b, NNK_T *y,
                                           NNK_T *workspace, int threads)
@@ -221,12 +212,14 @@ static nnk_status NNK_FN(shallow_forward)(const nnki_conv_geom *g, const NNK_T *
     for (int64_t k = 0; k < g->ckk; k++)
         toff[k] = shallow_tap_offset(g, &sg, k);
     /* The padding stays zero: each image's split only writes the interior. */
-    NNK_T *shares = NNK_FN(shallow_base)(workspace);
-    memset(shares, 0, (size_t)(threads * sg.share) * sizeof *shares);
+    /* The threads' shares (nnki_workspace_wanted's layout). */
+    NNK_T *shares = nnki_workspace_base(workspace, sizeof *workspace);
+    const int64_t stride = nnki_workspace_round(sg.share, sizeof *workspace);
+    memset(shares, 0, (size_t)(threads * stride) * sizeof *shares);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g->n; i++)
-        NNK_FN(shallow_image)(g, &sg, x, w, b, toff, y,
-                              shares + omp_get_thread_num() * sg.share, i);
+        NNK_FN(shallow_image)(g, &sg, x, w, b, toff, y, shares + omp_get_thread_num() * stride,
+                              i);
     return NNK_OK;
 }
 
@@ -398,7 +391,8 @@ static nnk_status NNK_FN(shallow_backward_data)(const nnki_conv_geom *g, const N
      * load of the sums never waits on the other's store at an offset it overlaps.
      * panel[block][fi][tap of the block] = w[fi][tap], zero past ckk; toff likewise, 0 there. */
     int64_t toff[SHALLOW_MAX_DEPTH + SHALLOW_DATA_TAPS];
-    NNK_T *const base = NNK_FN(shallow_base)(workspace);
+    /* The panel and a zero vector, then the threads' shares (nnki_workspace_wanted's layout). */
+    NNK_T *const base = nnki_workspace_base(workspace, sizeof *workspace);
     NNK_T *panel = base, *zero = base + sg.data_panel;
     for (int64_t t = 0; t < sg.data_taps; t++) {
         int64_t k = 0;
@@ -411,11 +405,12 @@ static nnk_status NNK_FN(shallow_backward_data)(const nnki_conv_geom *g, const N
             panel[(t / KB * g->f + fi) * KB + t % KB] = t < g->ckk ? w[fi * g->ckk + k] : 0;
     }
     memset(zero, 0, SHALLOW_LANES * sizeof *zero);
-    NNK_T *shares = base + shallow_shared(&sg, NNKI_SHALLOW_DATA);
+    NNK_T *shares = base + nnki_workspace_round(sg.data_fixed, sizeof *workspace);
+    const int64_t stride = nnki_workspace_round(sg.share, sizeof *workspace);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g->n; i++)
         NNK_FN(shallow_data_image)(g, &sg, panel, toff, zero, dy, dx,
-                                   shares + omp_get_thread_num() * sg.share, i);
+                                   shares + omp_get_thread_num() * stride, i);
     return NNK_OK;
 }
 
@@ -572,13 +567,13 @@ static nnk_status NNK_FN(shallow_backward_filter)(const nnki_conv_geom *g, const
     int64_t toff[SHALLOW_MAX_DEPTH + SHALLOW_FILTER_TAPS];
     for (int64_t t = 0; t < sg.filter_taps; t++)
         toff[t] = shallow_tap_offset(g, &sg, t < g->ckk ? t : 0);
-    const int64_t each = sg.share + sg.filter_sums;
+    const int64_t each = nnki_workspace_round(sg.share + sg.filter_sums, sizeof *workspace);
     /* The images' bias sums (doubles, through memcpy: the workspace is only NNK_T aligned),
      * then each thread's planes, whose padding stays zero (each split only writes the
      * interior), and sums, which start at zero. */
-    NNK_T *const base = NNK_FN(shallow_base)(workspace);
+    NNK_T *const base = nnki_workspace_base(workspace, sizeof *workspace);
     NNK_T *bias = db != NULL ? base : NULL;
-    NNK_T *shares = base + shallow_shared(&sg, NNKI_SHALLOW_FILTER);
+    NNK_T *shares = base + nnki_workspace_round(sg.filter_bias, sizeof *workspace);
     memset(shares, 0, (size_t)(threads * each) * sizeof *shares);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t i = 0; i < g->n; i++) {

@@ -712,22 +712,23 @@ TEST(Conv2d_Shallow_MatchesDirectLoops_Float32)
     check_forward_table(shallow_geometries, TEST_COUNT(shallow_geometries), 9200, true, 1e-5);
 }
 
-/* The shallow kernels start their planes on a 64-byte boundary inside the workspace they are
- * given (a managed array starts 8 or 16 bytes into a line): the size the query gives holds them
- * wherever the workspace starts, at two threads, and every offset gives the bits of the first
- * with nothing written past the workspace's end. conv_seed's geometry with 4 images. */
-TEST(Conv2d_Shallow_WorkspaceAtAnyOffset)
+/* The kernels lay their workspace out from its first 64-byte boundary (a managed array starts 8
+ * or 16 bytes into a line): the size the query gives holds them wherever the workspace starts,
+ * at two threads, and every offset gives the bits of the aligned one with nothing written past
+ * the workspace's end. The shapes of conv_seed (shallow y, dx and dw), conv_mnist2 (direct y and
+ * dw) and conv_mnist1 (shallow y, direct dx) with 4 images, offsets of 0, 4 and 13 floats. */
+static void check_workspace_offsets(const nnk_conv2d_desc *d, uint64_t seed)
 {
-    const nnk_conv2d_desc d = {4, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1};
-    CHECK_OK(nnk_set_num_threads(2));
-    conv_case c = make_case(&d, 9600);
+    conv_case c = make_case(d, seed);
     float *x = test_to_float(c.x, c.x_len), *w = test_to_float(c.w, c.w_len);
-    float *b = test_to_float(c.b, d.f), *dy = test_to_float(c.dy, c.y_len);
-    const int64_t lens[2] = {query_workspace(&d, NNK_CONV_FORWARD),
-                             query_workspace(&d, NNK_CONV_BACKWARD)};
-    const int64_t out_lens[4] = {c.y_len, c.x_len, c.w_len, d.f};
+    float *b = test_to_float(c.b, d->f), *dy = test_to_float(c.dy, c.y_len);
+    const int64_t lens[2] = {query_workspace(d, NNK_CONV_FORWARD),
+                             query_workspace(d, NNK_CONV_BACKWARD)};
+    const int64_t out_lens[4] = {c.y_len, c.x_len, c.w_len, d->f};
+    const int offsets[] = {0, 4, 13};
     float *first[4] = {NULL};
-    for (int offset = 0; offset < 16; offset++) {
+    for (int oi = 0; oi < TEST_COUNT(offsets); oi++) {
+        const int offset = offsets[oi];
         float *out[4];
         for (int k = 0; k < 4; k++)
             out[k] = malloc((size_t)out_lens[k] * sizeof(float));
@@ -738,11 +739,11 @@ TEST(Conv2d_Shallow_WorkspaceAtAnyOffset)
             for (int64_t k = lens[pass]; k < lens[pass] + 64 - offset; k++)
                 ws[k] = 12345;
             if (pass == 0)
-                CHECK_OK(nnk_conv2d_forward_f32(&d, x, c.x_len, w, c.w_len, b, d.f, out[0],
+                CHECK_OK(nnk_conv2d_forward_f32(d, x, c.x_len, w, c.w_len, b, d->f, out[0],
                                                 c.y_len, ws, lens[0]));
             else
-                CHECK_OK(nnk_conv2d_backward_f32(&d, x, c.x_len, w, c.w_len, dy, c.y_len, out[1],
-                                                 c.x_len, out[2], c.w_len, out[3], d.f, ws,
+                CHECK_OK(nnk_conv2d_backward_f32(d, x, c.x_len, w, c.w_len, dy, c.y_len, out[1],
+                                                 c.x_len, out[2], c.w_len, out[3], d->f, ws,
                                                  lens[1]));
             for (int64_t k = lens[pass]; k < lens[pass] + 64 - offset; k++)
                 CHECK(ws[k] == 12345, "offset %d, pass %d: element %lld past the workspace written",
@@ -750,12 +751,12 @@ TEST(Conv2d_Shallow_WorkspaceAtAnyOffset)
             free(buffer);
         }
         for (int k = 0; k < 4; k++) {
-            if (offset == 0) {
+            if (oi == 0) {
                 first[k] = out[k];
                 continue;
             }
             CHECK(memcmp(out[k], first[k], (size_t)out_lens[k] * sizeof(float)) == 0,
-                  "offset %d: output %d differs from offset 0's", offset, k);
+                  "offset %d: output %d differs from the aligned workspace's", offset, k);
             free(out[k]);
         }
     }
@@ -764,6 +765,14 @@ TEST(Conv2d_Shallow_WorkspaceAtAnyOffset)
     for (float **p = (float *[]){x, w, b, dy}, **q = p; q < p + 4; q++)
         free(*q);
     free_case(&c);
+}
+
+TEST(Conv2d_WorkspaceAtAnyOffset)
+{
+    CHECK_OK(nnk_set_num_threads(2));
+    check_workspace_offsets(&(nnk_conv2d_desc){4, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1}, 9600);
+    check_workspace_offsets(&(nnk_conv2d_desc){4, 20, 13, 13, 50, 5, 5, 1, 1, 0, 0}, 9610);
+    check_workspace_offsets(&(nnk_conv2d_desc){4, 1, 28, 28, 20, 3, 3, 1, 1, 0, 0}, 9620);
     CHECK_OK(nnk_set_num_threads(1));
 }
 
