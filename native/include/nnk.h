@@ -101,7 +101,9 @@ NNK_API nnk_status nnk_conv2d_output_size(const nnk_conv2d_desc *desc, int64_t *
                                           int64_t *out_w);
 
 /* Elements (of the kernel's element type) the workspace of one conv2d call needs at the
- * current thread count. A smaller workspace still works if it fits one thread's share. */
+ * current thread count. A smaller workspace still works if it fits one thread's share. The
+ * workspace may start anywhere (the size includes 64 bytes the kernels skip to put their own
+ * buffers on a cache-line boundary). */
 NNK_API nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass pass,
                                              int64_t *elements);
 

@@ -70,7 +70,9 @@ internal static unsafe partial class NativeMethods
 
     /// <summary>
     /// Elements (of the kernel's element type) the workspace of one conv2d call needs at the
-    /// current thread count. A smaller workspace still works if it fits one thread's share.
+    /// current thread count. A smaller workspace still works if it fits one thread's share. The
+    /// workspace may start anywhere (the size includes 64 bytes the kernels skip to put their own
+    /// buffers on a cache-line boundary).
     /// </summary>
     [LibraryImport("nnk", EntryPoint = "nnk_conv2d_workspace_size")]
     public static partial nnk_status nnk_conv2d_workspace_size([NativeTypeName("const nnk_conv2d_desc *")] nnk_conv2d_desc* desc, nnk_conv_pass pass, [NativeTypeName("int64_t *")] long* elements);
