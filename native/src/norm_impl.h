@@ -238,13 +238,14 @@ static NNKI_CLONES void NNK_FN(bn_forward_channels)(const NNK_FN(bn_forward_args
     }
 }
 
-/* Sums over the rows of x (n, c) of d = x - shift[j] and d*d for channels [0, width) of a block
- * (x and shift from its first channel) into sum and squares: per vector of channels in NNK_T
- * over runs of NORM_ROWS_RUN rows, widened once per run (the run's sums in double on the stack
- * per element had taken ~2 cycles an element); the channels past the last whole vector in
- * double. */
-NORM_LOOP void NNK_FN(bn_block_sums)(const NNK_T *x, int64_t n, int64_t c, int64_t width,
-                                     const NNK_T *shift, double *sum, double *squares)
+/* Sums over the rows of an (n, c) tensor for channels [0, width) of a block (pointers from its
+ * first channel), as run_sums takes them: sum gets d and squares d*d, d = p - shift[j], or with
+ * grad (p = dy) sum gets dy and squares dy*(x - shift[j]). Per vector of channels in NNK_T over
+ * runs of NORM_ROWS_RUN rows, widened once per run (the sums in double on the stack per element
+ * had taken ~2 cycles an element); the channels past the last whole vector in double. */
+NORM_LOOP void NNK_FN(bn_block_sums)(bool grad, const NNK_T *p, const NNK_T *x, int64_t n,
+                                     int64_t c, int64_t width, const NNK_T *shift, double *sum,
+                                     double *squares)
 {
     enum { LANES = NNK_FN(norm_lanes), WIDE = NNK_FN(norm_wide) };
     int64_t j = 0;
@@ -255,11 +256,17 @@ NORM_LOOP void NNK_FN(bn_block_sums)(const NNK_T *x, int64_t n, int64_t c, int64
         for (int64_t i0 = 0; i0 < n; i0 += NORM_ROWS_RUN) {
             NNK_FN(norm_v) s = {0}, q = {0};
             for (int64_t i = i0; i < nnki_min(n, i0 + NORM_ROWS_RUN); i++) {
-                NNK_FN(norm_v) d;
-                memcpy(&d, x + i * c + j, sizeof d);
-                d -= centre;
+                NNK_FN(norm_v) d, v;
+                memcpy(&d, p + i * c + j, sizeof d);
+                if (grad) {
+                    memcpy(&v, x + i * c + j, sizeof v);
+                    v -= centre;
+                } else {
+                    d -= centre;
+                    v = d;
+                }
                 s += d;
-                q += d * d;
+                q += d * v;
             }
             NNK_FN(widen_add)(&s, s_wide);
             NNK_FN(widen_add)(&q, q_wide);
@@ -269,9 +276,11 @@ NORM_LOOP void NNK_FN(bn_block_sums)(const NNK_T *x, int64_t n, int64_t c, int64
     }
     for (; j < width; j++)
         for (int64_t i = 0; i < n; i++) {
-            const double d = (double)x[i * c + j] - shift[j];
-            sum[j] += d;
-            squares[j] += d * d;
+            double e = p[i * c + j];
+            if (!grad)
+                e -= shift[j];
+            sum[j] += e;
+            squares[j] += e * (grad ? (double)x[i * c + j] - shift[j] : e);
         }
 }
 
@@ -290,7 +299,7 @@ NORM_LOOP void NNK_FN(bn_forward_coefficients)(const NNK_FN(bn_forward_args) *a,
     for (int64_t j = 0; j < width; j++)
         shift0[j] = x[j];
     if (a->train) {
-        NNK_FN(bn_block_sums)(x, g->n, g->c, width, shift0, sum, squares);
+        NNK_FN(bn_block_sums)(false, x, NULL, g->n, g->c, width, shift0, sum, squares);
         for (int64_t j = 0; j < width; j++) {
             double mean;
             if (!far_shift(shift0[j], sum[j], squares[j], (double)g->n, &mean))
@@ -470,41 +479,6 @@ static NNKI_CLONES void NNK_FN(bn_backward_channels)(const NNK_FN(norm_backward_
     }
 }
 
-/* Sums over the rows of x (n, c) of dy and dy*(x - mean[j]) for channels [0, width) of a block
- * (x, dy and mean from its first channel) into sum and products, as bn_block_sums takes its
- * sums: in NNK_T per vector of channels over runs of NORM_ROWS_RUN rows, then in double. */
-NORM_LOOP void NNK_FN(bn_block_grad_sums)(const NNK_T *x, const NNK_T *dy, int64_t n, int64_t c,
-                                          int64_t width, const NNK_T *mean, double *sum,
-                                          double *products)
-{
-    enum { LANES = NNK_FN(norm_lanes), WIDE = NNK_FN(norm_wide) };
-    int64_t j = 0;
-    for (; j + LANES <= width; j += LANES) {
-        NNK_FN(norm_v) centre;
-        memcpy(&centre, mean + j, sizeof centre);
-        norm_v4d s_wide[WIDE] = {{0}}, p_wide[WIDE] = {{0}};
-        for (int64_t i0 = 0; i0 < n; i0 += NORM_ROWS_RUN) {
-            NNK_FN(norm_v) s = {0}, p = {0};
-            for (int64_t i = i0; i < nnki_min(n, i0 + NORM_ROWS_RUN); i++) {
-                NNK_FN(norm_v) d, v;
-                memcpy(&d, dy + i * c + j, sizeof d);
-                memcpy(&v, x + i * c + j, sizeof v);
-                s += d;
-                p += d * (v - centre);
-            }
-            NNK_FN(widen_add)(&s, s_wide);
-            NNK_FN(widen_add)(&p, p_wide);
-        }
-        memcpy(sum + j, s_wide, sizeof s_wide);
-        memcpy(products + j, p_wide, sizeof p_wide);
-    }
-    for (; j < width; j++)
-        for (int64_t i = 0; i < n; i++) {
-            sum[j] += dy[i * c + j];
-            products[j] += (double)dy[i * c + j] * ((double)x[i * c + j] - (double)mean[j]);
-        }
-}
-
 /* dgamma and dbeta (unless NULL) of channels [c0, c0 + NORM_BLOCK) of x (n, c), from sums taken
  * row by row, and dx's coefficients b and c (indexed from c0). */
 NORM_LOOP void NNK_FN(bn_backward_coefficients)(const NNK_FN(norm_backward_args) *a, int64_t c0,
@@ -515,7 +489,7 @@ NORM_LOOP void NNK_FN(bn_backward_coefficients)(const NNK_FN(norm_backward_args)
     const NNK_T *x = a->x + c0, *dy = a->dy + c0;
     double sum[NORM_BLOCK] = {0}, products[NORM_BLOCK] = {0};
     const NNK_T *gamma = a->gamma + c0, *invstd = a->invstd + c0;
-    NNK_FN(bn_block_grad_sums)(x, dy, g->n, g->c, width, a->mean + c0, sum, products);
+    NNK_FN(bn_block_sums)(true, dy, x, g->n, g->c, width, a->mean + c0, sum, products);
     for (int64_t j = 0; j < width; j++) {
         double b, c;
         if (a->dbeta != NULL)
