@@ -733,8 +733,10 @@ static void check_workspace_offsets(const nnk_conv2d_desc *d, uint64_t seed)
         for (int k = 0; k < 4; k++)
             out[k] = malloc((size_t)out_lens[k] * sizeof(float));
         for (int pass = 0; pass < 2; pass++) {
-            /* A 64-byte aligned buffer, the workspace offset floats in, canaries after it. */
-            float *buffer = aligned_alloc(64, (size_t)(lens[pass] + 64) * sizeof(float));
+            /* A 64-byte aligned buffer (aligned_alloc wants whole multiples of the alignment),
+             * the workspace offset floats in, canaries after it. */
+            const size_t bytes = (size_t)(lens[pass] + 64) * sizeof(float);
+            float *buffer = aligned_alloc(64, (bytes + 63) / 64 * 64);
             float *ws = buffer + offset;
             for (int64_t k = lens[pass]; k < lens[pass] + 64 - offset; k++)
                 ws[k] = 12345;
