@@ -149,7 +149,7 @@ static int64_t norm_blocks(int64_t c) { return (c - 1) / NORM_BLOCK + 1; } /* c 
 /* Whether x (n, c) on threads goes by rows: more than one thread and few enough channels. */
 static bool norm_by_rows(const norm_geom *g, int threads)
 {
-    return g->spatial == 1 && threads > 1 && g->c <= NORM_ROWS_MAX_C;
+    return threads > 1 && g->c <= NORM_ROWS_MAX_C;
 }
 
 /* GNU vectors of 32 bytes: one register in the AVX2 clone; the baseline clone emulates them

@@ -389,25 +389,26 @@ nnk_status NNK_FN(nnk_batchnorm_forward)(const nnk_norm_desc *desc, nnk_norm_mod
         .x = x, .gamma = gamma, .beta = beta, .running_mean = running_mean,
         .running_var = running_var, .y = y, .save_mean = save_mean, .save_invstd = save_invstd,
     };
-    if (g.spatial == 1 && norm_by_rows(&g, norm_threads(norm_blocks(g.c), g.len))) {
+    if (g.spatial == 1) {
         const int64_t blocks = norm_blocks(g.c);
         const int threads = norm_threads(blocks, g.len);
-        NNK_T centre[NORM_ROWS_MAX_C], scale[NORM_ROWS_MAX_C], shift[NORM_ROWS_MAX_C];
+        if (norm_by_rows(&g, threads)) {
+            NNK_T centre[NORM_ROWS_MAX_C], scale[NORM_ROWS_MAX_C], shift[NORM_ROWS_MAX_C];
 #pragma omp parallel num_threads(threads)
-        {
+            {
 #pragma omp for schedule(static)
-            for (int64_t u = 0; u < blocks; u++)
-                NNK_FN(bn_forward_block_coefficients)(&a, u * NORM_BLOCK, centre, scale, shift);
-            const int t = omp_get_thread_num(), team = omp_get_num_threads();
-            NNK_FN(bn_forward_row_range)(&a, norm_share(g.n, t, team), norm_share(g.n, t + 1, team),
-                                         centre, scale, shift);
-        }
-    } else if (g.spatial == 1) {
-        const int64_t blocks = norm_blocks(g.c);
-        const int threads = norm_threads(blocks, g.len);
+                for (int64_t u = 0; u < blocks; u++)
+                    NNK_FN(bn_forward_block_coefficients)(&a, u * NORM_BLOCK, centre, scale,
+                                                          shift);
+                const int t = omp_get_thread_num(), team = omp_get_num_threads();
+                NNK_FN(bn_forward_row_range)(&a, norm_share(g.n, t, team),
+                                             norm_share(g.n, t + 1, team), centre, scale, shift);
+            }
+        } else {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-        for (int64_t u = 0; u < blocks; u++)
-            NNK_FN(bn_forward_block)(&a, u * NORM_BLOCK);
+            for (int64_t u = 0; u < blocks; u++)
+                NNK_FN(bn_forward_block)(&a, u * NORM_BLOCK);
+        }
     } else {
         const int threads = norm_threads(g.c, g.len);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
@@ -588,25 +589,25 @@ nnk_status NNK_FN(nnk_batchnorm_backward)(const nnk_norm_desc *desc, const NNK_T
     if (dx == NULL && dgamma == NULL && dbeta == NULL)
         return NNK_OK;
 
-    if (g.spatial == 1 && dx != NULL && norm_by_rows(&g, norm_threads(norm_blocks(g.c), g.len))) {
+    if (g.spatial == 1) {
         const int64_t blocks = norm_blocks(g.c);
         const int threads = norm_threads(blocks, g.len);
-        NNK_T cb[NORM_ROWS_MAX_C], cc[NORM_ROWS_MAX_C];
+        if (dx != NULL && norm_by_rows(&g, threads)) {
+            NNK_T cb[NORM_ROWS_MAX_C], cc[NORM_ROWS_MAX_C];
 #pragma omp parallel num_threads(threads)
-        {
+            {
 #pragma omp for schedule(static)
-            for (int64_t u = 0; u < blocks; u++)
-                NNK_FN(bn_backward_block_coefficients)(&a, u * NORM_BLOCK, cb, cc);
-            const int t = omp_get_thread_num(), team = omp_get_num_threads();
-            NNK_FN(bn_backward_row_range)(&a, norm_share(g.n, t, team),
-                                          norm_share(g.n, t + 1, team), cb, cc);
-        }
-    } else if (g.spatial == 1) {
-        const int64_t blocks = norm_blocks(g.c);
-        const int threads = norm_threads(blocks, g.len);
+                for (int64_t u = 0; u < blocks; u++)
+                    NNK_FN(bn_backward_block_coefficients)(&a, u * NORM_BLOCK, cb, cc);
+                const int t = omp_get_thread_num(), team = omp_get_num_threads();
+                NNK_FN(bn_backward_row_range)(&a, norm_share(g.n, t, team),
+                                              norm_share(g.n, t + 1, team), cb, cc);
+            }
+        } else {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-        for (int64_t u = 0; u < blocks; u++)
-            NNK_FN(bn_backward_block)(&a, u * NORM_BLOCK);
+            for (int64_t u = 0; u < blocks; u++)
+                NNK_FN(bn_backward_block)(&a, u * NORM_BLOCK);
+        }
     } else {
         const int threads = norm_threads(g.c, g.len);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
