@@ -126,9 +126,15 @@ int nnki_loop_threads(int64_t n, int64_t fit)
     return (int)nnki_min(nnki_min(nnk_get_num_threads(), n), fit);
 }
 
+/* The slack before a kernel's workspace and its shared part (nnki_workspace_wanted's layout). */
+static int64_t workspace_shared(int64_t fixed, size_t elem)
+{
+    return (int64_t)(NNKI_WORKSPACE_ALIGN / elem) + nnki_workspace_round(fixed, elem);
+}
+
 int64_t nnki_workspace_wanted(int64_t n, int64_t fixed, int64_t each, size_t elem)
 {
-    return (int64_t)(NNKI_WORKSPACE_ALIGN / elem) + nnki_workspace_round(fixed, elem) +
+    return workspace_shared(fixed, elem) +
            nnki_min(nnk_get_num_threads(), n) * nnki_workspace_round(each, elem);
 }
 
@@ -156,7 +162,7 @@ double nnki_bias_total(const void *sums, int64_t n, int64_t f, int64_t fi)
 
 int nnki_threads_held(int64_t n, int64_t fixed, int64_t each, size_t elem, int64_t workspace_len)
 {
-    const int64_t shared = (int64_t)(NNKI_WORKSPACE_ALIGN / elem) + nnki_workspace_round(fixed, elem);
+    const int64_t shared = workspace_shared(fixed, elem);
     const int64_t share = nnki_workspace_round(each, elem);
     if (workspace_len < shared + share)
         return 0;
