@@ -306,11 +306,8 @@ NORM_LOOP void NNK_FN(bn_forward_coefficients)(const NNK_FN(bn_forward_args) *a,
                 continue;
             shift0[j] = (NNK_T)mean;
             sum[j] = squares[j] = 0;
-            for (int64_t i = 0; i < g->n; i++) {
-                const double d = (double)x[i * g->c + j] - shift0[j];
-                sum[j] += d;
-                squares[j] += d * d;
-            }
+            NNK_FN(bn_block_sums)(false, x + j, NULL, g->n, g->c, 1, shift0 + j, sum + j,
+                                  squares + j);
         }
     }
     for (int64_t j = 0; j < width; j++)
