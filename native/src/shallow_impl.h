@@ -105,11 +105,48 @@ static inline void NNK_FN(shallow_deinterleave)(int64_t cols, const NNK_T *restr
     }
 }
 
-/* Image i of x into its phase planes, whose other elements (the padding, and the columns past
- * the last vector's reach) stay zero. With stride_w 2 each row goes through one of two row
- * buffers (the padded row, split a row later: split right behind the copy, the loads waited
- * on the copy's stores at other offsets). */
+/* Lanes of a vector as bits, to mask elements to zero whatever their value. */
+typedef int32_t NNK_FN(shallow_bits) __attribute__((vector_size(SHALLOW_BYTES)));
+
+/* The lanes of the padded row's first two vectors that hold x (pad_w <= lane < pad_w + w), as
+ * masks of all ones. */
+static inline void NNK_FN(shallow_row_masks)(const nnki_conv_geom *g,
+                                             NNK_FN(shallow_bits) mask[2])
+{
+    unsigned char bits[2 * SHALLOW_BYTES];
+    for (int64_t l = 0; l < 2 * SHALLOW_LANES; l++)
+        memset(bits + l * (int64_t)sizeof(NNK_T), l >= g->pad_w && l < g->pad_w + g->w ? 0xff : 0,
+               sizeof(NNK_T));
+    memcpy(mask, bits, sizeof bits);
+}
+
+/* A padded row that fits two vectors into its two phase planes, straight from registers: both
+ * vectors loaded from pad_w elements before the row (reaching into the rows either side, whose
+ * lanes mask to zero) and split by shuffles. Through the buffers the split took 20 % of
+ * conv_seed's forward, its loads waiting on the copy's stores. */
+static inline void NNK_FN(shallow_split_pair)(const NNK_T *from,
+                                              const NNK_FN(shallow_bits) mask[2],
+                                              NNK_T *restrict even, NNK_T *restrict odd)
+{
+    NNK_FN(shallow_vec) low, high;
+    memcpy(&low, from, sizeof low);
+    memcpy(&high, from + SHALLOW_LANES, sizeof high);
+    low = (NNK_FN(shallow_vec))((NNK_FN(shallow_bits))low & mask[0]);
+    high = (NNK_FN(shallow_vec))((NNK_FN(shallow_bits))high & mask[1]);
+    const NNK_FN(shallow_vec) e = __builtin_shufflevector(low, high, SHALLOW_EVEN);
+    const NNK_FN(shallow_vec) o = __builtin_shufflevector(low, high, SHALLOW_ODD);
+    memcpy(even, &e, sizeof e);
+    memcpy(odd, &o, sizeof o);
+}
+
+/* Image i of x (x_first to x_end: the whole tensor) into its phase planes, whose other
+ * elements (the padding, and the columns past the last vector's reach) stay zero. With
+ * stride_w 2, a padded row that fits two vectors is split from registers (shallow_split_pair)
+ * unless its loads would leave the tensor; other rows go through one of two row buffers (the
+ * padded row, split a row later: split right behind the copy, the loads waited on the copy's
+ * stores at other offsets). */
 static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const shallow_geom *sg,
+                                                 const NNK_T *x_first, const NNK_T *x_end,
                                                  const NNK_T *restrict x_i,
                                                  NNK_T *restrict planes,
                                                  NNK_T *restrict buffers)
@@ -126,6 +163,22 @@ static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const 
     const int64_t n = nnki_min(g->w, 2 * sg->cols - g->pad_w), rows = g->c * last;
     if (n <= 0)
         return;
+    if (g->pad_w + g->w <= 2 * SHALLOW_LANES) {
+        NNK_FN(shallow_bits) mask[2];
+        NNK_FN(shallow_row_masks)(g, mask);
+        for (int64_t ci = 0; ci < g->c; ci++)
+            for (int64_t r = 0; r < last; r++) {
+                const NNK_T *row = x_i + (ci * g->h + r) * g->w;
+                NNK_T *even = planes + 2 * ci * sg->plane + (r + g->pad_h) * sg->cols;
+                if (row - x_first >= g->pad_w && x_end - row >= 2 * SHALLOW_LANES - g->pad_w) {
+                    NNK_FN(shallow_split_pair)(row - g->pad_w, mask, even, even + sg->plane);
+                } else {
+                    NNK_FN(copy_run)(buffers + g->pad_w, row, n);
+                    NNK_FN(shallow_deinterleave)(sg->cols, buffers, even, even + sg->plane);
+                }
+            }
+        return;
+    }
     /* Row q = (ci, r) is copied while row q-1 = (pc, pr) is split; no divisions per row. */
     NNK_T *prev = NULL;
     for (int64_t q = 0, ci = 0, r = 0; q <= rows; q++) {
@@ -164,7 +217,8 @@ static SHALLOW_TARGET void NNK_FN(shallow_image)(const nnki_conv_geom *g,
                                                  const int64_t *toff, NNK_T *y,
                                                  NNK_T *planes, int64_t i)
 {
-    NNK_FN(shallow_split)(g, sg, x + i * g->image, planes, planes + sg->image);
+    NNK_FN(shallow_split)(g, sg, x, x + g->n * g->image, x + i * g->image, planes,
+                          planes + sg->image);
     NNK_FN(shallow_prefetch)(g, x, i + 1);
     const int64_t lanes = SHALLOW_LANES, vectors = g->out_h * sg->chunks;
     const int64_t blocks = (g->f + SHALLOW_CHANNELS - 1) / SHALLOW_CHANNELS;
@@ -539,7 +593,8 @@ static SHALLOW_TARGET void NNK_FN(shallow_filter_image)(const nnki_conv_geom *g,
                                                         NNK_T *sums, NNK_T *bias, int64_t i)
 {
     enum { KB = SHALLOW_FILTER_TAPS };
-    NNK_FN(shallow_split)(g, sg, x + i * g->image, planes, planes + sg->image);
+    NNK_FN(shallow_split)(g, sg, x, x + g->n * g->image, x + i * g->image, planes,
+                          planes + sg->image);
     NNK_FN(shallow_prefetch)(g, x, i + 1);
     const NNK_T *dy_i = dy + i * g->f * g->out_hw;
     const int64_t blocks = (g->f + SHALLOW_FILTER_CHANNELS - 1) / SHALLOW_FILTER_CHANNELS;

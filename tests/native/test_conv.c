@@ -684,7 +684,9 @@ TEST(Conv2d_Direct_MatchesDirectLoops_Float32)
  * the window, 1x5 and 3x5 windows, and a last input row and column no window reaches (18x34,
  * stride 2, no pad: their dx is zero); dx rows of stride 2 that start a vector at an odd column
  * (31 wide, pad 1) or an even one (34, no pad), or hold less than a vector (7 wide, pad 5: in
- * double, 8 output columns). */
+ * double, 8 output columns). Stride-2 input rows whose padded row fits two vectors are split
+ * from registers, their neighbours' lanes masked (31 + 1, 29 + 2, 30 + 2, 7 + 5 and in double
+ * on AVX2 6 + 1), the tensor's first and last rows through a buffer. */
 static const nnk_conv2d_desc shallow_geometries[] = {
     /* n  c   h   w   f kh kw sh sw ph pw */
     {2, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1},
@@ -700,6 +702,7 @@ static const nnk_conv2d_desc shallow_geometries[] = {
     {1, 3, 6, 16, 2, 3, 3, 1, 1, 1, 1},
     {2, 2, 18, 34, 3, 3, 3, 2, 2, 0, 0},
     {2, 2, 5, 7, 3, 3, 3, 2, 2, 1, 5},
+    {2, 2, 6, 6, 4, 3, 3, 2, 2, 1, 1},
 };
 
 TEST(Conv2d_Shallow_MatchesDirectLoops_Float64)
