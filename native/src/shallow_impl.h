@@ -376,7 +376,8 @@ static SHALLOW_TARGET void NNK_FN(shallow_unsplit)(const nnki_conv_geom *g,
 static inline __attribute__((always_inline)) void
 NNK_FN(shallow_data_block)(int64_t f, const NNK_T *restrict panel,
                            const NNK_T *const *dys, const int64_t *dstep,
-                           NNK_T *const *at, const int64_t *restrict toff)
+                           NNK_T *const *at, const int64_t *restrict toff,
+                           const NNK_T *ahead, int64_t astep)
 {
     enum { KB = SHALLOW_DATA_TAPS, PV = SHALLOW_DATA_VECTORS };
     NNK_FN(shallow_vec) sums[KB][PV];
@@ -385,6 +386,8 @@ NNK_FN(shallow_data_block)(int64_t f, const NNK_T *restrict panel,
             sums[t][j] = (NNK_FN(shallow_vec)){0};
     for (int64_t fi = 0; fi < f; fi++) {
         NNK_FN(shallow_vec) d[PV];
+        if (ahead != NULL)
+            __builtin_prefetch(ahead + fi * astep);
         for (int j = 0; j < PV; j++)
             memcpy(&d[j], dys[j] + fi * dstep[j], sizeof d[j]);
         for (int t = 0; t < KB; t++) {
@@ -428,8 +431,20 @@ static SHALLOW_TARGET void NNK_FN(shallow_data_image)(const nnki_conv_geom *g,
             dstep[j] = real ? g->out_hw : 0;
             at[j] = planes + oy * g->stride_h * sg->cols + ox;
         }
-        for (int64_t k0 = 0; k0 < sg->data_taps; k0 += KB)
-            NNK_FN(shallow_data_block)(g->f, panel + k0 * g->f, dys, dstep, at, toff + k0);
+        for (int64_t k0 = 0, k = 0; k0 < sg->data_taps; k0 += KB, k++) {
+            /* Row k of dy's next block of vectors (in the next image after the last block)
+             * on its way to L1 during block of taps k, a line per output channel: the next
+             * block's first pass over dy then finds its rows there instead of waiting on L3
+             * (0.92-0.97x of conv_seed's dx at 1 thread). */
+            const int64_t v = v0 + PV + k;
+            const NNK_T *ahead = NULL;
+            if (k < PV && v < vectors)
+                ahead = dy_i + v * SHALLOW_LANES;
+            else if (k < PV && i + 1 < g->n && v - vectors < vectors)
+                ahead = dy_i + g->f * g->out_hw + (v - vectors) * SHALLOW_LANES;
+            NNK_FN(shallow_data_block)(g->f, panel + k0 * g->f, dys, dstep, at, toff + k0,
+                                       ahead, g->out_hw);
+        }
     }
     NNK_FN(shallow_unsplit)(g, sg, planes, planes + sg->image, dx + i * g->image);
 }
