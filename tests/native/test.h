@@ -146,25 +146,40 @@ static inline void test_print_desc(const nnk_conv2d_desc *d)
             (long long)d->pad_h, (long long)d->pad_w);
 }
 
+/* Runs the tests named (ctest runs one a process; the valgrind phase several, to spare its
+ * start-up per process), each from the thread count the process started with. Exit status 1 if
+ * any failed, 2 for a name that is not a test. */
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s TEST_NAME\ntests:\n", argv[0]);
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s TEST_NAME...\ntests:\n", argv[0]);
         for (int i = 0; i < test_case_count; i++)
             fprintf(stderr, "  %s\n", test_cases[i].name);
         return 2;
     }
-    for (int i = 0; i < test_case_count; i++) {
-        if (strcmp(test_cases[i].name, argv[1]) == 0) {
-            test_cases[i].run();
-            int failures = atomic_load(&test_failures);
-            printf("%s: %s (%d failed checks)\n", argv[1], failures ? "FAILED" : "passed",
-                   failures);
-            return failures ? 1 : 0;
+    const int32_t threads = nnk_get_num_threads();
+    int status = 0;
+    for (int a = 1; a < argc; a++) {
+        int found = -1;
+        for (int i = 0; i < test_case_count && found < 0; i++)
+            if (strcmp(test_cases[i].name, argv[a]) == 0)
+                found = i;
+        if (found < 0) {
+            fprintf(stderr, "%s: no test named %s\n", argv[0], argv[a]);
+            return 2;
         }
+        if (nnk_set_num_threads(threads) != NNK_OK) {
+            fprintf(stderr, "%s: cannot restore %d threads\n", argv[0], (int)threads);
+            return 2;
+        }
+        const int before = atomic_load(&test_failures);
+        test_cases[found].run();
+        const int failures = atomic_load(&test_failures) - before;
+        printf("%s: %s (%d failed checks)\n", argv[a], failures ? "FAILED" : "passed", failures);
+        if (failures)
+            status = 1;
     }
-    fprintf(stderr, "%s: no test named %s\n", argv[0], argv[1]);
-    return 2;
+    return status;
 }
 
 #endif /* NNK_TEST_H */
