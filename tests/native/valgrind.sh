@@ -17,6 +17,7 @@ group=${NNK_VALGRIND_GROUP:-8}
 rm -rf "$logs"
 mkdir -p "$logs"
 
+# "N: Test command: /path/test_x "Name"" for every test CTest knows.
 ctest --test-dir "$build" -N -V | sed -n 's/^[0-9]*: Test command: \(.*\) "\(.*\)"$/\1 \2/p' \
   >"$logs/commands"
 total=$(wc -l <"$logs/commands")
