@@ -139,18 +139,17 @@ static inline void NNK_FN(shallow_split_pair)(const NNK_T *from,
     memcpy(odd, &o, sizeof o);
 }
 
-/* Image i of x (x_first to x_end: the whole tensor) into its phase planes, whose other
- * elements (the padding, and the columns past the last vector's reach) stay zero. With
- * stride_w 2, a padded row that fits two vectors is split from registers (shallow_split_pair)
- * unless its loads would leave the tensor; other rows go through one of two row buffers (the
- * padded row, split a row later: split right behind the copy, the loads waited on the copy's
- * stores at other offsets). */
+/* Image i of x into its phase planes, whose other elements (the padding, and the columns past
+ * the last vector's reach) stay zero. With stride_w 2, a padded row that fits two vectors is
+ * split from registers (shallow_split_pair) unless its loads would leave the tensor x; other
+ * rows go through one of two row buffers (the padded row, split a row later: split right behind
+ * the copy, the loads waited on the copy's stores at other offsets). */
 static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const shallow_geom *sg,
-                                                 const NNK_T *x_first, const NNK_T *x_end,
-                                                 const NNK_T *restrict x_i,
+                                                 const NNK_T *x, int64_t i,
                                                  NNK_T *restrict planes,
                                                  NNK_T *restrict buffers)
 {
+    const NNK_T *x_i = x + i * g->image, *x_end = x + g->n * g->image;
     const int64_t last = nnki_min(g->h, sg->rows - g->pad_h);
     if (sg->phases == 1) {
         const int64_t n = nnki_min(g->w, sg->cols - g->pad_w);
@@ -170,7 +169,7 @@ static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const 
             for (int64_t r = 0; r < last; r++) {
                 const NNK_T *row = x_i + (ci * g->h + r) * g->w;
                 NNK_T *even = planes + 2 * ci * sg->plane + (r + g->pad_h) * sg->cols;
-                if (row - x_first >= g->pad_w && x_end - row >= 2 * SHALLOW_LANES - g->pad_w) {
+                if (row - x >= g->pad_w && x_end - row >= 2 * SHALLOW_LANES - g->pad_w) {
                     NNK_FN(shallow_split_pair)(row - g->pad_w, mask, even, even + sg->plane);
                 } else {
                     NNK_FN(copy_run)(buffers + g->pad_w, row, n);
@@ -217,8 +216,7 @@ static SHALLOW_TARGET void NNK_FN(shallow_image)(const nnki_conv_geom *g,
                                                  const int64_t *toff, NNK_T *y,
                                                  NNK_T *planes, int64_t i)
 {
-    NNK_FN(shallow_split)(g, sg, x, x + g->n * g->image, x + i * g->image, planes,
-                          planes + sg->image);
+    NNK_FN(shallow_split)(g, sg, x, i, planes, planes + sg->image);
     NNK_FN(shallow_prefetch)(g, x, i + 1);
     const int64_t lanes = SHALLOW_LANES, vectors = g->out_h * sg->chunks;
     const int64_t blocks = (g->f + SHALLOW_CHANNELS - 1) / SHALLOW_CHANNELS;
@@ -608,8 +606,7 @@ static SHALLOW_TARGET void NNK_FN(shallow_filter_image)(const nnki_conv_geom *g,
                                                         NNK_T *sums, NNK_T *bias, int64_t i)
 {
     enum { KB = SHALLOW_FILTER_TAPS };
-    NNK_FN(shallow_split)(g, sg, x, x + g->n * g->image, x + i * g->image, planes,
-                          planes + sg->image);
+    NNK_FN(shallow_split)(g, sg, x, i, planes, planes + sg->image);
     NNK_FN(shallow_prefetch)(g, x, i + 1);
     const NNK_T *dy_i = dy + i * g->f * g->out_hw;
     const int64_t blocks = (g->f + SHALLOW_FILTER_CHANNELS - 1) / SHALLOW_FILTER_CHANNELS;
