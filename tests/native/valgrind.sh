@@ -43,6 +43,7 @@ run_one() {
   fi
 }
 export -f run_one
+# valgrind runs a process's threads one at a time, so two processes at a time fill two cores.
 xargs -P 2 -L 1 bash -c 'run_one '"$logs"' "$@"' _ <"$logs/processes" || true
 
 processes=$(wc -l <"$logs/processes")
