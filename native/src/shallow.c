@@ -86,6 +86,27 @@ static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
     return sg;
 }
 
+/* A region (the next image's dy) on its way to L1 a slice at a time, one slice before each block
+ * of the image's work, so that the next image's first blocks find it there instead of waiting on
+ * L3. All at once, the burst of prefetches held up the loads after it (1.05x slower). */
+typedef struct shallow_ahead {
+    const char *from; /* NULL: nothing ahead */
+    int64_t lines, slice, done;
+} shallow_ahead;
+
+static inline shallow_ahead shallow_ahead_of(const void *from, int64_t bytes, int64_t blocks)
+{
+    const int64_t lines = (bytes + 63) / 64;
+    return (shallow_ahead){(const char *)from, lines, (lines + blocks - 1) / blocks, 0};
+}
+
+static inline void shallow_ahead_step(shallow_ahead *a)
+{
+    const int64_t end = nnki_min(a->done + a->slice, a->lines);
+    for (; a->from != NULL && a->done < end; a->done++)
+        __builtin_prefetch(a->from + 64 * a->done);
+}
+
 /* Tap k = (ci, ki, kj)'s offset from its vector's position in the planes. */
 static int64_t shallow_tap_offset(const nnki_conv_geom *g, const shallow_geom *sg, int64_t k)
 {

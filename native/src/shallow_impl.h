@@ -607,16 +607,23 @@ static SHALLOW_TARGET void NNK_FN(shallow_filter_image)(const nnki_conv_geom *g,
 {
     enum { KB = SHALLOW_FILTER_TAPS };
     NNK_FN(shallow_split)(g, sg, x, i, planes, planes + sg->image);
-    NNK_FN(shallow_prefetch)(g, x, i + 1);
     const NNK_T *dy_i = dy + i * g->f * g->out_hw;
     const int64_t blocks = (g->f + SHALLOW_FILTER_CHANNELS - 1) / SHALLOW_FILTER_CHANNELS;
+    /* The next image's x at once (the split needs it first), its dy a slice before each block
+     * of channels x taps. */
+    NNK_FN(shallow_prefetch)(g, x, i + 1);
+    shallow_ahead next_dy = shallow_ahead_of(i + 1 < g->n ? dy_i + g->f * g->out_hw : NULL,
+                                             g->f * g->out_hw * (int64_t)sizeof *dy,
+                                             blocks * (sg->filter_taps / KB));
     for (int64_t f0 = 0, bi = 0; bi < blocks; bi++) {
         const int fb = (int)(g->f / blocks + (bi < g->f % blocks ? 1 : 0));
-        for (int64_t k0 = 0; k0 < sg->filter_taps; k0 += KB)
+        for (int64_t k0 = 0; k0 < sg->filter_taps; k0 += KB) {
+            shallow_ahead_step(&next_dy);
             NNK_FN(shallow_filter_sums)(fb, g->out_h, sg->chunks, g->stride_h * sg->cols,
                                         g->out_hw, dy_i + f0 * g->out_hw, planes, toff + k0,
                                         sums + (f0 * sg->filter_taps + k0) * SHALLOW_LANES,
                                         sg->filter_taps);
+        }
         /* The block's planes of dy are still in L1. */
         for (int a = 0; bias != NULL && a < fb; a++)
             nnki_bias_put(bias, g->f, i, f0 + a,
