@@ -364,7 +364,10 @@ static SHALLOW_TARGET void NNK_FN(shallow_unsplit)(const nnki_conv_geom *g,
                     NNK_FN(shallow_unsplit_row)(g, sg, row, buffer, to, n);
                 done = n;
             }
-            memset(to + done, 0, (size_t)(g->w - done) * sizeof *to);
+            /* No call per row to clear nothing: memset's calls, each after a vzeroupper, cost
+             * 7 % of conv_seed's dx. */
+            if (done < g->w)
+                memset(to + done, 0, (size_t)(g->w - done) * sizeof *to);
         }
 }
 
