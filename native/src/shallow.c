@@ -40,6 +40,11 @@
 #define SHALLOW_FILTER_TAPS_V64 4
 #define SHALLOW_FILTER_CHANNELS_V32 3
 #define SHALLOW_FILTER_TAPS_V32 3
+/* The gathered input gradient's blocks: channels x pairs of rows x 2 rows x 2 phases of sums. */
+#define SHALLOW_GATHER_CHANNELS_V64 3
+#define SHALLOW_GATHER_PAIRS_V64 2
+#define SHALLOW_GATHER_CHANNELS_V32 1
+#define SHALLOW_GATHER_PAIRS_V32 2
 
 typedef struct shallow_geom {
     int64_t lanes;  /* elements per vector */
@@ -54,7 +59,8 @@ typedef struct shallow_geom {
     /* The input gradient's: */
     int64_t data_taps;  /* ckk rounded up to whole blocks of taps */
     int64_t data_panel; /* data_taps*f: the weights by blocks of taps */
-    int64_t data_fixed; /* the panel and a zero vector, shared by the threads */
+    int64_t data_fixed; /* the panel, lanes + out_w zeros and lanes + 1 elements (a copy of dy's
+                           first row, shallow_gather_block's head), shared by the threads */
     /* The weight gradient's: */
     int64_t filter_taps; /* ckk rounded up to whole blocks of taps */
     int64_t filter_sums; /* f*filter_taps vectors: a thread's per-lane sums of dw */
@@ -78,7 +84,7 @@ static shallow_geom shallow_geometry(const nnki_conv_geom *g, size_t elem)
     const int64_t kb = bytes == 32 ? SHALLOW_DATA_TAPS_V32 : SHALLOW_DATA_TAPS_V64;
     sg.data_taps = (g->ckk + kb - 1) / kb * kb;
     sg.data_panel = sg.data_taps * g->f;
-    sg.data_fixed = sg.data_panel + sg.lanes;
+    sg.data_fixed = sg.data_panel + 2 * sg.lanes + g->out_w + 1;
     const int64_t fk = bytes == 32 ? SHALLOW_FILTER_TAPS_V32 : SHALLOW_FILTER_TAPS_V64;
     sg.filter_taps = (g->ckk + fk - 1) / fk * fk;
     sg.filter_sums = g->f * sg.filter_taps * sg.lanes;
@@ -105,6 +111,15 @@ static inline void shallow_ahead_step(shallow_ahead *a)
     const int64_t end = nnki_min(a->done + a->slice, a->lines);
     for (; a->from != NULL && a->done < end; a->done++)
         __builtin_prefetch(a->from + 64 * a->done);
+}
+
+/* Whether the input gradient gathers each row of dx in registers (shallow_gather_image): 3x3
+ * windows at stride 2 with padding 1, odd widths (w = 2*out_w - 1, every column a window's) of
+ * whole vectors of dy. */
+static bool shallow_gathers(const nnki_conv_geom *g, const shallow_geom *sg)
+{
+    return g->kh == 3 && g->kw == 3 && g->stride_h == 2 && g->stride_w == 2 && g->pad_h == 1 &&
+           g->pad_w == 1 && g->w == 2 * g->out_w - 1 && g->out_w % sg->lanes == 0;
 }
 
 /* Tap k = (ci, ki, kj)'s offset from its vector's position in the planes. */
@@ -175,6 +190,8 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass
 #define SHALLOW_DATA_VECTORS SHALLOW_DATA_VECTORS_V64
 #define SHALLOW_FILTER_CHANNELS SHALLOW_FILTER_CHANNELS_V64
 #define SHALLOW_FILTER_TAPS SHALLOW_FILTER_TAPS_V64
+#define SHALLOW_GATHER_PAIRS SHALLOW_GATHER_PAIRS_V64
+#define SHALLOW_GATHER_CHANNELS SHALLOW_GATHER_CHANNELS_V64
 #define SHALLOW_TARGET NNKI_TARGET_V64
 #define NNK_T float
 #define NNK_SUFFIX f32_v64
@@ -198,6 +215,8 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass
 #undef SHALLOW_DATA_VECTORS
 #undef SHALLOW_FILTER_CHANNELS
 #undef SHALLOW_FILTER_TAPS
+#undef SHALLOW_GATHER_PAIRS
+#undef SHALLOW_GATHER_CHANNELS
 
 #define SHALLOW_BYTES 32
 #define SHALLOW_CHANNELS 4
@@ -206,6 +225,8 @@ int nnki_shallow_threads(const nnki_conv_geom *g, size_t elem, nnki_shallow_pass
 #define SHALLOW_DATA_VECTORS SHALLOW_DATA_VECTORS_V32
 #define SHALLOW_FILTER_CHANNELS SHALLOW_FILTER_CHANNELS_V32
 #define SHALLOW_FILTER_TAPS SHALLOW_FILTER_TAPS_V32
+#define SHALLOW_GATHER_PAIRS SHALLOW_GATHER_PAIRS_V32
+#define SHALLOW_GATHER_CHANNELS SHALLOW_GATHER_CHANNELS_V32
 #define SHALLOW_TARGET NNKI_TARGET_V32
 #define NNK_T float
 #define NNK_SUFFIX f32_v32
