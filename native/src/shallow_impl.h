@@ -462,10 +462,10 @@ static SHALLOW_TARGET void NNK_FN(shallow_data_image)(const nnki_conv_geom *g,
  * loaded (a) and one column on (s, lane m holding column m - 1), times the weights: each of a
  * window's 9 taps once per pair of rows, input channel and output channel, none of them zero,
  * into sums[channel][row][phase] that stay in registers until they are stored into dx,
- * interleaved (p = SHALLOW_GATHER_PAIRS). Against adding every tap into phase planes (three taps of zeros in
- * conv_seed's blocks, a memset, a read-modify-write of the planes per block of taps, and a pass
- * that interleaves them into dx) this takes 0.75-0.78x the time of conv_seed's input gradient
- * at 1 and 2 threads. */
+ * interleaved (p = SHALLOW_GATHER_PAIRS). Against adding every tap into phase planes (three
+ * taps of zeros in conv_seed's blocks, a memset, a read-modify-write of the planes per block of
+ * taps, and a pass that interleaves them into dx) this takes 0.75-0.78x the time of conv_seed's
+ * input gradient at 1 and 2 threads. */
 
 /* One output channel's terms for input channels ci0 .. ci0 + cb - 1 (weights k, [ci][ki][kj]
  * from ci0; a[r], s[r]: dy's rows q + r). One multiply-add a statement: a sum of two products
@@ -613,12 +613,8 @@ static nnk_status NNK_FN(shallow_backward_data)(const nnki_conv_geom *g, const N
 {
     enum { KB = SHALLOW_DATA_TAPS };
     const shallow_geom sg = shallow_geometry(g, sizeof(NNK_T));
-    /* Taps in the order (kj, ci, ki): the two taps of a row that one element apart add into
-     * the same plane (kj = 0 and 2 with stride 2) come a block or more apart, so a block's
-     * load of the sums never waits on the other's store at an offset it overlaps.
-     * panel[block][fi][tap of the block] = w[fi][tap], zero past ckk; toff likewise, 0 there. */
-    int64_t toff[SHALLOW_MAX_DEPTH + SHALLOW_DATA_TAPS];
-    /* The panel and a zero vector, then the threads' shares (nnki_workspace_wanted's layout). */
+    /* The panel, lanes + out_w zeros and a head of lanes + 1, then the threads' shares
+     * (nnki_workspace_wanted's layout). */
     NNK_T *const base = nnki_workspace_base(workspace, sizeof *workspace);
     NNK_T *panel = base, *zero = base + sg.data_panel;
     memset(zero, 0, (size_t)(SHALLOW_LANES + g->out_w) * sizeof *zero);
@@ -632,6 +628,11 @@ static nnk_status NNK_FN(shallow_backward_data)(const nnki_conv_geom *g, const N
             NNK_FN(shallow_gather_image)(g, w, zero, dy, dx, head, i);
         return NNK_OK;
     }
+    /* Taps in the order (kj, ci, ki): the two taps of a row that one element apart add into
+     * the same plane (kj = 0 and 2 with stride 2) come a block or more apart, so a block's
+     * load of the sums never waits on the other's store at an offset it overlaps.
+     * panel[block][fi][tap of the block] = w[fi][tap], zero past ckk; toff likewise, 0 there. */
+    int64_t toff[SHALLOW_MAX_DEPTH + SHALLOW_DATA_TAPS];
     for (int64_t t = 0; t < sg.data_taps; t++) {
         int64_t k = 0;
         if (t < g->ckk) {

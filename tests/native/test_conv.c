@@ -687,10 +687,10 @@ TEST(Conv2d_Direct_MatchesDirectLoops_Float32)
  * double, 8 output columns). Stride-2 input rows whose padded row fits two vectors are split
  * from registers, their neighbours' lanes masked (31 + 1, 29 + 2, 30 + 2, 7 + 5 and in double
  * on AVX2 6 + 1), the tensor's first and last rows through a buffer. dx of 3x3 windows at
- * stride 2, pad 1 and odd widths is gathered in registers (31, 63 and 15 wide: one, two or,
- * in double, four vectors of dy a row, or none in float at 512 bits), in blocks of 3 input
- * channels (1, 3, 4 = 3 + 1, 5 = 3 + 2) and of 4 rows (30, 9 and 1 high: a last block that
- * ends early, its dy rows past out_h zero). */
+ * stride 2, pad 1 and odd widths is gathered in registers (31, 63 and 15 wide: dy rows of one
+ * to four vectors; 15 in float at 512 bits goes elsewhere), in blocks of 3 input channels at
+ * 512 bits (1, 3, 4 = 3 + 1, 5 = 3 + 2) and of 4 rows (30, 9 and 1 high: a last block that ends
+ * early, its dy rows past out_h zero). */
 static const nnk_conv2d_desc shallow_geometries[] = {
     /* n  c   h   w   f kh kw sh sw ph pw */
     {2, 3, 31, 31, 25, 3, 3, 2, 2, 1, 1},
