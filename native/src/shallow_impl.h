@@ -152,7 +152,7 @@ static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const 
                                                  NNK_T *restrict planes,
                                                  NNK_T *restrict buffers)
 {
-    const NNK_T *x_i = x + i * g->image, *x_end = x + g->n * g->image;
+    const NNK_T *x_i = x + i * g->image;
     const int64_t last = nnki_min(g->h, sg->rows - g->pad_h);
     if (sg->phases == 1) {
         const int64_t n = nnki_min(g->w, sg->cols - g->pad_w);
@@ -168,17 +168,23 @@ static SHALLOW_TARGET void NNK_FN(shallow_split)(const nnki_conv_geom *g, const 
     if (g->pad_w + g->w <= 2 * SHALLOW_LANES) {
         NNK_FN(shallow_bits) mask[2];
         NNK_FN(shallow_row_masks)(g, mask);
-        for (int64_t ci = 0; ci < g->c; ci++)
-            for (int64_t r = 0; r < last; r++) {
-                const NNK_T *row = x_i + (ci * g->h + r) * g->w;
-                NNK_T *even = planes + 2 * ci * sg->plane + (r + g->pad_h) * sg->cols;
-                if (row - x >= g->pad_w && x_end - row >= 2 * SHALLOW_LANES - g->pad_w) {
-                    NNK_FN(shallow_split_pair)(row - g->pad_w, mask, even, even + sg->plane);
+        /* The geometry in locals, rows and planes walked by adding: the stores (memcpy, so of
+         * any type) would otherwise have each row load g's and sg's fields again and multiply
+         * its offsets anew. */
+        const int64_t w = g->w, pad = g->pad_w, cols = sg->cols, plane = sg->plane;
+        const int64_t first = i * g->image, end = g->n * g->image - (2 * SHALLOW_LANES - pad);
+        for (int64_t ci = 0; ci < g->c; ci++) {
+            int64_t at = first + ci * g->h * w; /* the row's offset in x */
+            NNK_T *even = planes + 2 * ci * plane + g->pad_h * cols;
+            for (int64_t r = 0; r < last; r++, at += w, even += cols) {
+                if (at >= pad && at <= end) {
+                    NNK_FN(shallow_split_pair)(x + at - pad, mask, even, even + plane);
                 } else {
-                    NNK_FN(copy_run)(buffers + g->pad_w, row, n);
-                    NNK_FN(shallow_deinterleave)(sg->cols, buffers, even, even + sg->plane);
+                    NNK_FN(copy_run)(buffers + pad, x + at, n);
+                    NNK_FN(shallow_deinterleave)(cols, buffers, even, even + plane);
                 }
             }
+        }
         return;
     }
     /* Row q = (ci, r) is copied while row q-1 = (pc, pr) is split; no divisions per row. */
