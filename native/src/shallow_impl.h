@@ -227,38 +227,47 @@ static SHALLOW_TARGET void NNK_FN(shallow_image)(const nnki_conv_geom *g,
 {
     NNK_FN(shallow_split)(g, sg, x, i, planes, planes + sg->image);
     NNK_FN(shallow_prefetch)(g, x, i + 1);
-    const int64_t lanes = SHALLOW_LANES, vectors = g->out_h * sg->chunks;
-    const int64_t blocks = (g->f + SHALLOW_CHANNELS - 1) / SHALLOW_CHANNELS;
+    /* The geometry in locals, and each vector's row and column counted, not divided out: the
+     * stores of a block (memcpy, so of any type) had the next block's placing load g's and
+     * sg's fields again, and divide, while its multiply-adds waited. */
+    const int64_t lanes = SHALLOW_LANES, chunks = sg->chunks, vectors = g->out_h * chunks;
+    const int64_t row_step = g->stride_h * sg->cols, out_w = g->out_w, out_hw = g->out_hw;
+    const int64_t ckk = g->ckk, blocks = (g->f + SHALLOW_CHANNELS - 1) / SHALLOW_CHANNELS;
     for (int64_t f0 = 0, bi = 0; bi < blocks; bi++) {
         /* Blocks as even as they can be: f = 25 runs as 5 x 5 channels, not 6+6+6+6+1. */
         const int fb = (int)(g->f / blocks + (bi < g->f % blocks ? 1 : 0));
         const int pv = SHALLOW_VECTORS(fb);
-        for (int64_t v0 = 0; v0 < vectors; v0 += pv) {
+        NNK_T *const yf = y + (i * g->f + f0) * out_hw;
+        /* Vector v0 is column c0 of output row oy0. */
+        for (int64_t v0 = 0, oy0 = 0, c0 = 0; v0 < vectors; v0 += pv) {
             /* Vectors that would spill past the plane go to spare (and the part in y is then
-             * copied out); so do a short block's repeats. */
+             * copied out); so do a short block's repeats, of the last vector. */
             NNK_T spare[12 * SHALLOW_CHANNELS * SHALLOW_LANES];
             const NNK_T *at[12];
             NNK_T *to[12];
             int64_t step[12], start[12];
-            NNK_T *const yf = y + (i * g->f + f0) * g->out_hw;
             bool cut = false;
             for (int j = 0; j < pv; j++) {
-                const int64_t v = nnki_min(v0 + j, vectors - 1);
-                const int64_t oy = v / sg->chunks, ox = v % sg->chunks * lanes;
-                at[j] = planes + oy * g->stride_h * sg->cols + ox;
-                start[j] = oy * g->out_w + ox;
-                const bool whole = v0 + j < vectors && start[j] + lanes <= g->out_hw;
-                cut |= v0 + j < vectors && !whole;
+                const bool real = v0 + j < vectors;
+                const int64_t oy = real ? oy0 : g->out_h - 1, ox = (real ? c0 : chunks - 1) * lanes;
+                at[j] = planes + oy * row_step + ox;
+                start[j] = oy * out_w + ox;
+                const bool whole = real && start[j] + lanes <= out_hw;
+                cut |= real && !whole;
                 to[j] = whole ? yf + start[j] : spare + j * SHALLOW_CHANNELS * lanes;
-                step[j] = whole ? g->out_hw : lanes;
+                step[j] = whole ? out_hw : lanes;
+                if (++c0 == chunks) {
+                    c0 = 0;
+                    oy0++;
+                }
             }
-            NNK_FN(shallow_sums)(fb, g->ckk, w + f0 * g->ckk, b != NULL ? b + f0 : NULL, toff,
-                                 at, to, step);
+            NNK_FN(shallow_sums)(fb, ckk, w + f0 * ckk, b != NULL ? b + f0 : NULL, toff, at, to,
+                                 step);
             for (int j = 0; cut && j < pv && v0 + j < vectors; j++)
                 if (to[j] != yf + start[j])
                     for (int a = 0; a < fb; a++)
-                        memcpy(yf + a * g->out_hw + start[j], to[j] + a * lanes,
-                               (size_t)(g->out_w - start[j] % g->out_w) * sizeof *y);
+                        memcpy(yf + a * out_hw + start[j], to[j] + a * lanes,
+                               (size_t)(out_w - start[j] % out_w) * sizeof *y);
         }
         f0 += fb;
     }
