@@ -8,7 +8,8 @@
  * its peak. The direct kernel of direct.c, vectorised over output channels, pays a per-pixel
  * transpose that depth does not amortise either. Here the vectors run along an output row, so
  * the sums are y's rows as they are stored (dy's as they are read), and the cols are read in
- * place from the image split by column phase (for dx, gathered there and interleaved back).
+ * place from the image split by column phase (for dx, gathered there and interleaved back, or
+ * for 3x3 windows at stride 2 gathered row by row in registers, shallow_gathers).
  * Measured (interleaved A/B against im2col + OpenBLAS, 1 / 2 threads, AVX-512): conv_seed
  * forward 0.67x / 0.54x, dx 0.67x / 0.72x, dw 0.71x / 0.71-0.76x; conv_mnist1 forward 0.90x /
  * 0.81x. An earlier dw here lost to OpenBLAS because GCC folded each dy load into every one of

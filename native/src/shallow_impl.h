@@ -19,8 +19,8 @@
  * The input gradient runs the other way: blocks of taps x vectors of dy sum over every output
  * channel and add into the planes, which interleave back into dx; for 3x3 windows at stride 2
  * (conv_seed) each row of dx is instead gathered in registers from the rows of dy that reach
- * it (shallow_gather_image). The weight gradient keeps
- * per-lane sums of a block of channels x taps over all of an image's vectors of dy,
+ * it (shallow_gather_image). The weight gradient keeps per-lane sums of a block of channels x
+ * taps over all of an image's vectors of dy,
  *   sum[a][t] += dy[f0 + a][vector] * plane[toff[t] + the vector's position]
  * adds them into the thread's sums (vectors, [f][tap]), and at the end adds the threads' sums
  * and then each vector's lanes into dw.
@@ -383,7 +383,7 @@ static SHALLOW_TARGET void NNK_FN(shallow_unsplit)(const nnki_conv_geom *g,
                 done = n;
             }
             /* No call per row to clear nothing: memset's calls, each after a vzeroupper, cost
-             * 7 % of conv_seed's dx. */
+             * 7 % of conv_seed's dx while it took this path. */
             if (done < g->w)
                 memset(to + done, 0, (size_t)(g->w - done) * sizeof *to);
         }

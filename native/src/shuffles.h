@@ -19,8 +19,8 @@
 #define NNKI_HIGH_8 4, 12, 5, 13, 6, 14, 7, 15
 #define NNKI_LOW_4 0, 4, 1, 5
 #define NNKI_HIGH_4 2, 6, 3, 7
-/* The pair's elements taken in turn from the second vector's first: the first halves of
- * NNKI_LOW's list, one element on. */
+/* NNKI_LOW's list one element on: from the second vector's first element to the first vector's
+ * element half-way along. */
 #define NNKI_LOW_NEXT_16 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, 8
 #define NNKI_LOW_NEXT_8 8, 1, 9, 2, 10, 3, 11, 4
 #define NNKI_LOW_NEXT_4 4, 1, 5, 2
