@@ -104,7 +104,10 @@ NORM_LOOP void NNK_FN(ride)(const NNK_FN(rider) *r, int64_t k, int64_t len)
  * (sbn_3l's 4 KB) far apart, each a cold start for the hardware's prefetchers: the next plane's
  * lines fetched a run at a time while this plane is summed took sbn_3l's forward in 0.86x the
  * time at 1 and 2 threads and its backward in 0.80-0.90x at 1 thread, 0.92-1.0x at 2 (x and
- * dy alone, without dx's lines: 0.93-0.97x); sbn_mnist's forward 0.81-0.86x, backward 0.98x. */
+ * dy alone, without dx's lines: 0.93-0.97x); sbn_mnist's forward 0.81-0.86x, backward 0.98x.
+ * Group norm's planes follow each other, yet its forward also gains from fetching the next
+ * plane (gn 0.85-0.94x at 1 thread, 0.96x at 2); its backward did not (0.92-0.94x at 1
+ * thread, 1.03-1.05x at 2). */
 NORM_LOOP void NNK_FN(run_ahead)(const NNK_T *x, const NNK_T *p, NNK_T *out)
 {
     enum { LINE = 64 / sizeof(NNK_T), RUN = 2 * NORM_RUN_STEPS * NNK_FN(norm_lanes) };
@@ -712,7 +715,7 @@ NORM_LOOP void NNK_FN(gn_forward_pair)(const NNK_FN(gn_forward_args) *a, int64_t
         if (last)
             NNK_FN(ride)(&r, 0, sp);
         else
-            NNK_FN(moments)(x_next + j * sp, sp, x_next[0], next, &r, 0);
+            NNK_FN(moments)(x_next + j * sp, sp, x_next[0], next, &r, j + 1 < cg ? sp : 0);
     }
 }
 
