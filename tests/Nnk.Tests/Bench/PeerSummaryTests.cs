@@ -25,9 +25,10 @@ public sealed class PeerSummaryTests
         string text = PeerSummary.Format(rows, rounds: 3);
 
         Assert.Contains("### 1 thread(s), medians of 3 round(s)", text);
-        Assert.Contains("| conv_3l | forward | 8.00 | 10.00 | 0.80 | <= 0.8 met | 60.2 GFLOP/s | 100.0 | 60 | >= 75 **missed** |", text);
-        // A training step must reach 0.67x; it has no ceiling.
-        Assert.Contains("| train_3l | step | 7.00 | 10.00 | 0.70 | <= 0.67 **missed** |", text);
+        // The rounds' own ratios: 8/10, 20/11 and 7/9.
+        Assert.Contains("| conv_3l | forward | 8.00 | 10.00 | 0.80 | 0.78-1.82 | <= 0.8 met | 60.2 GFLOP/s | 100.0 | 60 | >= 75 **missed** |", text);
+        // A training step must reach 0.67x; it has no ceiling. One round gives one ratio.
+        Assert.Contains("| train_3l | step | 7.00 | 10.00 | 0.70 | 0.70 | <= 0.67 **missed** |", text);
     }
 
     [Fact]
@@ -42,7 +43,18 @@ public sealed class PeerSummaryTests
 
         string text = PeerSummary.Format(rows, rounds: 3);
 
-        Assert.Contains("| conv_3l | forward | 8.00 | 10.00 | 0.80 | <= 0.8 met | 60.2 GFLOP/s | 80.0 | 60 | >= 75 **missed** |", text);
+        Assert.Contains("| conv_3l | forward | 8.00 | 10.00 | 0.80 | 0.78-1.82 | <= 0.8 met | 60.2 GFLOP/s | 80.0 | 60 | >= 75 **missed** |", text);
+    }
+
+    [Fact]
+    public void Format_WithoutPeerTimes_LeavesTheRatiosEmpty()
+    {
+        SpeedupRow[] rows = [Row("conv_3l", "forward", 2, 8, null, 100), Row("conv_3l", "forward", 2, 9, null, 100)];
+
+        string text = PeerSummary.Format(rows, rounds: 2);
+
+        Assert.Contains("### 2 thread(s), medians of 2 round(s)", text);
+        Assert.Contains("| conv_3l | forward | 8.50 | - | - | - | - |", text);
     }
 
     [Fact]
