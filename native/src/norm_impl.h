@@ -106,8 +106,9 @@ NORM_LOOP void NNK_FN(ride)(const NNK_FN(rider) *r, int64_t k, int64_t len)
  * time at 1 and 2 threads and its backward in 0.80-0.90x at 1 thread, 0.92-1.0x at 2 (x and
  * dy alone, without dx's lines: 0.93-0.97x); sbn_mnist's forward 0.81-0.86x, backward 0.98x.
  * Group norm's planes follow each other, yet its forward also gains from fetching the next
- * plane (gn 0.85-0.94x at 1 thread, 0.96x at 2); its backward did not (0.92-0.94x at 1
- * thread, 1.03-1.05x at 2). */
+ * plane (gn 0.85-0.94x at 1 thread, 0.96x at 2). Its backward did not on the Intel machine
+ * (0.92-0.94x at 1 thread, 1.03-1.05x at 2) but did on the AMD EPYC (Zen 4) one, fetching
+ * across to the next sample's pair too: 0.78-0.86x at 1 thread, 0.97-0.99x at 2. */
 NORM_LOOP void NNK_FN(run_ahead)(const NNK_T *x, const NNK_T *p, NNK_T *out)
 {
     enum { LINE = 64 / sizeof(NNK_T), RUN = 2 * NORM_RUN_STEPS * NNK_FN(norm_lanes) };
@@ -787,8 +788,14 @@ NORM_LOOP void NNK_FN(gn_group_sums)(const NNK_FN(norm_backward_args) *a, int64_
             r = NNK_FN(rider_at)(prev, j * sp);
             r.gamma = gamma[j];
         }
+        /* The next plane: of this pair, else of the sample after (run_ahead). */
+        int64_t ahead = 0;
+        if (j + 1 < cg)
+            ahead = sp;
+        else if (i + 1 < g->n)
+            ahead = (g->groups - 1) * cg * sp + sp;
         NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, a->mean[u], acc,
-                             prev != NULL ? &r : NULL, 0);
+                             prev != NULL ? &r : NULL, ahead);
         s[0] += gamma[j] * acc[0];
         s[1] += gamma[j] * acc[1];
         if (dbeta != NULL) {
