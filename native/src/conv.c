@@ -264,7 +264,8 @@ nnk_status nnk_conv2d_workspace_size(const nnk_conv2d_desc *desc, nnk_conv_pass 
         if (nnki_winograd_applies(&g, wino[k]))
             total = nnki_max(total, nnki_winograd_workspace(&g, wino[k]));
     /* The query does not know the element type; float's direct workspace covers double's. The
-     * direct weight gradient takes precedence over Winograd's, the forward pass does not. */
+     * direct weight gradient may take precedence over Winograd's (conv_impl.h), the forward
+     * pass does not. */
     const bool filter = pass == NNK_CONV_BACKWARD;
     if ((filter || !nnki_winograd_applies(&g, NNKI_WINO_FORWARD)) &&
         (nnki_direct_applies(&g, sizeof(float), filter) ||

@@ -24,8 +24,9 @@
 
 /* Below this many multiply-adds per output (c*kh*kw) the per-pixel epilogue outweighs the
  * saved im2col; the padded image and the weight panel must stay near L2. The weight gradient
- * also beats Winograd's on conv_wide (c = f = 64, 34x34 padded: 0.90x), so its images may be
- * larger; the forward pass was not measured beyond conv_3l's and conv_mnist2's. */
+ * also beat Winograd's on conv_wide on the Intel machine (c = f = 64, 34x34 padded: 0.90x), so
+ * its images may be larger (on AMD's Zen 4 Winograd's goes first: conv_impl.h); the forward
+ * pass was not measured beyond conv_3l's and conv_mnist2's. */
 #define DIRECT_MIN_DEPTH 100
 #define DIRECT_MAX_IMAGE (INT64_C(1) << 16)
 #define DIRECT_MAX_FILTER_IMAGE (INT64_C(1) << 18)

@@ -147,6 +147,17 @@ static inline int nnki_vector_bytes(void)
 #endif
 }
 
+/* Whether the CPU is AMD's: where two kernels compute the same thing, the faster one was
+ * measured to differ between the Intel and the AMD machines (see conv_impl.h). */
+static inline bool nnki_cpu_amd(void)
+{
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+    return __builtin_cpu_is("amd");
+#else
+    return false;
+#endif
+}
+
 /* NNKI_DIMS(a, b, c) expands to the dims and ndims arguments of nnki_check_tensor. */
 #define NNKI_DIMS(...)                                                                       \
     (const int64_t[]){__VA_ARGS__}, (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
