@@ -6,7 +6,7 @@
  *
  * Output channels run in blocks of up to DIRECT_BLOCK vectors (fv); w is repacked so that the
  * block's channels for one k = (ci, ki, kj) are contiguous: panel[k][fv*lanes]. For a block of px
- * output pixels (px = DIRECT_PIXELS(fv), consecutive in the image's out_h*out_w order) the
+ * output pixels (px = direct_pixels(fv), consecutive in the image's out_h*out_w order) the
  * fv*px sums stay in registers over every k:
  *   sum[a][j] += panel[k][a] * xp[poff[pixel j] + koff[k]]
  * with xp the zero-padded image, koff[k] = (ci*padded_h + ki)*padded_w + kj and poff[q] the
@@ -45,9 +45,15 @@ NNK_FN(direct_block)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
     }
 }
 
-/* The kernel for fv vectors of channels, with its block of DIRECT_PIXELS(fv). */
+/* The block of pixels (or of k's) for fv vectors of channels on this CPU (direct.c). */
+static inline int NNK_FN(direct_pixels)(int fv)
+{
+    return fv == 2 && nnki_cpu_amd() ? DIRECT_PIXELS_AMD : DIRECT_PIXELS(fv);
+}
+
+/* The kernel for fv vectors of channels, with its block of px = direct_pixels(fv). */
 static inline __attribute__((always_inline)) void
-NNK_FN(direct_sums)(int fv, int64_t depth, const NNK_T *restrict panel,
+NNK_FN(direct_sums)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
                     const int32_t *restrict offsets, const NNK_T *const *xs,
                     NNK_FN(direct_vec) sums[DIRECT_BLOCK][24])
 {
@@ -61,13 +67,44 @@ NNK_FN(direct_sums)(int fv, int64_t depth, const NNK_T *restrict panel,
         break;
 #endif
     case 2:
-        NNK_FN(direct_block)(2, DIRECT_PIXELS(2), depth, panel, offsets, xs, sums);
+        if (px == DIRECT_PIXELS_AMD)
+            NNK_FN(direct_block)(2, DIRECT_PIXELS_AMD, depth, panel, offsets, xs, sums);
+        else
+            NNK_FN(direct_block)(2, DIRECT_PIXELS(2), depth, panel, offsets, xs, sums);
         break;
     default:
         NNK_FN(direct_block)(1, DIRECT_PIXELS(1), depth, panel, offsets, xs, sums);
         break;
     }
 }
+
+/* Calls block(fv, px) with fv vectors of channels and their block of pixels both constants,
+ * px = direct_pixels(fv): the sums then pass from registers straight to where they go (with
+ * px only known at run time they went through the stack; conv_3l forward 0.90x, Zen 4). */
+#if DIRECT_BLOCK >= 4
+#define DIRECT_BY_BLOCK_WIDE(fv, block)                                                      \
+    case 4:                                                                                  \
+        block(4, DIRECT_PIXELS(4));                                                          \
+        break;                                                                               \
+    case 3:                                                                                  \
+        block(3, DIRECT_PIXELS(3));                                                          \
+        break;
+#else
+#define DIRECT_BY_BLOCK_WIDE(fv, block)
+#endif
+#define DIRECT_BY_BLOCK(fv, block)                                                           \
+    switch (fv) {                                                                            \
+        DIRECT_BY_BLOCK_WIDE(fv, block)                                                      \
+    case 2:                                                                                  \
+        if (NNK_FN(direct_pixels)(2) == DIRECT_PIXELS_AMD)                                   \
+            block(2, DIRECT_PIXELS_AMD);                                                     \
+        else                                                                                 \
+            block(2, DIRECT_PIXELS(2));                                                      \
+        break;                                                                               \
+    default:                                                                                 \
+        block(1, DIRECT_PIXELS(1));                                                          \
+        break;                                                                               \
+    }
 
 /* Image i of x into the interior of xp, whose padding is zero. */
 static void NNK_FN(direct_pad)(const nnki_conv_geom *g, const direct_geom *dg, const NNK_T *x,
@@ -92,39 +129,52 @@ static void NNK_FN(direct_offsets)(const nnki_conv_geom *g, const direct_geom *d
         poff[q] = (int32_t)(q / g->out_w * g->stride_h * dg->padded_w + q % g->out_w * g->stride_w);
 }
 
-/* y of image i (each thread its own padded image xp): per block of channels and block of
- * pixels, the sums, then y's rows. */
+/* y of the channels [f0, f0 + fv*lanes) of image i, px pixels at a time: the sums, then y's
+ * rows. Inlined with fv and px constant where they can be, so that the sums go to the buffer
+ * from registers. */
+static inline __attribute__((always_inline)) void
+NNK_FN(direct_pixel_blocks)(const nnki_conv_geom *g, const direct_geom *dg, const NNK_T *panel,
+                            const int32_t *koff, const int32_t *poff, const NNK_T *b, NNK_T *y,
+                            const NNK_T *xp, int64_t i, int64_t f0, int fv, int px)
+{
+    const int64_t lanes = dg->lanes;
+    const int64_t nf = nnki_min(fv * lanes, g->f - f0);
+    const NNK_T *block_panel = panel + f0 * g->ckk;
+    for (int64_t q0 = 0; q0 < g->out_hw; q0 += px) {
+        /* A last, partial block repeats its last pixel; only real ones are stored. */
+        const NNK_T *xs[24];
+        for (int j = 0; j < px; j++)
+            xs[j] = xp + poff[nnki_min(q0 + j, g->out_hw - 1)];
+        NNK_FN(direct_vec) sums[DIRECT_BLOCK][24];
+        NNK_FN(direct_sums)(fv, px, g->ckk, block_panel, koff, xs, sums);
+        /* Pixel-major in registers, channel-major in y: through a buffer. */
+        NNK_T buffer[24][DIRECT_BLOCK * DIRECT_BYTES / sizeof(NNK_T)];
+        for (int j = 0; j < px; j++)
+            for (int a = 0; a < fv; a++)
+                memcpy(&buffer[j][a * lanes], &sums[a][j], sizeof sums[a][j]);
+        const int64_t nq = nnki_min(px, g->out_hw - q0);
+        for (int64_t fi = 0; fi < nf; fi++) {
+            const NNK_T bias = b != NULL ? b[f0 + fi] : 0;
+            NNK_T *row = y + (i * g->f + f0 + fi) * g->out_hw + q0;
+            for (int64_t j = 0; j < nq; j++)
+                row[j] = buffer[j][fi] + bias;
+        }
+    }
+}
+
+/* y of image i (each thread its own padded image xp), block of channels by block. */
 static DIRECT_TARGET void NNK_FN(direct_image)(const nnki_conv_geom *g, const direct_geom *dg,
                                                const NNK_T *x, const NNK_T *panel,
                                                const int32_t *koff, const int32_t *poff,
                                                const NNK_T *b, NNK_T *y, NNK_T *xp, int64_t i)
 {
     NNK_FN(direct_pad)(g, dg, x, i, xp);
-    const int64_t lanes = dg->lanes, block_f = DIRECT_BLOCK * lanes;
-    for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
-        const int fv = direct_block_vectors(dg, f0), px = DIRECT_PIXELS(fv);
-        const int64_t nf = nnki_min(block_f, g->f - f0);
-        const NNK_T *block_panel = panel + f0 * g->ckk;
-        for (int64_t q0 = 0; q0 < g->out_hw; q0 += px) {
-            /* A last, partial block repeats its last pixel; only real ones are stored. */
-            const NNK_T *xs[24];
-            for (int j = 0; j < px; j++)
-                xs[j] = xp + poff[nnki_min(q0 + j, g->out_hw - 1)];
-            NNK_FN(direct_vec) sums[DIRECT_BLOCK][24];
-            NNK_FN(direct_sums)(fv, g->ckk, block_panel, koff, xs, sums);
-            /* Pixel-major in registers, channel-major in y: through a buffer. */
-            NNK_T buffer[24][DIRECT_BLOCK * DIRECT_BYTES / sizeof(NNK_T)];
-            for (int j = 0; j < px; j++)
-                for (int a = 0; a < fv; a++)
-                    memcpy(&buffer[j][a * lanes], &sums[a][j], sizeof sums[a][j]);
-            const int64_t nq = nnki_min(px, g->out_hw - q0);
-            for (int64_t fi = 0; fi < nf; fi++) {
-                const NNK_T bias = b != NULL ? b[f0 + fi] : 0;
-                NNK_T *row = y + (i * g->f + f0 + fi) * g->out_hw + q0;
-                for (int64_t j = 0; j < nq; j++)
-                    row[j] = buffer[j][fi] + bias;
-            }
-        }
+    for (int64_t f0 = 0; f0 < g->f; f0 += DIRECT_BLOCK * dg->lanes) {
+#define DIRECT_PIXEL_BLOCKS(fv, px)                                                          \
+    NNK_FN(direct_pixel_blocks)(g, dg, panel, koff, poff, b, y, xp, i, f0, fv, px)
+        const int fv = direct_block_vectors(dg, f0);
+        DIRECT_BY_BLOCK(fv, DIRECT_PIXEL_BLOCKS);
+#undef DIRECT_PIXEL_BLOCKS
     }
 }
 
@@ -156,6 +206,36 @@ static nnk_status NNK_FN(direct_forward)(const nnki_conv_geom *g, const NNK_T *x
     return NNK_OK;
 }
 
+/* One block of channels' dw, kb k's at a time over every pixel of the image (dyt: its dy
+ * transposed), added into block_partial; fv and kb constant where inlined (DIRECT_BY_BLOCK). */
+static inline __attribute__((always_inline)) void
+NNK_FN(direct_tap_blocks)(const nnki_conv_geom *g, const NNK_T *xp, const NNK_T *dyt,
+                          const int32_t *koff, const int32_t *poff, NNK_T *block_partial, int fv,
+                          int kb)
+{
+    const int64_t lanes = DIRECT_BYTES / sizeof(NNK_T), width = fv * lanes;
+    for (int64_t k0 = 0; k0 < g->ckk; k0 += kb) {
+        /* A last, partial block repeats its last k; only real ones are added. */
+        const NNK_T *xs[24];
+        for (int j = 0; j < kb; j++)
+            xs[j] = xp + koff[nnki_min(k0 + j, g->ckk - 1)];
+        /* Zeroed only because GCC cannot tell that direct_sums fills the fv x kb read here
+         * (a false maybe-uninitialized with 2-vector blocks): 1.5-6 KB a block of k's, against
+         * out_hw*fv*kb multiply-adds. */
+        NNK_FN(direct_vec) sums[DIRECT_BLOCK][24] = {{{0}}};
+        NNK_FN(direct_sums)(fv, kb, g->out_hw, dyt, poff, xs, sums);
+        const int64_t nk = nnki_min(kb, g->ckk - k0);
+        for (int64_t j = 0; j < nk; j++)
+            for (int a = 0; a < fv; a++) {
+                NNK_T *to = block_partial + (k0 + j) * width + a * lanes;
+                NNK_FN(direct_vec) v;
+                memcpy(&v, to, sizeof v);
+                v += sums[a][j];
+                memcpy(to, &v, sizeof v);
+            }
+    }
+}
+
 /* The weight gradient of image i added into the thread's dw in panel order (partial), with xp
  * its padded image and dyt room for one block's transposed dy. With bias, the sums of the
  * image's planes of dy go to bias as doubles, the (i*f + channel)th, taken while dy is
@@ -170,7 +250,7 @@ static DIRECT_TARGET void NNK_FN(direct_filter_image)(const nnki_conv_geom *g,
     NNK_FN(direct_pad)(g, dg, x, i, xp);
     const int64_t lanes = dg->lanes, block_f = DIRECT_BLOCK * lanes;
     for (int64_t f0 = 0; f0 < g->f; f0 += block_f) {
-        const int fv = direct_block_vectors(dg, f0), kb = DIRECT_PIXELS(fv);
+        const int fv = direct_block_vectors(dg, f0);
         const int64_t width = fv * lanes, nf = nnki_min(block_f, g->f - f0);
         double sums[DIRECT_BLOCK * DIRECT_BYTES / sizeof(NNK_T)] = {0};
         for (int64_t q = 0; q < g->out_hw; q++)
@@ -181,27 +261,10 @@ static DIRECT_TARGET void NNK_FN(direct_filter_image)(const nnki_conv_geom *g,
             }
         for (int64_t j = 0; bias != NULL && j < nf; j++)
             nnki_bias_put(bias, g->f, i, f0 + j, sums[j]);
-        NNK_T *block_partial = partial + f0 * g->ckk;
-        for (int64_t k0 = 0; k0 < g->ckk; k0 += kb) {
-            /* A last, partial block repeats its last k; only real ones are added. */
-            const NNK_T *xs[24];
-            for (int j = 0; j < kb; j++)
-                xs[j] = xp + koff[nnki_min(k0 + j, g->ckk - 1)];
-            /* Zeroed only because GCC cannot tell that direct_sums fills the fv x kb read here
-             * (a false maybe-uninitialized with 2-vector blocks): 1.5-6 KB a block of k's, against
-             * out_hw*fv*kb multiply-adds. */
-            NNK_FN(direct_vec) sums[DIRECT_BLOCK][24] = {{{0}}};
-            NNK_FN(direct_sums)(fv, g->out_hw, dyt, poff, xs, sums);
-            const int64_t nk = nnki_min(kb, g->ckk - k0);
-            for (int64_t j = 0; j < nk; j++)
-                for (int a = 0; a < fv; a++) {
-                    NNK_T *to = block_partial + (k0 + j) * width + a * lanes;
-                    NNK_FN(direct_vec) v;
-                    memcpy(&v, to, sizeof v);
-                    v += sums[a][j];
-                    memcpy(to, &v, sizeof v);
-                }
-        }
+#define DIRECT_TAP_BLOCKS(fv, kb)                                                            \
+    NNK_FN(direct_tap_blocks)(g, xp, dyt, koff, poff, partial + f0 * g->ckk, fv, kb)
+        DIRECT_BY_BLOCK(fv, DIRECT_TAP_BLOCKS);
+#undef DIRECT_TAP_BLOCKS
     }
 }
 
@@ -365,3 +428,6 @@ static nnk_status NNK_FN(direct_backward_data)(const nnki_conv_geom *g, const NN
         NNK_FN(dx_image)(g, &xg, panel, dy, dx, images + omp_get_thread_num() * stride, i);
     return NNK_OK;
 }
+
+#undef DIRECT_BY_BLOCK
+#undef DIRECT_BY_BLOCK_WIDE

@@ -131,6 +131,11 @@ static const nnk_conv2d_desc test_geometries[] = {
     /* c*kh*kw >= 128 and small images: conv2d groups images per gemm, the last group short. */
     {5, 8, 6, 7, 3, 4, 4, 1, 2, 1, 0},
     {7, 16, 5, 5, 3, 3, 3, 2, 1, 1, 0},
+    /* c*kh*kw 100-1024 (the direct kernels) with 2, 3 and 4 vectors of float channels (f = 24,
+     * 40, 50), each block of pixels (8 or 12, 8, 6) and of k's short at the end. */
+    {2, 3, 9, 11, 24, 7, 7, 1, 1, 3, 3},
+    {1, 3, 8, 8, 40, 6, 6, 1, 1, 2, 2},
+    {2, 4, 7, 6, 50, 5, 5, 1, 1, 2, 1},
 };
 /* Elements of an array (not a pointer). */
 #define TEST_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
