@@ -39,8 +39,8 @@
 #define DIRECT_PIXELS_V32(fv) ((fv) == 2 ? 6 : 12)
 /* On AMD CPUs, 2 vectors of channels take 8 pixels at 64 bytes, not 12: twelve pixels' pointers
  * do not fit the general registers beside the loop's own, and GCC keeps some on the stack (Zen
- * 4, interleaved A/B: conv_3l forward 0.87-0.89x, dw 0.94-0.95x, at 1 and 2 threads; 10 pixels:
- * forward 0.98-1.0x, dw 0.93-0.94x). The Intel machines' choice was made with 12. */
+ * 4, interleaved A/B against 12, both constants: conv_3l forward 0.95-0.97x, dw 0.96-0.97x, at
+ * 1 and 2 threads). The Intel machines' choice was made with 12. */
 #define DIRECT_PIXELS_AMD_V64 8
 #define DIRECT_PIXELS_AMD_V32 DIRECT_PIXELS_V32(2)
 
