@@ -17,44 +17,14 @@
 typedef NNK_T NNK_FN(batched_vec) __attribute__((vector_size(BATCHED_BYTES)));
 
 #define BATCHED_LANES ((int64_t)(BATCHED_BYTES / sizeof(NNK_T)))
-#define BATCHED_LOW NNK_CAT(NNKI_LOW, BATCHED_N)
-#define BATCHED_HIGH NNK_CAT(NNKI_HIGH, BATCHED_N)
 
-/* rows (BATCHED_N vectors of BATCHED_N lanes) transposed in registers: each round interleaves
- * row k with row k + N/2 (low halves into row 2k, high into 2k + 1), and log2(N) rounds move
- * the row index into the lanes. The scalar transposes before took 0.77 ms of conv_mnist2's
- * 3.8 ms dx. */
-static inline __attribute__((always_inline)) void
-NNK_FN(batched_transpose)(NNK_FN(batched_vec) rows[BATCHED_N])
-{
-    enum { N = BATCHED_N, HALF = BATCHED_N / 2 };
-    for (int width = 1; width < N; width *= 2) {
-        NNK_FN(batched_vec) next[N];
-        for (int k = 0; k < HALF; k++) {
-            next[2 * k] = __builtin_shufflevector(rows[k], rows[k + HALF], BATCHED_LOW);
-            next[2 * k + 1] = __builtin_shufflevector(rows[k], rows[k + HALF], BATCHED_HIGH);
-        }
-        memcpy(rows, next, sizeof next);
-    }
-}
-
-/* Rows [0, count) of a tile from from + r*from_step (the others zero), transposed, each row
- * to to + r*to_step (rows [0, keep) of the result stored): count x N elements in, N x keep
- * out. */
-static inline __attribute__((always_inline)) void
-NNK_FN(batched_tile)(const NNK_T *restrict from, int64_t from_step, int64_t count,
-                     NNK_T *restrict to, int64_t to_step, int64_t keep)
-{
-    NNK_FN(batched_vec) rows[BATCHED_N];
-    for (int64_t r = 0; r < BATCHED_N; r++) {
-        rows[r] = (NNK_FN(batched_vec)){0};
-        if (r < count)
-            memcpy(&rows[r], from + r * from_step, sizeof rows[r]);
-    }
-    NNK_FN(batched_transpose)(rows);
-    for (int64_t r = 0; r < keep; r++)
-        memcpy(to + r * to_step, &rows[r], sizeof rows[r]);
-}
+/* Tiles transposed in registers (transpose_impl.h). The scalar transposes before took 0.77 ms
+ * of conv_mnist2's 3.8 ms dx. */
+#define TRANSPOSE_VEC NNK_FN(batched_vec)
+#define TRANSPOSE_N BATCHED_N
+#include "transpose_impl.h"
+#undef TRANSPOSE_VEC
+#undef TRANSPOSE_N
 
 /* Output channel fi of dy's images [i0, i0 + N) (n x f x out_hw) into dyt [out_hw][f][npad],
  * images past n zero: tiles of N images x N positions transposed in registers, a last part
@@ -69,7 +39,7 @@ static BATCHED_TARGET void NNK_FN(batched_dy)(const nnki_conv_geom *g, int64_t n
     const NNK_T *from = dy + (i0 * g->f + fi) * g->out_hw;
     const int64_t count = nnki_max(0, nnki_min(n, g->n - i0));
     for (int64_t q0 = 0; q0 < whole; q0 += n)
-        NNK_FN(batched_tile)(from + q0, g->f * g->out_hw, count,
+        NNK_FN(transpose_tile)(from + q0, g->f * g->out_hw, count,
                              dyt + (q0 * g->f + fi) * npad + i0, step, n);
     for (int64_t q = whole; q < g->out_hw; q++)
         for (int64_t r = 0; r < n; r++)
@@ -87,7 +57,7 @@ static BATCHED_TARGET void NNK_FN(batched_dx)(const nnki_conv_geom *g, int64_t n
         NNK_T *to = dx + (i0 * g->c + ci) * hw;
         const int64_t keep = nnki_min(n, g->n - i0);
         for (int64_t p0 = 0; p0 < whole; p0 += n)
-            NNK_FN(batched_tile)(plane + p0 * npad + i0, npad, n, to + p0, g->c * hw, keep);
+            NNK_FN(transpose_tile)(plane + p0 * npad + i0, npad, n, to + p0, g->c * hw, keep);
         for (int64_t p = whole; p < hw; p++)
             for (int64_t r = 0; r < keep; r++)
                 to[r * g->c * hw + p] = plane[p * npad + i0 + r];
@@ -208,5 +178,3 @@ static nnk_status NNK_FN(batched_backward_data)(const nnki_conv_geom *g, const N
 }
 
 #undef BATCHED_LANES
-#undef BATCHED_LOW
-#undef BATCHED_HIGH

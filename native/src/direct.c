@@ -12,6 +12,7 @@
  * below.
  */
 #include "internal.h"
+#include "shuffles.h"
 
 #include <omp.h>
 #include <string.h>
@@ -215,14 +216,18 @@ int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspa
 #define DIRECT_TARGET NNKI_TARGET_V64
 #define NNK_T float
 #define NNK_SUFFIX f32_v64
+#define DIRECT_N 16
 #include "direct_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
+#undef DIRECT_N
 #define NNK_T double
 #define NNK_SUFFIX f64_v64
+#define DIRECT_N 8
 #include "direct_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
+#undef DIRECT_N
 #undef DIRECT_BYTES
 #undef DIRECT_BLOCK
 #undef DIRECT_PIXELS
@@ -238,14 +243,18 @@ int nnki_direct_dx_threads(const nnki_conv_geom *g, size_t elem, int64_t workspa
 #define DIRECT_TARGET NNKI_TARGET_V32
 #define NNK_T float
 #define NNK_SUFFIX f32_v32
+#define DIRECT_N 8
 #include "direct_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
+#undef DIRECT_N
 #define NNK_T double
 #define NNK_SUFFIX f64_v32
+#define DIRECT_N 4
 #include "direct_impl.h"
 #undef NNK_T
 #undef NNK_SUFFIX
+#undef DIRECT_N
 
 /* The entry points of one element type T (suffix S) run the kernels of the width
  * direct_geometry and dx_geometry were laid out for (the callers checked that there is one). */

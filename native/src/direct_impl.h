@@ -2,7 +2,8 @@
  * direct_impl.h - the direct convolution (forward pass, weight gradient and, for shallow
  * convolutions, input gradient) for one element type and one vector width. direct.c includes it
  * once per type and width with NNK_T (float or double), NNK_SUFFIX (f32_v64, f64_v32, ...),
- * DIRECT_BYTES, DIRECT_BLOCK, DIRECT_PIXELS, DIRECT_DX_ROWS and DIRECT_TARGET defined.
+ * DIRECT_BYTES, DIRECT_N (its lanes), DIRECT_BLOCK, DIRECT_PIXELS, DIRECT_PIXELS_AMD,
+ * DIRECT_DX_ROWS and DIRECT_TARGET defined.
  *
  * Output channels run in blocks of up to DIRECT_BLOCK vectors (fv); w is repacked so that the
  * block's channels for one k = (ci, ki, kj) are contiguous: panel[k][fv*lanes]. For a block of px
@@ -237,6 +238,49 @@ NNK_FN(direct_tap_blocks)(const nnki_conv_geom *g, const NNK_T *xp, const NNK_T 
     }
 }
 
+#define TRANSPOSE_VEC NNK_FN(direct_vec)
+#define TRANSPOSE_N DIRECT_N
+#include "transpose_impl.h"
+#undef TRANSPOSE_VEC
+#undef TRANSPOSE_N
+
+/* dyt[q][j] = plane j of dy at q for the block's nf channels (0 for the rest of width), and
+ * sums[j] += each, in pixel order. The copy goes by tiles of N pixels x N planes transposed in
+ * registers (transpose_impl.h): element by element, a pixel's width of planes at a time, the
+ * planes a page or more apart all fell in one set of L1 (conv_3l's 32 planes 4 KB apart against
+ * 8 ways), each read waited on L2, and the copy took half of conv_3l's dw (Zen 4). The sums then
+ * read dyt's rows, four channels a vector of doubles. */
+static inline __attribute__((always_inline)) void
+NNK_FN(direct_transpose_dy)(const nnki_conv_geom *g, const NNK_T *dy, int64_t nf, int64_t width,
+                            NNK_T *restrict dyt, double *restrict sums)
+{
+    enum { N = DIRECT_N, QUADS = 4 };
+    int64_t q0 = 0;
+    for (; q0 + N <= g->out_hw; q0 += N)
+        for (int64_t j0 = 0; j0 < width; j0 += N)
+            NNK_FN(transpose_tile)(dy + j0 * g->out_hw + q0, g->out_hw,
+                                   nnki_max(0, nnki_min(N, nf - j0)), dyt + q0 * width + j0,
+                                   width, N);
+    for (; q0 < g->out_hw; q0++)
+        for (int64_t j = 0; j < width; j++)
+            dyt[q0 * width + j] = j < nf ? dy[j * g->out_hw + q0] : 0;
+    typedef double sums_vec __attribute__((vector_size(4 * sizeof(double))));
+    typedef NNK_T quad __attribute__((vector_size(4 * sizeof(NNK_T))));
+    for (int64_t j0 = 0; j0 < width; j0 += 4 * QUADS) {
+        const int quads = (int)nnki_min(QUADS, (width - j0) / 4);
+        sums_vec acc[QUADS] = {{0}};
+        for (int64_t q = 0; q < g->out_hw; q++)
+            for (int a = 0; a < quads; a++) {
+                quad v;
+                memcpy(&v, dyt + q * width + j0 + 4 * a, sizeof v);
+                acc[a] += __builtin_convertvector(v, sums_vec);
+            }
+        for (int a = 0; a < quads; a++)
+            for (int l = 0; l < 4; l++)
+                sums[j0 + 4 * a + l] += acc[a][l];
+    }
+}
+
 /* The weight gradient of image i added into the thread's dw in panel order (partial), with xp
  * its padded image and dyt room for one block's transposed dy. With bias, the sums of the
  * image's planes of dy go to bias as doubles, the (i*f + channel)th, taken while dy is
@@ -254,12 +298,7 @@ static DIRECT_TARGET void NNK_FN(direct_filter_image)(const nnki_conv_geom *g,
         const int fv = direct_block_vectors(dg, f0);
         const int64_t width = fv * lanes, nf = nnki_min(block_f, g->f - f0);
         double sums[DIRECT_BLOCK * DIRECT_BYTES / sizeof(NNK_T)] = {0};
-        for (int64_t q = 0; q < g->out_hw; q++)
-            for (int64_t j = 0; j < width; j++) {
-                const NNK_T v = j < nf ? dy[(i * g->f + f0 + j) * g->out_hw + q] : 0;
-                dyt[q * width + j] = v;
-                sums[j] += v;
-            }
+        NNK_FN(direct_transpose_dy)(g, dy + (i * g->f + f0) * g->out_hw, nf, width, dyt, sums);
         for (int64_t j = 0; bias != NULL && j < nf; j++)
             nnki_bias_put(bias, g->f, i, f0 + j, sums[j]);
 #define DIRECT_TAP_BLOCKS(fv, kb)                                                            \
