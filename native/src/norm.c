@@ -35,6 +35,9 @@ enum {
      * NORM_BLOCK channels instead: the inner loops run over contiguous channels (vectorised)
      * and the block's accumulators stay on the stack. */
     NORM_BLOCK = 64,
+    /* Channels group norm backward on one thread may sum in memory order (their dgamma and
+     * dbeta on the stack, 16 KB of doubles). */
+    NORM_IN_ORDER = 1024,
     /* Elements a thread must have before another one is started. With spinning OpenMP
      * threads (the default wait policy) a second thread pays from 4096 elements on here
      * (batch norm of (32, 128): 0.80-0.84x, of (100, 500): 0.63-0.67x); woken from sleep

@@ -771,12 +771,14 @@ nnk_status NNK_FN(nnk_groupnorm_forward)(const nnk_norm_desc *desc, const NNK_T 
 /* ---- Group norm backward ------------------------------------------------------------------ */
 
 /* The per-channel sums of sample i's pair of group gr (spatial > 1) into s (gamma-weighted, for
- * dx) and, unless NULL, dbeta and dgamma. With prev (not NULL), the dx of the sample before, at
- * channel 0, rides along channel by channel. Both backward paths take their sums here, so they
- * give the same bits. */
+ * dx) and, unless NULL, dbeta and dgamma. With prev (not NULL), the dx of the pair before, at
+ * channel 0, rides along channel by channel (prev_gamma: its group's gamma). next (not 0): how
+ * far on the pair summed after this one starts. Every backward path takes its sums here, so
+ * they give the same bits. */
 NORM_LOOP void NNK_FN(gn_group_sums)(const NNK_FN(norm_backward_args) *a, int64_t gr, int64_t i,
                                      double s[2], double *dbeta, double *dgamma,
-                                     const NNK_FN(rider) *prev)
+                                     const NNK_FN(rider) *prev, const NNK_T *prev_gamma,
+                                     int64_t next)
 {
     const norm_geom *g = a->g;
     const int64_t cg = g->group_channels, sp = g->spatial, u = i * g->groups + gr;
@@ -786,14 +788,14 @@ NORM_LOOP void NNK_FN(gn_group_sums)(const NNK_FN(norm_backward_args) *a, int64_
         NNK_FN(rider) r;
         if (prev != NULL) {
             r = NNK_FN(rider_at)(prev, j * sp);
-            r.gamma = gamma[j];
+            r.gamma = prev_gamma[j];
         }
-        /* The next plane: of this pair, else of the sample after (run_ahead). */
+        /* The next plane: of this pair, else the first of the next pair (run_ahead). */
         int64_t ahead = 0;
         if (j + 1 < cg)
             ahead = sp;
-        else if (i + 1 < g->n)
-            ahead = (g->groups - 1) * cg * sp + sp;
+        else if (next != 0)
+            ahead = next - j * sp;
         NNK_FN(grad_moments)(x + j * sp, dy + j * sp, NULL, sp, a->mean[u], acc,
                              prev != NULL ? &r : NULL, ahead);
         s[0] += gamma[j] * acc[0];
@@ -822,7 +824,8 @@ static NNKI_CLONES void NNK_FN(gn_backward_pair)(const NNK_FN(norm_backward_args
         s2 = acc[1];
     } else {
         double sums[2] = {0, 0};
-        NNK_FN(gn_group_sums)(a, u % g->groups, u / g->groups, sums, NULL, NULL, NULL);
+        NNK_FN(gn_group_sums)(a, u % g->groups, u / g->groups, sums, NULL, NULL, NULL, NULL,
+                              u + 1 < g->n * g->groups ? count : 0);
         s1 = sums[0];
         s2 = sums[1];
     }
@@ -899,7 +902,8 @@ static NNKI_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_arg
     const int64_t cg = g->group_channels, count = cg * g->spatial, sp = g->spatial;
     const NNK_T *gamma = a->gamma + gr * cg;
     double dbeta[NORM_BLOCK] = {0}, dgamma[NORM_BLOCK] = {0}, s[2] = {0, 0};
-    NNK_FN(gn_group_sums)(a, gr, 0, s, dbeta, dgamma, NULL);
+    const int64_t step = g->groups * count; /* to the same group's pair in the next sample */
+    NNK_FN(gn_group_sums)(a, gr, 0, s, dbeta, dgamma, NULL, NULL, g->n > 1 ? step : 0);
     for (int64_t i = 0; i < g->n; i++) {
         const int64_t u = i * g->groups + gr;
         const NNK_T invstd = a->invstd[u];
@@ -910,7 +914,8 @@ static NNKI_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_arg
             .centre = a->mean[u], .invstd = invstd, .b = (NNK_T)b, .c = (NNK_T)c,
         };
         if (i + 1 < g->n)
-            NNK_FN(gn_group_sums)(a, gr, i + 1, next, dbeta, dgamma, &r);
+            NNK_FN(gn_group_sums)(a, gr, i + 1, next, dbeta, dgamma, &r, gamma,
+                                  i + 2 < g->n ? step : 0);
         else
             for (int64_t j = 0; j < cg; j++)
                 NNK_FN(grad_affine)(r.x + j * sp, r.dy + j * sp, r.out + j * sp, sp, r.centre,
@@ -923,6 +928,46 @@ static NNKI_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_arg
             a->dbeta[gr * cg + j] = (NNK_T)dbeta[j];
         if (a->dgamma != NULL)
             a->dgamma[gr * cg + j] = (NNK_T)dgamma[j];
+    }
+}
+
+/* Every pair in memory order, on one thread, when x has spatial > 1, each group has at most
+ * NORM_BLOCK channels and there are at most NORM_IN_ORDER channels: as gn_backward_group, but
+ * x, dy and dx each stream straight through memory instead of a group's pairs a sample apart
+ * (each channel's dgamma and dbeta still summed in sample order, so the bits are the same). */
+static NNKI_CLONES void NNK_FN(gn_backward_in_order)(const NNK_FN(norm_backward_args) *a)
+{
+    const norm_geom *g = a->g;
+    const int64_t cg = g->group_channels, count = cg * g->spatial, pairs = g->n * g->groups;
+    double dbeta[NORM_IN_ORDER] = {0}, dgamma[NORM_IN_ORDER] = {0}, s[2] = {0, 0};
+    NNK_FN(gn_group_sums)(a, 0, 0, s, dbeta, dgamma, NULL, NULL, pairs > 1 ? count : 0);
+    for (int64_t u = 0; u < pairs; u++) {
+        const int64_t gr = u % g->groups, v = u + 1;
+        const NNK_T invstd = a->invstd[u], *gamma = a->gamma + gr * cg;
+        double b, c, next[2] = {0, 0};
+        dx_coefficients(invstd, s[0], s[1], (double)count, &b, &c);
+        const NNK_FN(rider) r = {
+            .x = a->x + u * count, .dy = a->dy + u * count, .out = a->dx + u * count,
+            .centre = a->mean[u], .invstd = invstd, .b = (NNK_T)b, .c = (NNK_T)c,
+        };
+        if (v < pairs) {
+            const int64_t at = (v % g->groups) * cg;
+            NNK_FN(gn_group_sums)(a, v % g->groups, v / g->groups, next, dbeta + at, dgamma + at,
+                                  &r, gamma, v + 1 < pairs ? count : 0);
+        } else {
+            for (int64_t j = 0; j < cg; j++)
+                NNK_FN(grad_affine)(r.x + j * g->spatial, r.dy + j * g->spatial,
+                                    r.out + j * g->spatial, g->spatial, r.centre, invstd,
+                                    gamma[j], r.b, r.c);
+        }
+        s[0] = next[0];
+        s[1] = next[1];
+    }
+    for (int64_t ch = 0; ch < g->c; ch++) {
+        if (a->dbeta != NULL)
+            a->dbeta[ch] = (NNK_T)dbeta[ch];
+        if (a->dgamma != NULL)
+            a->dgamma[ch] = (NNK_T)dgamma[ch];
     }
 }
 
@@ -950,8 +995,13 @@ nnk_status NNK_FN(nnk_groupnorm_backward)(const nnk_norm_desc *desc, const NNK_T
      * own sums. Either way no sum is split between threads. */
     const int64_t pairs = g.n * g.groups;
     const int threads = norm_threads(pairs, g.len);
-    if (dx != NULL && (dgamma != NULL || dbeta != NULL) && g.spatial > 1 &&
-        g.group_channels <= NORM_BLOCK && (g.groups % threads == 0 || g.groups >= 4 * threads)) {
+    const bool whole = dx != NULL && (dgamma != NULL || dbeta != NULL) && g.spatial > 1 &&
+                       g.group_channels <= NORM_BLOCK;
+    if (whole && threads == 1 && g.c <= NORM_IN_ORDER) {
+        NNK_FN(gn_backward_in_order)(&a);
+        return NNK_OK;
+    }
+    if (whole && (g.groups % threads == 0 || g.groups >= 4 * threads)) {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
         for (int64_t gr = 0; gr < g.groups; gr++)
             NNK_FN(gn_backward_group)(&a, gr);

@@ -729,8 +729,9 @@ TEST(GroupNorm_OneAndTwoThreadsAreBitIdentical)
 {
     for (int f32 = 0; f32 < 2; f32++) {
         check_threads(GROUP, (nnk_norm_desc)DESC(16, 12, 576, 4), f32, 14200);
-        /* Three groups: one thread takes the one-pass backward by groups, two threads the
-         * two loops (pairs, then channels); both must give the same bits. */
+        /* One thread takes the one-pass backward in memory order, two threads the one by
+         * groups (four groups) or the two loops (three groups: pairs, then channels); all must
+         * give the same bits. */
         check_threads(GROUP, (nnk_norm_desc)DESC(16, 12, 576, 3), f32, 14250);
         check_threads(GROUP, (nnk_norm_desc)DESC(400, 300, 1, 3), f32, 14300);
         check_threads(GROUP, (nnk_norm_desc)DESC(400, 300, 1, 1), f32, 14400);
