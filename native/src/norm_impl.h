@@ -990,9 +990,10 @@ nnk_status NNK_FN(nnk_groupnorm_backward)(const nnk_norm_desc *desc, const NNK_T
                                     save_invstd_len, dy_len, dx_len, dgamma_len, dbeta_len));
 
     /* dx needs sums over each (sample, group), dgamma and dbeta sums over each channel across
-     * samples. Sharing out whole groups serves both in one pass over x and dy, when there are
-     * enough groups to keep the threads evenly busy; otherwise two loops, each sharing out its
-     * own sums. Either way no sum is split between threads. */
+     * samples. One thread serves both in one pass over x and dy in memory order; more threads
+     * share out whole groups for that pass, when there are enough groups to keep them evenly
+     * busy; otherwise two loops, each sharing out its own sums. Either way no sum is split
+     * between threads. */
     const int64_t pairs = g.n * g.groups;
     const int threads = norm_threads(pairs, g.len);
     const bool whole = dx != NULL && (dgamma != NULL || dbeta != NULL) && g.spatial > 1 &&
