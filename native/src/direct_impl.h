@@ -23,7 +23,8 @@
 
 typedef NNK_T NNK_FN(direct_vec) __attribute__((vector_size(DIRECT_BYTES)));
 
-/* The fv x px sums of one block of channels and pixels (xs: each pixel's window in xp). */
+/* The fv x px sums of one block of channels and pixels (xs: each pixel's window in xp); fv and px
+ * constants where it is inlined (DIRECT_BY_BLOCK), so that the sums stay in registers. */
 static inline __attribute__((always_inline)) void
 NNK_FN(direct_block)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
                      const int32_t *restrict koff, const NNK_T *const *xs,
@@ -50,33 +51,6 @@ NNK_FN(direct_block)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
 static inline int NNK_FN(direct_pixels)(int fv)
 {
     return fv == 2 && nnki_cpu_amd() ? DIRECT_PIXELS_AMD : DIRECT_PIXELS(fv);
-}
-
-/* The kernel for fv vectors of channels, with its block of px = direct_pixels(fv). */
-static inline __attribute__((always_inline)) void
-NNK_FN(direct_sums)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
-                    const int32_t *restrict offsets, const NNK_T *const *xs,
-                    NNK_FN(direct_vec) sums[DIRECT_BLOCK][24])
-{
-    switch (fv) {
-#if DIRECT_BLOCK >= 4
-    case 4:
-        NNK_FN(direct_block)(4, DIRECT_PIXELS(4), depth, panel, offsets, xs, sums);
-        break;
-    case 3:
-        NNK_FN(direct_block)(3, DIRECT_PIXELS(3), depth, panel, offsets, xs, sums);
-        break;
-#endif
-    case 2:
-        if (px == DIRECT_PIXELS_AMD)
-            NNK_FN(direct_block)(2, DIRECT_PIXELS_AMD, depth, panel, offsets, xs, sums);
-        else
-            NNK_FN(direct_block)(2, DIRECT_PIXELS(2), depth, panel, offsets, xs, sums);
-        break;
-    default:
-        NNK_FN(direct_block)(1, DIRECT_PIXELS(1), depth, panel, offsets, xs, sums);
-        break;
-    }
 }
 
 /* Calls block(fv, px) with fv vectors of channels and their block of pixels both constants,
@@ -148,7 +122,7 @@ NNK_FN(direct_pixel_blocks)(const nnki_conv_geom *g, const direct_geom *dg, cons
         for (int j = 0; j < px; j++)
             xs[j] = xp + poff[nnki_min(q0 + j, g->out_hw - 1)];
         NNK_FN(direct_vec) sums[DIRECT_BLOCK][24];
-        NNK_FN(direct_sums)(fv, px, g->ckk, block_panel, koff, xs, sums);
+        NNK_FN(direct_block)(fv, px, g->ckk, block_panel, koff, xs, sums);
         /* Pixel-major in registers, channel-major in y: through a buffer. */
         NNK_T buffer[24][DIRECT_BLOCK * DIRECT_BYTES / sizeof(NNK_T)];
         for (int j = 0; j < px; j++)
@@ -221,11 +195,11 @@ NNK_FN(direct_tap_blocks)(const nnki_conv_geom *g, const NNK_T *xp, const NNK_T 
         const NNK_T *xs[24];
         for (int j = 0; j < kb; j++)
             xs[j] = xp + koff[nnki_min(k0 + j, g->ckk - 1)];
-        /* Zeroed only because GCC cannot tell that direct_sums fills the fv x kb read here
+        /* Zeroed only because GCC cannot tell that direct_block fills the fv x kb read here
          * (a false maybe-uninitialized with 2-vector blocks): 1.5-6 KB a block of k's, against
          * out_hw*fv*kb multiply-adds. */
         NNK_FN(direct_vec) sums[DIRECT_BLOCK][24] = {{{0}}};
-        NNK_FN(direct_sums)(fv, kb, g->out_hw, dyt, poff, xs, sums);
+        NNK_FN(direct_block)(fv, kb, g->out_hw, dyt, poff, xs, sums);
         const int64_t nk = nnki_min(kb, g->ckk - k0);
         for (int64_t j = 0; j < nk; j++)
             for (int a = 0; a < fv; a++) {
