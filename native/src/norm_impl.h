@@ -890,85 +890,75 @@ static NNKI_CLONES void NNK_FN(gn_params_block)(const NNK_FN(norm_backward_args)
     }
 }
 
-/* Group gr of every sample, in sample order, when x has spatial > 1 and the group has at most
- * NORM_BLOCK channels: each (sample, group) pair is read from memory once, its per-channel sums
- * giving both dx's coefficients and the group's dgamma and dbeta, and its dx is written while
- * it is still in L1/L2, riding along the next sample's sums. The sums are those
- * gn_backward_pair and gn_params_channel take, added in the same order, so either path gives
+/* dx of pairs first, first + step, ... (count of them; spatial > 1), each pair read from
+ * memory once: its per-channel sums give both dx's coefficients and the channels' dgamma and
+ * dbeta (added into dbeta and dgamma at its group's first channel less base), and its dx is
+ * written while it is still in L1/L2, riding along the next pair's sums. The sums are those
+ * gn_backward_pair and gn_params_channel take, added in the same order, so every path gives
  * the same bits. */
-static NNKI_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_args) *a, int64_t gr)
+NORM_LOOP void NNK_FN(gn_backward_walk)(const NNK_FN(norm_backward_args) *a, int64_t first,
+                                        int64_t step, int64_t count, double *dbeta,
+                                        double *dgamma, int64_t base)
 {
     const norm_geom *g = a->g;
-    const int64_t cg = g->group_channels, count = cg * g->spatial, sp = g->spatial;
-    const NNK_T *gamma = a->gamma + gr * cg;
-    double dbeta[NORM_BLOCK] = {0}, dgamma[NORM_BLOCK] = {0}, s[2] = {0, 0};
-    const int64_t step = g->groups * count; /* to the same group's pair in the next sample */
-    NNK_FN(gn_group_sums)(a, gr, 0, s, dbeta, dgamma, NULL, NULL, g->n > 1 ? step : 0);
-    for (int64_t i = 0; i < g->n; i++) {
-        const int64_t u = i * g->groups + gr;
-        const NNK_T invstd = a->invstd[u];
+    const int64_t cg = g->group_channels, size = cg * g->spatial, sp = g->spatial;
+    double s[2] = {0, 0};
+    int64_t at = first % g->groups * cg - base;
+    NNK_FN(gn_group_sums)(a, first % g->groups, first / g->groups, s, dbeta + at, dgamma + at,
+                          NULL, NULL, count > 1 ? step * size : 0);
+    for (int64_t k = 0; k < count; k++) {
+        const int64_t u = first + k * step, v = u + step;
+        const NNK_T invstd = a->invstd[u], *gamma = a->gamma + u % g->groups * cg;
         double b, c, next[2] = {0, 0};
-        dx_coefficients(invstd, s[0], s[1], (double)count, &b, &c);
+        dx_coefficients(invstd, s[0], s[1], (double)size, &b, &c);
         const NNK_FN(rider) r = {
-            .x = a->x + u * count, .dy = a->dy + u * count, .out = a->dx + u * count,
+            .x = a->x + u * size, .dy = a->dy + u * size, .out = a->dx + u * size,
             .centre = a->mean[u], .invstd = invstd, .b = (NNK_T)b, .c = (NNK_T)c,
         };
-        if (i + 1 < g->n)
-            NNK_FN(gn_group_sums)(a, gr, i + 1, next, dbeta, dgamma, &r, gamma,
-                                  i + 2 < g->n ? step : 0);
-        else
+        if (k + 1 < count) {
+            at = v % g->groups * cg - base;
+            NNK_FN(gn_group_sums)(a, v % g->groups, v / g->groups, next, dbeta + at,
+                                  dgamma + at, &r, gamma, k + 2 < count ? step * size : 0);
+        } else {
             for (int64_t j = 0; j < cg; j++)
                 NNK_FN(grad_affine)(r.x + j * sp, r.dy + j * sp, r.out + j * sp, sp, r.centre,
                                     invstd, gamma[j], r.b, r.c);
-        s[0] = next[0];
-        s[1] = next[1];
-    }
-    for (int64_t j = 0; j < cg; j++) {
-        if (a->dbeta != NULL)
-            a->dbeta[gr * cg + j] = (NNK_T)dbeta[j];
-        if (a->dgamma != NULL)
-            a->dgamma[gr * cg + j] = (NNK_T)dgamma[j];
-    }
-}
-
-/* Every pair in memory order, on one thread, when x has spatial > 1, each group has at most
- * NORM_BLOCK channels and there are at most NORM_IN_ORDER channels: as gn_backward_group, but
- * x, dy and dx each stream straight through memory instead of a group's pairs a sample apart
- * (each channel's dgamma and dbeta still summed in sample order, so the bits are the same). */
-static NNKI_CLONES void NNK_FN(gn_backward_in_order)(const NNK_FN(norm_backward_args) *a)
-{
-    const norm_geom *g = a->g;
-    const int64_t cg = g->group_channels, count = cg * g->spatial, pairs = g->n * g->groups;
-    double dbeta[NORM_IN_ORDER] = {0}, dgamma[NORM_IN_ORDER] = {0}, s[2] = {0, 0};
-    NNK_FN(gn_group_sums)(a, 0, 0, s, dbeta, dgamma, NULL, NULL, pairs > 1 ? count : 0);
-    for (int64_t u = 0; u < pairs; u++) {
-        const int64_t gr = u % g->groups, v = u + 1;
-        const NNK_T invstd = a->invstd[u], *gamma = a->gamma + gr * cg;
-        double b, c, next[2] = {0, 0};
-        dx_coefficients(invstd, s[0], s[1], (double)count, &b, &c);
-        const NNK_FN(rider) r = {
-            .x = a->x + u * count, .dy = a->dy + u * count, .out = a->dx + u * count,
-            .centre = a->mean[u], .invstd = invstd, .b = (NNK_T)b, .c = (NNK_T)c,
-        };
-        if (v < pairs) {
-            const int64_t at = (v % g->groups) * cg;
-            NNK_FN(gn_group_sums)(a, v % g->groups, v / g->groups, next, dbeta + at, dgamma + at,
-                                  &r, gamma, v + 1 < pairs ? count : 0);
-        } else {
-            for (int64_t j = 0; j < cg; j++)
-                NNK_FN(grad_affine)(r.x + j * g->spatial, r.dy + j * g->spatial,
-                                    r.out + j * g->spatial, g->spatial, r.centre, invstd,
-                                    gamma[j], r.b, r.c);
         }
         s[0] = next[0];
         s[1] = next[1];
     }
-    for (int64_t ch = 0; ch < g->c; ch++) {
+}
+
+/* dgamma and dbeta (unless NULL) of channels [c0, c1) from their sums, sums[0] being c0's. */
+static void NNK_FN(gn_put_params)(const NNK_FN(norm_backward_args) *a, int64_t c0, int64_t c1,
+                                  const double *dbeta, const double *dgamma)
+{
+    for (int64_t ch = c0; ch < c1; ch++) {
         if (a->dbeta != NULL)
-            a->dbeta[ch] = (NNK_T)dbeta[ch];
+            a->dbeta[ch] = (NNK_T)dbeta[ch - c0];
         if (a->dgamma != NULL)
-            a->dgamma[ch] = (NNK_T)dgamma[ch];
+            a->dgamma[ch] = (NNK_T)dgamma[ch - c0];
     }
+}
+
+/* Group gr of every sample, in sample order, when the group has at most NORM_BLOCK channels:
+ * one thread's share when threads share out whole groups. */
+static NNKI_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_args) *a, int64_t gr)
+{
+    const int64_t cg = a->g->group_channels;
+    double dbeta[NORM_BLOCK] = {0}, dgamma[NORM_BLOCK] = {0};
+    NNK_FN(gn_backward_walk)(a, gr, a->g->groups, a->g->n, dbeta, dgamma, gr * cg);
+    NNK_FN(gn_put_params)(a, gr * cg, (gr + 1) * cg, dbeta, dgamma);
+}
+
+/* Every pair in memory order, on one thread, when there are at most NORM_IN_ORDER channels:
+ * x, dy and dx each stream straight through memory instead of a group's pairs a sample apart
+ * (each channel's dgamma and dbeta still summed in sample order). */
+static NNKI_CLONES void NNK_FN(gn_backward_in_order)(const NNK_FN(norm_backward_args) *a)
+{
+    double dbeta[NORM_IN_ORDER] = {0}, dgamma[NORM_IN_ORDER] = {0};
+    NNK_FN(gn_backward_walk)(a, 0, 1, a->g->n * a->g->groups, dbeta, dgamma, 0);
+    NNK_FN(gn_put_params)(a, 0, a->g->c, dbeta, dgamma);
 }
 
 nnk_status NNK_FN(nnk_groupnorm_backward)(const nnk_norm_desc *desc, const NNK_T *x,
