@@ -148,7 +148,7 @@ static inline int nnki_vector_bytes(void)
 }
 
 /* Whether the CPU is AMD's: where two kernels compute the same thing, the faster one was
- * measured to differ between the Intel and the AMD machines (see conv_impl.h). */
+ * measured to differ between the Intel and the AMD machines (conv_impl.h, direct.c). */
 static inline bool nnki_cpu_amd(void)
 {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
