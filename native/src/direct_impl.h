@@ -7,7 +7,7 @@
  *
  * Output channels run in blocks of up to DIRECT_BLOCK vectors (fv); w is repacked so that the
  * block's channels for one k = (ci, ki, kj) are contiguous: panel[k][fv*lanes]. For a block of px
- * output pixels (px = direct_pixels(fv), consecutive in the image's out_h*out_w order) the
+ * output pixels (px = DIRECT_PIXELS(fv), consecutive in the image's out_h*out_w order) the
  * fv*px sums stay in registers over every k:
  *   sum[a][j] += panel[k][a] * xp[poff[pixel j] + koff[k]]
  * with xp the zero-padded image, koff[k] = (ci*padded_h + ki)*padded_w + kj and poff[q] the
@@ -47,16 +47,10 @@ NNK_FN(direct_block)(int fv, int px, int64_t depth, const NNK_T *restrict panel,
     }
 }
 
-/* The block of pixels (or of k's) for fv vectors of channels on this CPU (direct.c). */
-static inline int NNK_FN(direct_pixels)(int fv)
-{
-    return fv == 2 && nnki_cpu_amd() ? DIRECT_PIXELS_AMD : DIRECT_PIXELS(fv);
-}
-
-/* Calls block(fv, px) with fv vectors of channels and their block of pixels both constants,
- * px = direct_pixels(fv): the sums then pass from registers straight to where they go (with
- * px only known at run time they went through the stack; conv_3l forward 0.86-0.92x, dw
- * 0.98x, Zen 4, 1 and 2 threads). */
+/* Calls block(fv, px) with fv vectors of channels and their block of pixels (or of k's) both
+ * constants, px = DIRECT_PIXELS(fv), but DIRECT_PIXELS_AMD for 2 vectors on AMD CPUs (direct.c):
+ * the sums then pass from registers straight to where they go (with px only known at run time
+ * they went through the stack; conv_3l forward 0.86-0.92x, dw 0.98x, Zen 4, 1 and 2 threads). */
 #if DIRECT_BLOCK >= 4
 #define DIRECT_BY_BLOCK_WIDE(fv, block)                                                      \
     case 4:                                                                                  \
@@ -72,7 +66,7 @@ static inline int NNK_FN(direct_pixels)(int fv)
     switch (fv) {                                                                            \
         DIRECT_BY_BLOCK_WIDE(fv, block)                                                      \
     case 2:                                                                                  \
-        if (NNK_FN(direct_pixels)(2) == DIRECT_PIXELS_AMD)                                   \
+        if (DIRECT_PIXELS_AMD != DIRECT_PIXELS(2) && nnki_cpu_amd())                          \
             block(2, DIRECT_PIXELS_AMD);                                                     \
         else                                                                                 \
             block(2, DIRECT_PIXELS(2));                                                      \
