@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Nnk;
 
@@ -10,7 +11,11 @@ namespace Nnk;
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    // The elements are _data[_offset .. _offset + Length): a large tensor this class allocates
+    // starts on a 64-byte boundary (AlignedMemory); a small one, or one wrapping a caller's
+    // array, at 0.
     private readonly T[] _data;
+    private readonly int _offset;
 
     static Tensor()
     {
@@ -18,12 +23,33 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new NotSupportedException($"Tensor<{typeof(T).Name}> is not supported: use float or double.");
     }
 
-    /// <summary>Creates a zero-filled tensor of the given shape.</summary>
+    /// <summary>
+    /// Creates a zero-filled tensor of the given shape. From <see cref="AlignedBytes"/> bytes on,
+    /// its first element sits on a 64-byte boundary (see <see cref="AlignedMemory"/>).
+    /// </summary>
     public Tensor(ReadOnlySpan<int> shape)
     {
         Shape = new TensorShape(shape);
-        _data = new T[Shape.ElementCount];
+        Length = Shape.ElementCount;
+        if ((long)Length * Unsafe.SizeOf<T>() >= AlignedBytes)
+        {
+            ArraySegment<T> storage = AlignedMemory.AllocateSegment<T>(Length);
+            _data = storage.Array!;
+            _offset = storage.Offset;
+        }
+        else
+        {
+            _data = new T[Length];
+        }
     }
+
+    /// <summary>
+    /// The size from which a tensor's buffer is 64-byte aligned: the large object heap's
+    /// threshold, above which .NET keeps arrays in place and collects them only with the oldest
+    /// generation anyway, so an aligned (pinned) array costs nothing more. Smaller tensors take
+    /// ordinary arrays, which the garbage collector may move.
+    /// </summary>
+    public const int AlignedBytes = 85_000;
 
     /// <summary>Wraps <paramref name="data"/> (not copied) as a tensor of the given shape.</summary>
     /// <exception cref="ArgumentException">The array length is not the shape's element count.</exception>
@@ -36,22 +62,31 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
                 $"The data has {data.Length} elements but the shape {Shape} needs {Shape.ElementCount}.",
                 nameof(data));
         _data = data;
+        Length = data.Length;
+    }
+
+    private Tensor(T[] data, int offset, TensorShape shape)
+    {
+        _data = data;
+        _offset = offset;
+        Shape = shape;
+        Length = shape.ElementCount;
     }
 
     /// <summary>The dimensions, outermost first.</summary>
     public TensorShape Shape { get; }
 
     /// <summary>Number of elements.</summary>
-    public int Length => _data.Length;
+    public int Length { get; }
 
     /// <summary>The elements in row-major order (no copy).</summary>
-    public Span<T> Span => _data;
+    public Span<T> Span => _data.AsSpan(_offset, Length);
 
     /// <summary>The elements in row-major order, as memory that can be stored (no copy).</summary>
-    public Memory<T> Memory => _data;
+    public Memory<T> Memory => _data.AsMemory(_offset, Length);
 
     /// <summary>Element at a full multi-dimensional index.</summary>
-    public ref T this[params ReadOnlySpan<int> index] => ref _data[FlatIndex(index)];
+    public ref T this[params ReadOnlySpan<int> index] => ref _data[_offset + FlatIndex(index)];
 
     /// <summary>A zero-filled tensor.</summary>
     public static Tensor<T> Zeros(ReadOnlySpan<int> shape) => new(shape);
@@ -107,18 +142,32 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>A deep copy.</summary>
-    public Tensor<T> Clone() => new((T[])_data.Clone(), Shape);
+    public Tensor<T> Clone()
+    {
+        var copy = new Tensor<T>(Shape.AsSpan());
+        Span.CopyTo(copy.Span);
+        return copy;
+    }
 
     /// <summary>The same elements seen with another shape of equal element count (shares the buffer).</summary>
-    public Tensor<T> Reshape(ReadOnlySpan<int> shape) => new(_data, shape);
+    public Tensor<T> Reshape(ReadOnlySpan<int> shape)
+    {
+        var reshaped = new TensorShape(shape);
+        if (reshaped.ElementCount != Length)
+            throw new ArgumentException(
+                $"The tensor has {Length} elements but the shape {reshaped} needs {reshaped.ElementCount}.",
+                nameof(shape));
+        return new Tensor<T>(_data, _offset, reshaped);
+    }
 
     /// <summary>The elements converted to <typeparamref name="TOther"/>.</summary>
     public Tensor<TOther> Cast<TOther>() where TOther : unmanaged, IFloatingPointIeee754<TOther>
     {
         var result = new Tensor<TOther>(Shape);
         Span<TOther> dst = result.Span;
-        for (int i = 0; i < _data.Length; i++)
-            dst[i] = TOther.CreateChecked(_data[i]);
+        ReadOnlySpan<T> src = Span;
+        for (int i = 0; i < src.Length; i++)
+            dst[i] = TOther.CreateChecked(src[i]);
         return result;
     }
 

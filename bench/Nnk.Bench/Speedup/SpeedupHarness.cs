@@ -106,13 +106,13 @@ public static class SpeedupHarness
     // Naive code is single-threaded, so its time and its float64 reference outputs are computed
     // once per shape and pass and reused for every thread count.
     private static readonly Dictionary<(string, string), double> s_naiveMs = new();
-    private static readonly Dictionary<(string, string), IReadOnlyList<double[]>> s_naiveReference = new();
+    private static readonly Dictionary<(string, string), IReadOnlyList<Memory<double>>> s_naiveReference = new();
 
     private static SpeedupRow Measure(BenchShape shape, string pass, int threads, string blas, bool nativeOnly)
     {
         bool forward = pass == "forward";
         Action Call<T>(BenchCase<T> c) where T : unmanaged, IFloatingPointIeee754<T> => forward ? c.Forward : c.Backward;
-        IReadOnlyList<T[]> Outputs<T>(BenchCase<T> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+        IReadOnlyList<Memory<T>> Outputs<T>(BenchCase<T> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             forward ? c.ForwardOutputs : c.BackwardOutputs;
 
         var native = shape.CreateCase(Kernels.For<float>(Backend.Native));
@@ -133,7 +133,7 @@ public static class SpeedupHarness
         // Timings are float32, as the standard shapes say; the errors are measured in float64,
         // as the seeds' cells do, because the seeds' elementwise rel_error is meaningless at
         // float32 precision wherever an output is close to zero.
-        if (!s_naiveReference.TryGetValue((shape.Name, pass), out IReadOnlyList<double[]>? reference))
+        if (!s_naiveReference.TryGetValue((shape.Name, pass), out IReadOnlyList<Memory<double>>? reference))
         {
             var naive64 = shape.CreateCase(Kernels.For<double>(Backend.ManagedNaive));
             Call(naive64)();
@@ -144,7 +144,7 @@ public static class SpeedupHarness
         {
             var other = shape.CreateCase(Kernels.For<double>(backend));
             Call(other)();
-            return Outputs(other).Zip(reference, (a, b) => GradientCheck.RelError<double>(a, b)).Max();
+            return Outputs(other).Zip(reference, (a, b) => GradientCheck.RelError<double>(a.Span, b.Span)).Max();
         }
 
         return new SpeedupRow(shape.Name, pass, threads, blas, naiveMs, managedMs, nativeMs,
@@ -158,9 +158,9 @@ public static class SpeedupHarness
         var shape = (NormShape)StandardShapes.ByName("bn_seed");
         var naive = new NormCase<double>(shape, Kernels.For<double>(Backend.ManagedNaive));
         double graphMs = MedianTimer.MedianMilliseconds(naive.Backward, warmup: 2, minSamples: 5, maxSamples: 200, FastBudget);
-        double[][] graph = naive.BackwardOutputs.Select(a => a.ToArray()).ToArray();
+        Memory<double>[] graph = naive.BackwardOutputs.Select(a => (Memory<double>)a.ToArray()).ToArray();
         double altMs = MedianTimer.MedianMilliseconds(naive.BackwardAlt, warmup: 2, minSamples: 5, maxSamples: 200, FastBudget);
-        double error = naive.BackwardOutputs.Zip(graph, (a, b) => GradientCheck.RelError<double>(a, b)).Max();
+        double error = naive.BackwardOutputs.Zip(graph, (a, b) => GradientCheck.RelError<double>(a.Span, b.Span)).Max();
         Console.WriteLine();
         Console.WriteLine($"batch norm backward on (100, 500), float64: graph {graphMs:F3} ms, alt {altMs:F3} ms, " +
             $"speedup {graphMs / altMs:F2}x, rel_error {error:E1}");

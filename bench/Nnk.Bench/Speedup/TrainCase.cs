@@ -27,10 +27,10 @@ public sealed class TrainCase<T> : BenchCase<T> where T : unmanaged, IFloatingPo
             .ToArray();
     }
 
-    public override IReadOnlyList<T[]> ForwardOutputs =>
-        [[T.CreateChecked(_loss)], .. _parameters.Select(p => p.Value.Span.ToArray())];
+    public override IReadOnlyList<Memory<T>> ForwardOutputs =>
+        [new T[] { T.CreateChecked(_loss) }, .. _parameters.Select(p => p.Value.Clone().Memory)];
 
-    public override IReadOnlyList<T[]> BackwardOutputs => ForwardOutputs;
+    public override IReadOnlyList<Memory<T>> BackwardOutputs => ForwardOutputs;
 
     /// <summary>One training step; the layers' gradient tensors are refilled by every Loss call.</summary>
     public override void Forward()

@@ -16,7 +16,7 @@ public sealed class Conv2dLayer<T> : ILayer<T> where T : unmanaged, IFloatingPoi
     private TensorShape _inputShape;
     private ConvGeometry _geometry;
     private Tensor<T>? _x, _output, _dx;
-    private T[] _workspace = [];
+    private Memory<T> _workspace;
     private int _forwardWorkspace, _backwardWorkspace;
 
     /// <summary>Creates the layer.</summary>
@@ -65,11 +65,11 @@ public sealed class Conv2dLayer<T> : ILayer<T> where T : unmanaged, IFloatingPoi
             _dx = new Tensor<T>(x.Shape);
             _forwardWorkspace = _kernels.Conv2dWorkspaceLength(_geometry, ConvPass.Forward);
             _backwardWorkspace = _kernels.Conv2dWorkspaceLength(_geometry, ConvPass.Backward);
-            _workspace = new T[Math.Max(_forwardWorkspace, _backwardWorkspace)];
+            _workspace = AlignedMemory.Allocate<T>(Math.Max(_forwardWorkspace, _backwardWorkspace));
             _inputShape = x.Shape;
         }
         _x = x;
-        _kernels.Conv2dForward(_geometry, x.Span, _w.Span, _b.Span, _output.Span, _workspace.AsSpan(0, _forwardWorkspace));
+        _kernels.Conv2dForward(_geometry, x.Span, _w.Span, _b.Span, _output.Span, _workspace.Span[.._forwardWorkspace]);
         return _output;
     }
 
@@ -80,7 +80,7 @@ public sealed class Conv2dLayer<T> : ILayer<T> where T : unmanaged, IFloatingPoi
         // An empty dx tells the kernel to skip the W^T * dy products and col2im.
         Span<T> dx = inputGradient ? _dx!.Span : default;
         _kernels.Conv2dBackward(_geometry, _x!.Span, _w.Span, dout.Span, dx, _dw.Span, _db.Span,
-            _workspace.AsSpan(0, _backwardWorkspace));
+            _workspace.Span[.._backwardWorkspace]);
         return inputGradient ? _dx : null;
     }
 }
