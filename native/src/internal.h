@@ -101,15 +101,6 @@ nnk_status nnki_check_window(const char *fn, const char *what, int64_t h, int64_
 #else
 #define NNKI_CLONES
 #endif
-/* A third clone for AVX-512, for the loops where it was measured to pay: with
- * -mprefer-vector-width=512 on their file (CMakeLists.txt) its loops run 512-bit vectors, which
- * the AVX2 and baseline clones ignore. Elsewhere GCC's AVX-512 clones stayed at 256 bits and
- * bought nothing (docs/performance.md, "Tried and dropped"). */
-#if defined(__GNUC__) && defined(__x86_64__)
-#define NNKI_CLONES_AVX512 __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NNKI_CLONES_AVX512
-#endif
 
 /* The convolution kernels written with vector types (direct.c, shallow.c) are built twice, for
  * 64-byte vectors and 32 registers (x86-64-v4: AVX-512) and for 32-byte vectors and 16

@@ -232,7 +232,7 @@ NORM_LOOP void NNK_FN(bn_sums)(const NNK_FN(bn_forward_args) *a, int64_t ch, dou
  * (n*spatial*sizeof(NNK_T) ~ 200 KB) is still in L2 when its y is written, riding along the
  * next channel's sums (train); a channel whose first value lies far from its mean is summed
  * again about the mean first. */
-static NNKI_CLONES void NNK_FN(bn_forward_channels)(const NNK_FN(bn_forward_args) *a,
+static NORM_CLONES void NNK_FN(bn_forward_channels)(const NNK_FN(bn_forward_args) *a,
                                                     int64_t c0, int64_t c1)
 {
     const norm_geom *g = a->g;
@@ -359,7 +359,7 @@ NORM_LOOP void NNK_FN(bn_forward_rows)(const NNK_FN(bn_forward_args) *a, int64_t
 
 /* Channels [c0, c0 + NORM_BLOCK) of x (n, c): coefficients, then y row by row (the block's
  * columns of x still in the cache). */
-static NNKI_CLONES void NNK_FN(bn_forward_block)(const NNK_FN(bn_forward_args) *a, int64_t c0)
+static NORM_CLONES void NNK_FN(bn_forward_block)(const NNK_FN(bn_forward_args) *a, int64_t c0)
 {
     NNK_T centre[NORM_BLOCK], scale[NORM_BLOCK], shift[NORM_BLOCK];
     NNK_FN(bn_forward_coefficients)(a, c0, centre, scale, shift);
@@ -367,14 +367,14 @@ static NNKI_CLONES void NNK_FN(bn_forward_block)(const NNK_FN(bn_forward_args) *
                             shift);
 }
 
-static NNKI_CLONES void NNK_FN(bn_forward_block_coefficients)(const NNK_FN(bn_forward_args) *a,
+static NORM_CLONES void NNK_FN(bn_forward_block_coefficients)(const NNK_FN(bn_forward_args) *a,
                                                               int64_t c0, NNK_T *centre,
                                                               NNK_T *scale, NNK_T *shift)
 {
     NNK_FN(bn_forward_coefficients)(a, c0, centre + c0, scale + c0, shift + c0);
 }
 
-static NNKI_CLONES void NNK_FN(bn_forward_row_range)(const NNK_FN(bn_forward_args) *a,
+static NORM_CLONES void NNK_FN(bn_forward_row_range)(const NNK_FN(bn_forward_args) *a,
                                                      int64_t r0, int64_t r1,
                                                      const NNK_T *centre, const NNK_T *scale,
                                                      const NNK_T *shift)
@@ -471,7 +471,7 @@ NORM_LOOP void NNK_FN(bn_grad_sums)(const NNK_FN(norm_backward_args) *a, int64_t
 
 /* Channels [c0, c1) (spatial > 1), one thread's share: each channel's sums, then its dx,
  * which rides along the next channel's sums. */
-static NNKI_CLONES void NNK_FN(bn_backward_channels)(const NNK_FN(norm_backward_args) *a,
+static NORM_CLONES void NNK_FN(bn_backward_channels)(const NNK_FN(norm_backward_args) *a,
                                                      int64_t c0, int64_t c1)
 {
     const norm_geom *g = a->g;
@@ -545,7 +545,7 @@ NORM_LOOP void NNK_FN(bn_backward_rows)(const NNK_FN(norm_backward_args) *a, int
 }
 
 /* Channels [c0, c0 + NORM_BLOCK) of x (n, c): sums, then dx row by row. */
-static NNKI_CLONES void NNK_FN(bn_backward_block)(const NNK_FN(norm_backward_args) *a,
+static NORM_CLONES void NNK_FN(bn_backward_block)(const NNK_FN(norm_backward_args) *a,
                                                   int64_t c0)
 {
     NNK_T cb[NORM_BLOCK], cc[NORM_BLOCK];
@@ -554,13 +554,13 @@ static NNKI_CLONES void NNK_FN(bn_backward_block)(const NNK_FN(norm_backward_arg
         NNK_FN(bn_backward_rows)(a, 0, a->g->n, c0, nnki_min(NORM_BLOCK, a->g->c - c0), cb, cc);
 }
 
-static NNKI_CLONES void NNK_FN(bn_backward_block_coefficients)(
+static NORM_CLONES void NNK_FN(bn_backward_block_coefficients)(
     const NNK_FN(norm_backward_args) *a, int64_t c0, NNK_T *cb, NNK_T *cc)
 {
     NNK_FN(bn_backward_coefficients)(a, c0, cb + c0, cc + c0);
 }
 
-static NNKI_CLONES void NNK_FN(bn_backward_row_range)(const NNK_FN(norm_backward_args) *a,
+static NORM_CLONES void NNK_FN(bn_backward_row_range)(const NNK_FN(norm_backward_args) *a,
                                                       int64_t r0, int64_t r1, const NNK_T *cb,
                                                       const NNK_T *cc)
 {
@@ -722,7 +722,7 @@ NORM_LOOP void NNK_FN(gn_forward_pair)(const NNK_FN(gn_forward_args) *a, int64_t
 
 /* Pairs [u0, u1), one thread's share. Its AVX-512 clone writes y in 512-bit vectors
  * (0.86-0.98x the time of the AVX2 clone on gn, 1 and 2 threads, Sapphire Rapids). */
-static NNKI_CLONES_AVX512 void NNK_FN(gn_forward_pairs)(const NNK_FN(gn_forward_args) *a,
+static NORM_CLONES void NNK_FN(gn_forward_pairs)(const NNK_FN(gn_forward_args) *a,
                                                         int64_t u0, int64_t u1)
 {
     double acc[2] = {0, 0};
@@ -808,7 +808,7 @@ NORM_LOOP void NNK_FN(gn_group_sums)(const NNK_FN(norm_backward_args) *a, int64_
 }
 
 /* dx of pair u: the group's sums of dxhat = gamma*dy and dxhat*(x - mean), then dx. */
-static NNKI_CLONES void NNK_FN(gn_backward_pair)(const NNK_FN(norm_backward_args) *a, int64_t u)
+static NORM_CLONES void NNK_FN(gn_backward_pair)(const NNK_FN(norm_backward_args) *a, int64_t u)
 {
     const norm_geom *g = a->g;
     const int64_t cg = g->group_channels, count = cg * g->spatial, sp = g->spatial;
@@ -842,7 +842,7 @@ static NNKI_CLONES void NNK_FN(gn_backward_pair)(const NNK_FN(norm_backward_args
 
 /* dgamma and dbeta of channel ch (spatial > 1): sums over its n planes, each centred and
  * scaled by the statistics of its own (sample, group). */
-static NNKI_CLONES void NNK_FN(gn_params_channel)(const NNK_FN(norm_backward_args) *a,
+static NORM_CLONES void NNK_FN(gn_params_channel)(const NNK_FN(norm_backward_args) *a,
                                                   int64_t ch)
 {
     const norm_geom *g = a->g;
@@ -865,7 +865,7 @@ static NNKI_CLONES void NNK_FN(gn_params_channel)(const NNK_FN(norm_backward_arg
 
 /* dgamma and dbeta of channels [c0, c0 + NORM_BLOCK) of x (n, c), row by row; within a row
  * the block is cut where the group changes, so each run shares one mean and invstd. */
-static NNKI_CLONES void NNK_FN(gn_params_block)(const NNK_FN(norm_backward_args) *a, int64_t c0)
+static NORM_CLONES void NNK_FN(gn_params_block)(const NNK_FN(norm_backward_args) *a, int64_t c0)
 {
     const norm_geom *g = a->g;
     const int64_t width = nnki_min(NORM_BLOCK, g->c - c0), cg = g->group_channels;
@@ -943,7 +943,7 @@ static void NNK_FN(gn_put_params)(const NNK_FN(norm_backward_args) *a, int64_t c
 
 /* Group gr of every sample, in sample order, when the group has at most NORM_BLOCK channels:
  * one thread's share when threads share out whole groups. */
-static NNKI_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_args) *a, int64_t gr)
+static NORM_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_args) *a, int64_t gr)
 {
     const int64_t cg = a->g->group_channels;
     double dbeta[NORM_BLOCK] = {0}, dgamma[NORM_BLOCK] = {0};
@@ -954,7 +954,7 @@ static NNKI_CLONES void NNK_FN(gn_backward_group)(const NNK_FN(norm_backward_arg
 /* Every pair in memory order, on one thread, when there are at most NORM_IN_ORDER channels:
  * x, dy and dx each stream straight through memory instead of a group's pairs a sample apart
  * (each channel's dgamma and dbeta still summed in sample order). */
-static NNKI_CLONES void NNK_FN(gn_backward_in_order)(const NNK_FN(norm_backward_args) *a)
+static NORM_CLONES void NNK_FN(gn_backward_in_order)(const NNK_FN(norm_backward_args) *a)
 {
     double dbeta[NORM_IN_ORDER] = {0}, dgamma[NORM_IN_ORDER] = {0};
     NNK_FN(gn_backward_walk)(a, 0, 1, a->g->n * a->g->groups, dbeta, dgamma, 0);
