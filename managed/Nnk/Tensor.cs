@@ -30,7 +30,6 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Tensor(ReadOnlySpan<int> shape)
     {
         Shape = new TensorShape(shape);
-        Length = Shape.ElementCount;
         if ((long)Length * Unsafe.SizeOf<T>() >= AlignedBytes)
         {
             ArraySegment<T> storage = AlignedMemory.AllocateSegment<T>(Length);
@@ -62,7 +61,6 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
                 $"The data has {data.Length} elements but the shape {Shape} needs {Shape.ElementCount}.",
                 nameof(data));
         _data = data;
-        Length = data.Length;
     }
 
     private Tensor(T[] data, int offset, TensorShape shape)
@@ -70,14 +68,13 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
         _data = data;
         _offset = offset;
         Shape = shape;
-        Length = shape.ElementCount;
     }
 
     /// <summary>The dimensions, outermost first.</summary>
     public TensorShape Shape { get; }
 
     /// <summary>Number of elements.</summary>
-    public int Length { get; }
+    public int Length => Shape.ElementCount;
 
     /// <summary>The elements in row-major order (no copy).</summary>
     public Span<T> Span => _data.AsSpan(_offset, Length);

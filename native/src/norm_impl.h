@@ -723,7 +723,7 @@ NORM_LOOP void NNK_FN(gn_forward_pair)(const NNK_FN(gn_forward_args) *a, int64_t
 /* Pairs [u0, u1), one thread's share. Its AVX-512 clone writes y in 512-bit vectors
  * (0.86-0.98x the time of the AVX2 clone on gn, 1 and 2 threads, Sapphire Rapids). */
 static NORM_CLONES void NNK_FN(gn_forward_pairs)(const NNK_FN(gn_forward_args) *a,
-                                                        int64_t u0, int64_t u1)
+                                                 int64_t u0, int64_t u1)
 {
     double acc[2] = {0, 0};
     if (u0 < u1)
