@@ -39,9 +39,11 @@ public static class SpeedupHarness
 
         if (options.Blas is not null)
             NnkRuntime.SelectBlas(options.Blas);
+        AlignedMemory.HugePages = !options.SmallPages;
         string blas = NnkRuntime.Blas, core = NnkRuntime.BlasCore;
         string kernels = core.Length == 0 ? "" : $" ({core} kernels)";
-        Console.WriteLine($"nnk {NnkRuntime.NativeVersion}, BLAS {blas}{kernels}, {Environment.ProcessorCount} cores; float32 medians in ms, rel_error in float64 against naive");
+        string pages = options.SmallPages ? "; buffers on 4 KiB pages (--small-pages)" : "";
+        Console.WriteLine($"nnk {NnkRuntime.NativeVersion}, BLAS {blas}{kernels}, {Environment.ProcessorCount} cores; float32 medians in ms, rel_error in float64 against naive{pages}");
         if (peers is not null)
             Console.WriteLine($"peer: {peers.Path} ({peers.Count} rows); native/peer below 1 means nnk is faster");
         if (limits is not null)

@@ -1,11 +1,11 @@
 namespace Nnk.Bench.Speedup;
 
-/// <summary>Command line of <c>speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl] [--json FILE] [--peers FILE] [--limits FILE] [--native-only]</c>.</summary>
+/// <summary>Command line of <c>speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl] [--json FILE] [--peers FILE] [--limits FILE] [--native-only] [--small-pages]</c>.</summary>
 public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<int> Threads, string? Blas, string? JsonPath,
-    string? PeersPath, bool NativeOnly, string? LimitsPath)
+    string? PeersPath, bool NativeOnly, string? LimitsPath, bool SmallPages = false)
 {
     public const string Usage =
-        "usage: Nnk.Bench speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl|PATH] [--json FILE] [--peers FILE] [--limits FILE] [--native-only]\n" +
+        "usage: Nnk.Bench speedup [--shape NAME]... [--threads N[,N...]] [--blas openblas|mkl|PATH] [--json FILE] [--peers FILE] [--limits FILE] [--native-only] [--small-pages]\n" +
         "  Times naive managed, fast managed and native kernels on the standard shapes (forward and backward)\n" +
         "  and prints the speedups and the rel_error between their outputs.\n" +
         "  --shape NAME   a standard shape (repeatable; default: all): " + "{0}\n" +
@@ -14,14 +14,15 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
         "  --json FILE    also write the rows as a JSON array\n" +
         "  --peers FILE   a peer's table (../shared/peers/torchsharp/run.sh > FILE): adds its median and native/peer\n" +
         "  --limits FILE  the machine's ceilings (../shared/peers/limits/run.sh > FILE): adds % of sgemm (conv) or of copy bandwidth (pool, norm)\n" +
-        "  --native-only  time only the native kernels (no naive or managed timings, no rel_error): quick peer comparisons";
+        "  --native-only  time only the native kernels (no naive or managed timings, no rel_error): quick peer comparisons\n" +
+        "  --small-pages  keep the buffers on 4 KiB pages (AlignedMemory.HugePages = false): what the huge pages buy";
 
     public static SpeedupOptions Parse(IReadOnlyList<string> args, IEnumerable<string> knownShapes)
     {
         var shapes = new List<string>();
         var threads = new List<int>();
         string? blas = null, json = null, peers = null, limits = null;
-        bool nativeOnly = false;
+        bool nativeOnly = false, smallPages = false;
         for (int i = 0; i < args.Count; i++)
         {
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -53,6 +54,9 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
                 case "--native-only":
                     nativeOnly = true;
                     break;
+                case "--small-pages":
+                    smallPages = true;
+                    break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
@@ -61,6 +65,6 @@ public sealed record SpeedupOptions(IReadOnlyList<string> Shapes, IReadOnlyList<
             shapes.AddRange(knownShapes);
         if (threads.Count == 0)
             threads.AddRange(new[] { 1, Environment.ProcessorCount }.Distinct());
-        return new SpeedupOptions(shapes, threads, blas, json, peers, nativeOnly, limits);
+        return new SpeedupOptions(shapes, threads, blas, json, peers, nativeOnly, limits, smallPages);
     }
 }

@@ -61,5 +61,15 @@ public sealed class PeerTableTests : IDisposable
         SpeedupOptions options = SpeedupOptions.Parse(["--peers", "t.md", "--shape", "conv_3l"], ["conv_3l"]);
 
         Assert.Equal("t.md", options.PeersPath);
+        Assert.False(options.SmallPages);
+    }
+
+    [Fact]
+    public void SpeedupOptions_SmallPages_IsParsed()
+    {
+        SpeedupOptions options = SpeedupOptions.Parse(["--small-pages", "--native-only"], ["conv_3l"]);
+
+        Assert.True(options.SmallPages);
+        Assert.True(options.NativeOnly);
     }
 }
