@@ -84,16 +84,15 @@ public static class AlignedMemory
     private static unsafe ArraySegment<T> AllocateOnHugePages<T>(int length, long bytes) where T : unmanaged
     {
         int size = Unsafe.SizeOf<T>();
-        // Left uninitialised, a large array is usually pages nothing has touched yet, so the
-        // kernel backs them with huge pages at the first touch (the clearing below) instead of
-        // later, if ever, by collapsing small ones.
-        T[] array = GC.AllocateUninitializedArray<T>(checked(length + (int)(HugePageBytes / size)), pinned: true);
+        // The collector hands out fresh memory without writing to it (it is zero already), so the
+        // advice usually comes before the first touch and the kernel backs the pages with huge
+        // ones from the start; memory it reuses is cleared by it, and its small pages may be
+        // collapsed later by the kernel.
+        T[] array = GC.AllocateArray<T>(checked(length + (int)(HugePageBytes / size)), pinned: true);
         nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
         long start = ((long)address + HugePageBytes - 1) & ~(HugePageBytes - 1);
         HugePageAdvice.Advise((nint)start, bytes / HugePageBytes * HugePageBytes);
-        var segment = new ArraySegment<T>(array, (int)((start - address) / size), length);
-        segment.AsSpan().Clear();
-        return segment;
+        return new ArraySegment<T>(array, (int)((start - address) / size), length);
     }
 
     /// <summary>
