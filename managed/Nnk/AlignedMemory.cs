@@ -36,8 +36,8 @@ public static class AlignedMemory
     /// first touch); true by default. A pass streaming through tensors of several MiB then needs
     /// one TLB entry per 2 MiB instead of 512, which matters most in virtual machines, where a TLB
     /// miss walks two page tables (docs/performance.md, "Huge pages"). The advice changes no
-    /// value; where transparent huge pages are off (<c>never</c>), or off Linux, buffers are
-    /// allocated as below the threshold. Set false before allocating to keep 4 KiB pages, for
+    /// value; where transparent huge pages are off (<c>never</c>) it has no effect, and off Linux
+    /// (or without glibc) buffers are allocated as below the threshold. Set false before allocating to keep 4 KiB pages, for
     /// instance when memory is so fragmented that the kernel's compaction at first touch would
     /// cost more than it saves, or when 2 MiB of address space per large buffer matters.
     /// </summary>
@@ -45,8 +45,11 @@ public static class AlignedMemory
 
     /// <summary>
     /// A zero-filled buffer of <paramref name="length"/> elements starting on a
-    /// <see cref="Alignment"/>-byte boundary. The memory is an ordinary managed array (pinned),
-    /// freed by the garbage collector once the returned memory is no longer referenced.
+    /// <see cref="Alignment"/>-byte boundary when an element is 1, 2, 4 or 8 bytes (every numeric
+    /// type nnk computes in). The memory is an ordinary managed array (pinned), freed by the
+    /// garbage collector once the returned memory is no longer referenced. Larger elements get an
+    /// ordinary array: its data starts only 8-byte aligned, so no offset in whole elements of 16
+    /// or more bytes reaches a 64-byte boundary for certain.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
     public static Memory<T> Allocate<T>(int length) where T : unmanaged
@@ -60,9 +63,9 @@ public static class AlignedMemory
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         int size = Unsafe.SizeOf<T>();
-        // Elements are at least 8-byte aligned (the array header is 16 bytes), so Alignment/size
-        // - 1 spare elements always reach a boundary when size divides Alignment.
-        int spare = Alignment % size == 0 ? Alignment / size - 1 : 0;
+        // An array's data is 8-byte aligned (it follows a 16-byte header), so with elements of
+        // at most 8 bytes, Alignment/size - 1 spare elements always reach a boundary.
+        int spare = size <= 8 && Alignment % size == 0 ? Alignment / size - 1 : 0;
         if (length == 0 || spare == 0)
             return new ArraySegment<T>(new T[length]);
         long bytes = (long)length * size;

@@ -42,6 +42,22 @@ public sealed class AlignedTensorTests
     }
 
     [Fact]
+    public void Allocate_SixteenByteElements_GetAnExactZeroFilledArray()
+    {
+        // No offset in 16-byte elements is sure to reach a 64-byte boundary from an 8-byte-aligned
+        // start: such buffers are plain arrays, never a misaligned offset into one.
+        for (int round = 0; round < 8; round++)
+        {
+            Memory<decimal> m = AlignedMemory.Allocate<decimal>(1000 + round);
+            Assert.Equal(1000 + round, m.Length);
+            Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(m, out ArraySegment<decimal> segment));
+            Assert.Equal(0, segment.Offset);
+            Assert.Equal(m.Length, segment.Array!.Length);
+            Assert.True(m.Span.IndexOfAnyExcept(0m) < 0);
+        }
+    }
+
+    [Fact]
     public void Allocate_ZeroLength_IsEmpty()
     {
         Assert.Equal(0, AlignedMemory.Allocate<float>(0).Length);
