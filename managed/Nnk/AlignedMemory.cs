@@ -37,9 +37,10 @@ public static class AlignedMemory
     /// one TLB entry per 2 MiB instead of 512, which matters most in virtual machines, where a TLB
     /// miss walks two page tables (docs/performance.md, "Huge pages"). The advice changes no
     /// value; where transparent huge pages are off (<c>never</c>) it has no effect, and off Linux
-    /// (or without glibc) buffers are allocated as below the threshold. Set false before allocating to keep 4 KiB pages, for
-    /// instance when memory is so fragmented that the kernel's compaction at first touch would
-    /// cost more than it saves, or when 2 MiB of address space per large buffer matters.
+    /// (or without glibc) buffers are allocated as below the threshold. Set false before
+    /// allocating to keep 4 KiB pages, for instance when memory is so fragmented that the kernel's
+    /// compaction at first touch would cost more than it saves, or when 2 MiB of address space per
+    /// large buffer matters.
     /// </summary>
     public static bool HugePages { get; set; } = true;
 
@@ -119,10 +120,6 @@ public static class AlignedMemory
 
         /// <summary>Advises [start, start + bytes), both multiples of 2 MiB. A refusal (a kernel
         /// without transparent huge pages) is ignored: the pages stay small.</summary>
-        public static void Advise(nint start, long bytes)
-        {
-            if (bytes > 0)
-                _ = s_madvise(start, (nuint)bytes, MadvHugePage);
-        }
+        public static void Advise(nint start, long bytes) => _ = s_madvise(start, (nuint)bytes, MadvHugePage);
     }
 }

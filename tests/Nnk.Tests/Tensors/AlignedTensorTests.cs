@@ -9,7 +9,7 @@ namespace Nnk.Tests.Tensors;
 /// </summary>
 public sealed class AlignedTensorTests
 {
-    private static unsafe long Address<T>(Memory<T> memory) where T : unmanaged
+    internal static unsafe long Address<T>(Memory<T> memory) where T : unmanaged
     {
         using System.Buffers.MemoryHandle pin = memory.Pin();
         return (long)pin.Pointer;

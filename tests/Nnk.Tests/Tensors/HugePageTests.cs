@@ -17,11 +17,7 @@ public sealed class HugePageTests
     private static bool KernelHasHugePages =>
         OperatingSystem.IsLinux() && File.Exists("/sys/kernel/mm/transparent_hugepage/enabled");
 
-    private static unsafe long Address(Memory<float> memory)
-    {
-        using System.Buffers.MemoryHandle pin = memory.Pin();
-        return (long)pin.Pointer;
-    }
+    private static long Address(Memory<float> memory) => AlignedTensorTests.Address(memory);
 
     /// <summary>The VmFlags of the mapping of this process that holds address.</summary>
     private static string FlagsAt(long address)
