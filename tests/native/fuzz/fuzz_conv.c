@@ -52,6 +52,40 @@ static int64_t direct_minimum(const nnk_conv2d_desc *d, int64_t out_hw, bool f64
                   : padded_f * ckk + offsets + image;
 }
 
+/* A lower bound on the workspace the shallow kernels (shallow.c) run in, one image's phase
+ * planes, for vectors of vector_bytes; or -1 where their rules do not take d with them: not 1x1,
+ * c*kh*kw at most 99, stride_w 1 or 2, sizes and planes up to 2^16, output rows filling three
+ * quarters of the vectors' lanes, and for the gradients (grad) rows of whole vectors and f up to
+ * 2^16. With a huge pad_w the output rows are long and the image tiny, and the planes hold less
+ * than one row of im2col's cols. */
+static int64_t shallow_planes(const nnk_conv2d_desc *d, int64_t oh, int64_t ow, bool f64,
+                              bool grad, int64_t vector_bytes)
+{
+    const int64_t limit = INT64_C(1) << 16, lanes = vector_bytes / (f64 ? 8 : 4);
+    if (d->c > 99 || d->kh > 99 || d->kw > 99 || d->kh * d->kw == 1 ||
+        d->c * d->kh * d->kw > 99 || d->stride_w > 2 || oh > limit || ow > limit ||
+        d->stride_h > limit)
+        return -1;
+    const int64_t chunks = (ow + lanes - 1) / lanes, rows = (oh - 1) * d->stride_h + d->kh;
+    int64_t cols = chunks * lanes + (d->kw - 1) / d->stride_w;
+    if (d->stride_w == 2)
+        cols = (cols + lanes - 1) / lanes * lanes;
+    const int64_t share = d->c * d->stride_w * rows * cols + (d->stride_w == 2 ? 4 * cols : 0);
+    if (share > limit || 4 * ow < 3 * chunks * lanes || (grad && (ow % lanes != 0 || d->f > limit)))
+        return -1;
+    return share;
+}
+
+/* The least of shallow_planes over the vector widths a CPU may give the kernel (32 or 64
+ * bytes), or -1 when neither takes d. */
+static int64_t shallow_minimum(const nnk_conv2d_desc *d, int64_t oh, int64_t ow, bool f64,
+                               bool grad)
+{
+    const int64_t v32 = shallow_planes(d, oh, ow, f64, grad, 32);
+    const int64_t v64 = shallow_planes(d, oh, ow, f64, grad, 64);
+    return v32 < 0 ? v64 : v64 < 0 ? v32 : v32 < v64 ? v32 : v64;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
@@ -148,7 +182,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (b.p != NULL)
                 FUZZ_EXPECT_LEN("conv2d_forward", "b", b, d.f);
             const int64_t direct = direct_minimum(&d, oh * ow, f64, false);
-            if (ws.len < one_row && (direct < 0 || ws.len < direct))
+            const int64_t shallow = shallow_minimum(&d, oh, ow, f64, false);
+            if (ws.len < one_row && (direct < 0 || ws.len < direct) &&
+                (shallow < 0 || ws.len < shallow))
                 FUZZ_FAIL("conv2d_forward succeeded with a workspace of %lld < %lld",
                           (long long)ws.len, (long long)one_row);
         }
@@ -181,12 +217,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             if (db.p != NULL)
                 FUZZ_EXPECT_LEN("conv2d_backward", "db", db, d.f);
-            /* Each gradient may run on its direct kernel, in less than one row of cols; the
-             * other then needs its own direct kernel too. */
+            /* Each gradient may run on its direct or shallow kernel, in less than one row of
+             * cols; the other then needs such a kernel too. */
             const int64_t dw_direct = direct_minimum(&d, oh * ow, f64, true);
             const int64_t dx_direct = direct_dx_minimum(&d, f64);
-            const bool dw_small = dw.p == NULL || (dw_direct >= 0 && ws.len >= dw_direct);
-            const bool dx_small = dx.p == NULL || (dx_direct >= 0 && ws.len >= dx_direct);
+            const int64_t shallow = shallow_minimum(&d, oh, ow, f64, true);
+            const bool shallow_small = shallow >= 0 && ws.len >= shallow;
+            const bool dw_small =
+                dw.p == NULL || (dw_direct >= 0 && ws.len >= dw_direct) || shallow_small;
+            const bool dx_small =
+                dx.p == NULL || (dx_direct >= 0 && ws.len >= dx_direct) || shallow_small;
             if ((dx.p != NULL || dw.p != NULL) && ws.len < one_row && !(dw_small && dx_small))
                 FUZZ_FAIL("conv2d_backward succeeded with a workspace of %lld < %lld",
                           (long long)ws.len, (long long)one_row);
