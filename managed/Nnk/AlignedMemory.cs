@@ -60,42 +60,34 @@ public static class AlignedMemory
     }
 
     /// <summary>The same buffer as the array and the offset of its first element.</summary>
+    /// <remarks>
+    /// With <see cref="HugePages"/>, a buffer of at least <see cref="HugePageMinBytes"/> starts on
+    /// a 2 MiB boundary instead, and its whole 2 MiB pages are advised as huge pages before the
+    /// first touch. Starting on the boundary puts all but the last partial page on huge pages
+    /// (6 MiB of a 6.5 MiB tensor, against 4 MiB from an arbitrary start). The up to 2 MiB of the
+    /// array before the buffer are never touched here: address space, not memory, when the pages
+    /// are fresh.
+    /// </remarks>
     internal static unsafe ArraySegment<T> AllocateSegment<T>(int length) where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         int size = Unsafe.SizeOf<T>();
         // An array's data is 8-byte aligned (it follows a 16-byte header), so with elements of
-        // at most 8 bytes, Alignment/size - 1 spare elements always reach a boundary.
-        int spare = size <= 8 && Alignment % size == 0 ? Alignment / size - 1 : 0;
-        if (length == 0 || spare == 0)
+        // at most 8 bytes, boundary/size - 1 spare elements always reach a boundary.
+        if (length == 0 || size > 8 || Alignment % size != 0)
             return new ArraySegment<T>(new T[length]);
         long bytes = (long)length * size;
-        if (HugePages && bytes >= HugePageMinBytes && HugePageAdvice.IsAvailable)
-            return AllocateOnHugePages<T>(length, bytes);
-        T[] array = GC.AllocateArray<T>(checked(length + spare), pinned: true);
-        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-        int offset = (int)((Alignment - (address & (Alignment - 1))) & (Alignment - 1)) / size;
-        return new ArraySegment<T>(array, offset, length);
-    }
-
-    /// <summary>
-    /// A buffer of bytes (at least <see cref="HugePageMinBytes"/>) that starts on a 2 MiB boundary,
-    /// with every whole 2 MiB page of it advised as a huge page before its first touch. Starting
-    /// on the boundary puts all but the last partial page on huge pages (6 MiB of a 6.5 MiB
-    /// tensor, against 4 MiB from an arbitrary start). The up to 2 MiB of the array before the
-    /// buffer are never touched here: address space, not memory, when the pages are fresh.
-    /// </summary>
-    private static unsafe ArraySegment<T> AllocateOnHugePages<T>(int length, long bytes) where T : unmanaged
-    {
-        int size = Unsafe.SizeOf<T>();
+        bool huge = HugePages && bytes >= HugePageMinBytes && HugePageAdvice.IsAvailable;
+        long boundary = huge ? HugePageBytes : Alignment;
         // The collector hands out fresh memory without writing to it (it is zero already), so the
         // advice usually comes before the first touch and the kernel backs the pages with huge
         // ones from the start; memory it reuses is cleared by it, and its small pages may be
         // collapsed later by the kernel.
-        T[] array = GC.AllocateArray<T>(checked(length + (int)(HugePageBytes / size)), pinned: true);
-        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-        long start = ((long)address + HugePageBytes - 1) & ~(HugePageBytes - 1);
-        HugePageAdvice.Advise((nint)start, bytes / HugePageBytes * HugePageBytes);
+        T[] array = GC.AllocateArray<T>(checked(length + (int)(boundary / size) - 1), pinned: true);
+        long address = (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        long start = (address + boundary - 1) & ~(boundary - 1);
+        if (huge)
+            HugePageAdvice.Advise((nint)start, bytes / HugePageBytes * HugePageBytes);
         return new ArraySegment<T>(array, (int)((start - address) / size), length);
     }
 
